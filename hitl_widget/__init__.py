@@ -1,0 +1,35 @@
+"""hitl_widget: a person approves, edits or rejects an AI agent's function calls before they run."""
+
+from .approvers import AutoApprove, AutoReject, ScriptedApprover, TerminalApprover
+from .audit import AuditLog
+from .batch import Batch
+from .decisions import Approve, Edit, Reject
+from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit, NoApprovalChannel
+from .gate import Gate, require_approval
+from .policy import Budget, TimeWindow
+from .request import ApprovalRequest
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApprovalCancelled",
+    "ApprovalRejected",
+    "ApprovalRequest",
+    "ApprovalTimeout",
+    "Approve",
+    "AuditLog",
+    "AutoApprove",
+    "AutoReject",
+    "Batch",
+    "Budget",
+    "Edit",
+    "Gate",
+    "InvalidEdit",
+    "NoApprovalChannel",
+    "Reject",
+    "ScriptedApprover",
+    "TerminalApprover",
+    "TimeWindow",
+    "__version__",
+    "require_approval",
+]

@@ -1,0 +1,7 @@
+"""Channels that ask a person (or answer for one). One module per channel."""
+
+from .auto import AutoApprove, AutoReject
+from .scripted import ScriptedApprover
+from .terminal import TerminalApprover
+
+__all__ = ["AutoApprove", "AutoReject", "ScriptedApprover", "TerminalApprover"]

@@ -1,0 +1,265 @@
+"""A tamper-evident, append-only audit trail of approval requests, decisions and outcomes.
+
+Each line of the JSONL file is one record; each record carries the hash of the one
+before it (``prev``) and its own hash over its canonical JSON (``hash``), so editing,
+dropping or reordering any record breaks the chain that ``AuditLog.verify`` checks.
+The first line is a header naming the format and a random log id. Truncating the
+tail cannot be seen from the file alone: keep ``AuditLog.head`` somewhere else if
+that matters.
+
+Secret-looking argument names (password, token, secret, api key, ...) are redacted,
+and huge or non-JSON values are recorded by a bounded ``repr``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+try:  # not available on Windows or under Pyodide
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+from .formatting import json_safe
+
+__all__ = ["AuditLog", "VerifyResult", "redact"]
+
+FORMAT = "hitl-audit/1"
+GENESIS = "0" * 64
+REDACTED = "[REDACTED]"
+SECRET_NAMES = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key|cookie",
+    re.IGNORECASE,
+)
+
+
+def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: int = 0) -> Any:
+    """A copy of JSON-safe ``value`` with the values of secret-looking keys replaced."""
+    if pattern is None or _depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {k: (REDACTED if pattern.search(k) else redact(v, pattern, _depth + 1)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, pattern, _depth + 1) for v in value]
+    return value
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _digest(prev: str, canonical: str) -> str:
+    return hashlib.sha256((prev + canonical).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking a log: ``ok``, how many records, and the first problem."""
+
+    ok: bool
+    records: int
+    head: str
+    problem: str = ""
+    line: int = 0
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class _FileState:
+    """Shared by every AuditLog on the same file in this process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.seq = -1
+        self.head = GENESIS
+        self.size = -1  # file size after our last write; another writer changes it
+
+
+_states: dict[str, _FileState] = {}
+_states_lock = threading.Lock()
+
+
+class AuditLog:
+    """Append-only JSONL audit trail, hash-chained.
+
+    ``AuditLog("audit.jsonl")`` appends to the file (creating it with a header);
+    ``durable=True`` fsyncs every record (slower, survives power loss);
+    ``redact_names=None`` turns off redaction of secret-looking argument names.
+    ``AuditLog.verify(path)`` is True while the file is intact.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = False,
+        redact_names: re.Pattern[str] | str | None = SECRET_NAMES,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.durable = durable
+        self.redact_names = re.compile(redact_names, re.IGNORECASE) if isinstance(redact_names, str) else redact_names
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        key = os.path.realpath(self.path)
+        with _states_lock:
+            self._state = _states.setdefault(key, _FileState(self.path))
+        self._file: Any = None
+        with self._state.lock:
+            self._open()
+
+    # -- writing -----------------------------------------------------------------
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the log's life
+        self._sync_tail()
+        if self._state.seq < 0:
+            self._write_locked({"type": "header", "format": FORMAT, "log_id": secrets.token_hex(8)})
+
+    def _sync_tail(self) -> None:
+        """Learn the last seq and hash from the file (after another writer, or on open)."""
+        size = os.fstat(self._file.fileno()).st_size
+        if size == self._state.size:
+            return
+        last = _last_line(self._file, size)
+        if last is None:
+            self._state.seq, self._state.head = -1, GENESIS
+        else:
+            try:
+                record = json.loads(last)
+                self._state.seq, self._state.head = int(record["seq"]), str(record["hash"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{self.path}: the last line is not an audit record ({exc}); not appending") from None
+        self._state.size = size
+
+    def _write_locked(self, fields: dict[str, Any]) -> dict[str, Any]:
+        state = self._state
+        fd = self._file.fileno()
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            self._sync_tail()
+            body = {"seq": state.seq + 1, "ts": self.clock().isoformat(), **fields, "prev": state.head}
+            canonical = _canonical(body)
+            digest = _digest(state.head, canonical)
+            line = (canonical[:-1] + f',"hash":"{digest}"}}\n').encode()
+            self._file.write(line)
+            self._file.flush()
+            if self.durable:
+                os.fsync(fd)
+            state.seq += 1
+            state.head = digest
+            state.size = (state.size if state.size >= 0 else 0) + len(line)
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        body["hash"] = digest
+        return body
+
+    def append(self, type: str, **fields: Any) -> dict[str, Any]:
+        """Append one record; values are made JSON-safe and secret names redacted."""
+        safe = redact(json_safe(fields, max_chars=20000), self.redact_names)
+        with self._state.lock:
+            if self._file is None or self._file.closed:
+                self._open()
+            return self._write_locked({"type": type, **safe})
+
+    def close(self) -> None:
+        with self._state.lock:
+            if self._file is not None and not self._file.closed:
+                self._file.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def head(self) -> str:
+        """The hash of the last record: anchor it elsewhere to detect truncation."""
+        return self._state.head
+
+    # -- reading -----------------------------------------------------------------
+
+    @staticmethod
+    def records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+        """Every record of the file, in order (not verified)."""
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
+
+    @staticmethod
+    def check(path: str | os.PathLike[str]) -> VerifyResult:
+        """Verify the chain and say where it first breaks."""
+        prev = GENESIS
+        count = 0
+        expected_seq = 0
+        with open(path, "rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    return VerifyResult(False, count, prev, "blank line inside the log", lineno)
+                try:
+                    record = json.loads(raw)
+                except ValueError as exc:
+                    return VerifyResult(False, count, prev, f"not JSON ({exc})", lineno)
+                if not isinstance(record, dict) or not isinstance(record.get("hash"), str):
+                    return VerifyResult(False, count, prev, "not an audit record", lineno)
+                claimed = record.pop("hash")
+                if record.get("seq") != expected_seq:
+                    return VerifyResult(False, count, prev, f"sequence {record.get('seq')!r}, expected {expected_seq} (dropped or reordered)", lineno)
+                if record.get("prev") != prev:
+                    return VerifyResult(False, count, prev, "does not follow the previous record (dropped or reordered)", lineno)
+                if expected_seq == 0 and (record.get("type") != "header" or record.get("format") != FORMAT):
+                    return VerifyResult(False, count, prev, f"first record is not a {FORMAT} header", lineno)
+                try:
+                    actual = _digest(prev, _canonical(record))
+                except ValueError as exc:
+                    return VerifyResult(False, count, prev, f"unhashable record ({exc})", lineno)
+                if actual != claimed:
+                    return VerifyResult(False, count, prev, "hash mismatch (record edited)", lineno)
+                prev = claimed
+                count += 1
+                expected_seq += 1
+        if count == 0:
+            return VerifyResult(False, 0, prev, "empty log (no header)", 0)
+        return VerifyResult(True, count, prev)
+
+    @staticmethod
+    def verify(path: str | os.PathLike[str]) -> bool:
+        """True when no record was edited, dropped or reordered."""
+        return AuditLog.check(path).ok
+
+
+def _last_line(f: Any, size: int) -> bytes | None:
+    if size == 0:
+        return None
+    chunk = 4096
+    end = size
+    data = b""
+    while end > 0:
+        start = max(0, end - chunk)
+        f.seek(start)
+        data = f.read(end - start) + data
+        stripped = data.rstrip(b"\n")
+        idx = stripped.rfind(b"\n")
+        if idx >= 0:
+            return stripped[idx + 1 :]
+        if start == 0:
+            return stripped or None
+        end = start
+        chunk *= 2
+    return None

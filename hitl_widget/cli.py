@@ -1,0 +1,93 @@
+"""``hitl`` command line: ``hitl audit verify PATH`` and ``hitl audit show PATH``.
+
+Exit status: 0 intact, 1 tampered (or unreadable as a log), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .audit import AuditLog
+
+__all__ = ["main"]
+
+
+def _verify(path: str) -> int:
+    try:
+        result = AuditLog.check(path)
+    except FileNotFoundError:
+        print(f"hitl: no such file: {path}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"hitl: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    if result.ok:
+        print(f"OK: {result.records} records, chain intact, head {result.head}")
+        return 0
+    print(f"TAMPERED: line {result.line}: {result.problem} ({result.records} records verified before it)")
+    return 1
+
+
+def _show(path: str, as_json: bool) -> int:
+    try:
+        records = list(AuditLog.records(path))
+    except FileNotFoundError:
+        print(f"hitl: no such file: {path}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"hitl: {path} is not a readable audit log: {exc}", file=sys.stderr)
+        return 1
+    for record in records:
+        if as_json:
+            print(json.dumps(record, ensure_ascii=False))
+            continue
+        kind = record.get("type", "?")
+        request = record.get("request") or {}
+        function = request.get("function", "")
+        parts = [f"{record.get('seq', '?'):>5}", str(record.get("ts", ""))[:23], f"{kind:<8}"]
+        if kind == "header":
+            parts.append(f"log {record.get('log_id', '')} ({record.get('format', '')})")
+        elif kind == "request":
+            parts.append(f"{request.get('id', '')} {function} risk={request.get('risk', '')} via {record.get('channel', '')}")
+        elif kind == "decision":
+            rid = record.get("request_id") or request.get("id", "")
+            who = f" by {record['by']}" if record.get("by") else ""
+            parts.append(f"{rid} {function} {record.get('decision', '')}{who} [{record.get('rule', '')}]".replace("  ", " "))
+            if record.get("feedback"):
+                parts.append(f"feedback={record['feedback']!r}")
+            if record.get("edit"):
+                parts.append(f"edit={json.dumps(record['edit'], ensure_ascii=False)}")
+        elif kind == "outcome":
+            parts.append(f"{record.get('request_id', '')} {record.get('status', '')} {record.get('duration_ms', '')} ms")
+            if record.get("error"):
+                parts.append(str(record["error"]))
+        print("  ".join(p for p in parts if p))
+    ok = AuditLog.check(path)
+    print(f"-- {'chain intact' if ok else 'TAMPERED: line %d: %s' % (ok.line, ok.problem)}")
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hitl", description="hitl_widget tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    audit = sub.add_parser("audit", help="inspect an audit log")
+    audit_sub = audit.add_subparsers(dest="action", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain (exit 1 when tampered)")
+    verify.add_argument("path")
+    show = audit_sub.add_parser("show", help="print the records")
+    show.add_argument("path")
+    show.add_argument("--json", action="store_true", help="one JSON record per line")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code not in (0, None) else 0
+    if args.action == "verify":
+        return _verify(args.path)
+    return _show(args.path, args.json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

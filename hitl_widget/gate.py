@@ -1,0 +1,629 @@
+"""Gate: shared approval settings, and the wrapper that stands in for each function.
+
+``Gate.wrap(fn)`` returns a function with ``fn``'s name, docs, signature, hints and
+async-ness whose every call is turned into an ApprovalRequest, decided by the policy
+(see ``hitl_widget.policy`` for the order of rules) or by a person, audited, and
+then run with exactly the approved arguments, or refused with ApprovalRejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeVar, cast, overload
+
+from makefun import create_function
+
+from .audit import AuditLog
+from .decisions import Approve, Decision, Edit, Reject, as_decision
+from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
+from .formatting import bounded_repr, json_safe
+from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
+from .request import RISK_LEVELS, ApprovalRequest, fingerprint
+from .target import Target, inspect_target
+
+__all__ = ["Gate", "require_approval", "Resolution"]
+
+log = logging.getLogger("hitl_widget")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Approver = Callable[[ApprovalRequest], Any]
+Risk = str | Callable[[ApprovalRequest], str]
+OnTimeout = Literal["reject", "approve"]
+
+_process_prefix = secrets.token_hex(3)
+_counter = itertools.count(1)
+
+
+def _default_id() -> str:
+    return f"{_process_prefix}-{next(_counter)}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Resolution:
+    """How a request was settled: status, final arguments, and who/what decided."""
+
+    status: str  # approved | edited | rejected | timed_out | cancelled | auto_approved | auto_rejected | not_required
+    arguments: dict[str, Any]
+    rule: str
+    by: str | None = None
+    channel: str | None = None
+    feedback: str = ""
+    diff: dict[str, Any] = field(default_factory=dict)
+    always: str | None = None
+    waited_ms: float = 0.0
+
+    @property
+    def runs(self) -> bool:
+        return self.status in ("approved", "edited", "auto_approved", "not_required")
+
+
+class _Guard:
+    """One wrapped function's settings; unset options fall back to the gate's."""
+
+    def __init__(self, gate: Gate, target: Target, options: dict[str, Any]) -> None:
+        unknown = set(options) - _OPTION_NAMES
+        if unknown:
+            raise TypeError(f"unknown option(s) {sorted(unknown)}; expected some of {sorted(_OPTION_NAMES)}")
+        self.gate = gate
+        self.target = target
+        self.key = f"{target.module}.{target.qualname}"
+        get = options.get
+        self.when: Callable[[ApprovalRequest], Any] | None = get("when", gate.when)
+        self.risk: Risk = get("risk", gate.risk)
+        self.timeout: float | None = get("timeout", gate.timeout)
+        self.on_timeout: OnTimeout = get("on_timeout", gate.on_timeout)
+        self.budget: Budget | None = get("budget", gate.budget)
+        self.window: TimeWindow | None = get("window", gate.window)
+        self.approver: Approver | None = get("approver", None)
+        self.audit: AuditLog | None = get("audit", gate.audit)
+        self.context: dict[str, Any] = dict(get("context", None) or {})
+        _check_options(self.risk, self.timeout, self.on_timeout)
+        params = list(target.signature.parameters)
+        self.frozen = frozenset(params[:1]) if params[:1] in (["self"], ["cls"]) and "." in target.qualname else frozenset()
+        self.static_risk = self.risk if isinstance(self.risk, str) else None
+
+
+_OPTION_NAMES = frozenset({"when", "risk", "timeout", "on_timeout", "budget", "window", "approver", "audit", "context"})
+
+
+def _check_options(risk: Any, timeout: Any, on_timeout: Any) -> None:
+    if isinstance(risk, str) and risk not in RISK_LEVELS:
+        raise ValueError(f"risk must be one of {RISK_LEVELS} (or a function of the request), not {risk!r}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    if on_timeout not in ("reject", "approve"):
+        raise ValueError(f"on_timeout must be 'reject' (fail closed) or 'approve', not {on_timeout!r}")
+
+
+class Gate:
+    """Shared approval settings for many functions.
+
+    ::
+
+        gate = Gate(approver=ScriptedApprover([Approve()]), audit=AuditLog("audit.jsonl"))
+        safe_delete = gate.wrap(delete_user)
+
+        @gate.require_approval(risk="high", timeout=300)
+        def drop_table(name: str) -> None: ...
+
+    ``approver``: asked when the policy does not decide (default: the best channel
+    for this environment). ``routes``: approvers by risk level, e.g.
+    ``{"critical": dashboard}``. ``auto_approve``: risk levels approved without
+    asking (``("low",)`` by default). ``budget``/``window``: see ``hitl_widget.policy``.
+    ``clock`` and ``id_factory`` make tests deterministic.
+    """
+
+    def __init__(
+        self,
+        approver: Approver | None = None,
+        *,
+        when: Callable[[ApprovalRequest], Any] | None = None,
+        risk: Risk = "medium",
+        timeout: float | None = None,
+        on_timeout: OnTimeout = "reject",
+        audit: AuditLog | None = None,
+        routes: Mapping[str, Approver] | None = None,
+        auto_approve: Iterable[str] = ("low",),
+        budget: Budget | None = None,
+        window: TimeWindow | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        id_factory: Callable[[], str] = _default_id,
+    ) -> None:
+        _check_options(risk, timeout, on_timeout)
+        self.approver = approver
+        self.when = when
+        self.risk = risk
+        self.timeout = timeout
+        self.on_timeout: OnTimeout = on_timeout
+        self.audit = audit
+        self.routes = dict(routes or {})
+        for level in [*self.routes, *auto_approve]:
+            if level not in RISK_LEVELS:
+                raise ValueError(f"unknown risk level {level!r}; levels are {RISK_LEVELS}")
+        self.auto_approve = frozenset(auto_approve)
+        self.budget = budget
+        self.window = window
+        self.clock = clock
+        self.id_factory = id_factory
+        self._grant_functions: set[str] = set()
+        self._grant_arguments: dict[str, set[str]] = {}
+        self._grant_lock = threading.Lock()
+
+    # -- wrapping ------------------------------------------------------------------
+
+    @overload
+    def require_approval(self, fn: F, /) -> F: ...
+    @overload
+    def require_approval(self, fn: None = None, /, **options: Any) -> Callable[[F], F]: ...
+    def require_approval(self, fn: Any = None, /, **options: Any) -> Any:
+        """Decorator form of ``wrap``: bare, or with per-function options."""
+        if fn is None:
+            return lambda f: self.wrap(f, **options)
+        return self.wrap(fn, **options)
+
+    def wrap(self, fn: F, /, **options: Any) -> F:
+        """A stand-in for ``fn`` that asks before every call.
+
+        Options override the gate's for this function: ``when``, ``risk``,
+        ``timeout``, ``on_timeout``, ``budget``, ``window``, ``approver``, ``audit``,
+        ``context``.
+        """
+        target = inspect_target(fn)
+        guard = _Guard(self, target, options)
+        if target.is_async:
+
+            async def impl_async(*args: Any, **kwargs: Any) -> Any:
+                return await self._call_async(guard, target.arguments_from_wrapper(args, kwargs))
+
+            impl: Callable[..., Any] = impl_async
+        else:
+
+            def impl_sync(*args: Any, **kwargs: Any) -> Any:
+                return self._call_sync(guard, target.arguments_from_wrapper(args, kwargs))
+
+            impl = impl_sync
+        return cast(F, stand_in(target, impl, guard))
+
+    # -- grants --------------------------------------------------------------------
+
+    def revoke_always(self) -> None:
+        """Forget every "approve always" given so far."""
+        with self._grant_lock:
+            self._grant_functions.clear()
+            self._grant_arguments.clear()
+
+    def _grant(self, guard: _Guard, scope: str, arguments: dict[str, Any]) -> None:
+        with self._grant_lock:
+            if scope == "function":
+                self._grant_functions.add(guard.key)
+            else:
+                self._grant_arguments.setdefault(guard.key, set()).add(fingerprint(guard.target, arguments))
+
+    # -- policy --------------------------------------------------------------------
+
+    def _new_request(self, guard: _Guard, arguments: dict[str, Any]) -> ApprovalRequest:
+        request = ApprovalRequest(
+            id=self.id_factory(),
+            function=guard.target.name,
+            arguments=arguments,
+            risk=guard.static_risk or "medium",
+            created_at=self.clock(),
+            target=guard.target,
+            timeout=guard.timeout,
+            context=guard.context,
+            frozen=guard.frozen,
+        )
+        if guard.static_risk is None:
+            level = cast(Callable[[ApprovalRequest], str], guard.risk)(request)
+            if level not in RISK_LEVELS:
+                raise ValueError(f"risk function for {guard.target.name} returned {level!r}; expected one of {RISK_LEVELS}")
+            request.risk = level
+        return request
+
+    def evaluate(self, guard: _Guard, request: ApprovalRequest) -> Verdict:
+        """The first policy rule that decides this request, or ASK (see hitl_widget.policy)."""
+        if guard.when is not None and not guard.when(request):
+            return Verdict("run", "when", "when= returned false")
+        if self._grant_functions or self._grant_arguments:
+            with self._grant_lock:
+                if guard.key in self._grant_functions:
+                    return Verdict("approve", "always:function")
+                granted = self._grant_arguments.get(guard.key)
+                if granted and request.fingerprint in granted:
+                    return Verdict("approve", "always:arguments")
+        if request.risk in self.auto_approve:
+            return Verdict("approve", f"risk:{request.risk}")
+        if guard.window is not None:
+            action, where = guard.window.action()
+            if action != "ask":
+                return Verdict(cast(Any, action), "window", where)
+        if guard.budget is not None:
+            spent, detail = guard.budget.try_spend(request)
+            if spent:
+                return Verdict("approve", f"budget:{guard.budget.name}", detail)
+        mode = env_mode()
+        if mode != "ask":
+            return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}")
+        return ASK
+
+    def approver_for(self, guard: _Guard, request: ApprovalRequest) -> Approver:
+        """The approver asked about ``request``: the function's, the risk route, the gate's, or the default."""
+        if guard.approver is not None:
+            return guard.approver
+        routed = self.routes.get(request.risk)
+        if routed is not None:
+            return routed
+        if self.approver is not None:
+            return self.approver
+        from .approvers.default import default_approver
+
+        return cast(Approver, default_approver())
+
+    # -- settling a request --------------------------------------------------------
+
+    def _automatic(self, guard: _Guard, request: ApprovalRequest, verdict: Verdict) -> Resolution:
+        status = {"run": "not_required", "approve": "auto_approved", "reject": "auto_rejected"}[verdict.action]
+        feedback = ""
+        if verdict.action == "reject":
+            feedback = f"rejected automatically by policy ({verdict.rule}{': ' + verdict.detail if verdict.detail else ''})"
+        resolution = Resolution(status, request.arguments, verdict.rule, channel="policy", feedback=feedback)
+        audit = guard.audit
+        if audit is not None:
+            audit.append("decision", request=request.to_dict(), **self._decision_fields(resolution, verdict.detail))
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s by %s", request.call_text(), status, verdict.rule)
+        return resolution
+
+    def _decision_fields(self, resolution: Resolution, detail: str = "") -> dict[str, Any]:
+        fields: dict[str, Any] = {"decision": resolution.status, "rule": resolution.rule}
+        for name in ("by", "channel", "feedback", "always"):
+            value = getattr(resolution, name)
+            if value:
+                fields[name] = value
+        if resolution.diff:
+            fields["edit"] = resolution.diff
+        if detail:
+            fields["detail"] = detail
+        if resolution.waited_ms:
+            fields["waited_ms"] = round(resolution.waited_ms, 3)
+        return fields
+
+    def _settle(self, guard: _Guard, request: ApprovalRequest, answer: Any, channel: str, started: float) -> Resolution:
+        """Turn an approver's answer (or the exception it raised) into a Resolution, audited."""
+        waited = (time.monotonic() - started) * 1000
+        if isinstance(answer, BaseException):
+            if isinstance(answer, ApprovalTimeout):
+                if guard.on_timeout == "approve":
+                    resolution = Resolution("auto_approved", request.arguments, "on_timeout=approve", channel=channel, feedback="timed out")
+                else:
+                    resolution = Resolution("timed_out", request.arguments, "timeout", channel=channel)
+            elif isinstance(answer, ApprovalCancelled):
+                resolution = Resolution("cancelled", request.arguments, "cancelled", channel=channel, feedback=answer.feedback)
+            else:
+                self._audit(guard, "decision", request_id=request.id, decision="error", channel=channel,
+                            error=f"{type(answer).__name__}: {bounded_repr(str(answer), 500)}", waited_ms=round(waited, 3))
+                raise answer
+            resolution.waited_ms = waited
+            self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
+            return resolution
+        try:
+            decision: Decision = as_decision(answer)
+        except TypeError as exc:
+            self._audit(guard, "decision", request_id=request.id, decision="error", channel=channel, error=str(exc))
+            raise
+        by = decision.by
+        if isinstance(decision, Reject):
+            resolution = Resolution("rejected", request.arguments, "person", by, channel, feedback=decision.feedback)
+        elif isinstance(decision, Edit):
+            try:
+                arguments = request.apply_edit(decision.arguments)
+            except InvalidEdit as exc:
+                self._audit(guard, "decision", request_id=request.id, decision="invalid_edit", by=by, channel=channel,
+                            problems=exc.problems, waited_ms=round(waited, 3))
+                raise
+            diff = {k: {"from": json_safe(request.arguments.get(k)), "to": json_safe(v)} for k, v in arguments.items() if request.arguments.get(k, _MISSING) != v or type(request.arguments.get(k)) is not type(v)}
+            resolution = Resolution("edited" if diff else "approved", arguments, "person", by, channel, diff=diff, always=decision.always)
+        else:
+            resolution = Resolution("approved", request.arguments, "person", by, channel, always=decision.always)
+        resolution.waited_ms = waited
+        if resolution.always and resolution.runs:
+            self._grant(guard, resolution.always, resolution.arguments)
+        self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
+        return resolution
+
+    def _audit(self, guard: _Guard, kind: str, **fields: Any) -> None:
+        if guard.audit is not None:
+            guard.audit.append(kind, **fields)
+
+    def _rejection(self, request: ApprovalRequest, resolution: Resolution) -> ApprovalRejected:
+        call = request.call_text()
+        status = resolution.status
+        if status == "timed_out":
+            return ApprovalTimeout(
+                f"{call} was not approved: no decision within {request.timeout:g} s, so it did not run "
+                "(failing closed). Ask the user before retrying it.",
+                request=request,
+                feedback="",
+            )
+        if status == "cancelled":
+            return ApprovalCancelled(
+                f"{call} was cancelled by the reviewer before a decision; it did not run."
+                + (f" {resolution.feedback}" if resolution.feedback else ""),
+                request=request,
+                feedback=resolution.feedback,
+            )
+        if status == "auto_rejected":
+            return ApprovalRejected(f"{call} was {resolution.feedback}; it did not run.", request=request, feedback=resolution.feedback)
+        who = f"a human reviewer ({resolution.by})" if resolution.by else "a human reviewer"
+        feedback = resolution.feedback.strip()
+        message = f"{call} was rejected by {who}" + (f": {feedback}" if feedback else ". No reason was given.")
+        return ApprovalRejected(message, request=request, feedback=feedback)
+
+    def _record_request(self, guard: _Guard, request: ApprovalRequest, channel: str) -> None:
+        if guard.audit is not None:
+            guard.audit.append("request", request=request.to_dict(), channel=channel)
+
+    # -- asking, sync and async ------------------------------------------------------
+
+    def _ask_sync(self, approver: Approver, request: ApprovalRequest) -> Any:
+        """The approver's answer, or the exception that stands for no answer."""
+        try:
+            if _is_async_approver(approver):
+                return _run_coroutine_blocking(self._ask_async(approver, request))
+            remaining = request.remaining()
+            if remaining is None or getattr(approver, "honors_deadline", False):
+                answer = approver(request)
+                if remaining is not None and request.remaining() == 0:
+                    return ApprovalTimeout("timed out")
+                return answer
+            return _call_with_timeout(approver, request, remaining)
+        except (ApprovalTimeout, ApprovalCancelled) as exc:
+            return exc
+        except KeyboardInterrupt:
+            return ApprovalCancelled("interrupted", feedback="")
+        except Exception as exc:
+            return exc
+
+    async def _ask_async(self, approver: Approver, request: ApprovalRequest) -> Any:
+        try:
+            ask_async = getattr(approver, "ask_async", None)
+            if ask_async is not None:
+                awaitable = ask_async(request)
+            elif _is_async_approver(approver):
+                awaitable = approver(request)
+            else:
+                awaitable = asyncio.to_thread(approver, request)
+            remaining = request.remaining()
+            if remaining is None:
+                return await awaitable
+            try:
+                return await asyncio.wait_for(awaitable, remaining)
+            except asyncio.TimeoutError:
+                return ApprovalTimeout("timed out")
+        except (ApprovalTimeout, ApprovalCancelled) as exc:
+            return exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return exc
+
+    def resolve(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
+        """Decide ``request`` synchronously (policy, then a person). Does not run anything."""
+        verdict = self.evaluate(guard, request)
+        if verdict.action != "ask":
+            return self._automatic(guard, request, verdict)
+        approver = self.approver_for(guard, request)
+        channel = _channel_name(approver)
+        self._record_request(guard, request, channel)
+        started = time.monotonic()
+        return self._settle(guard, request, self._ask_sync(approver, request), channel, started)
+
+    async def resolve_async(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
+        verdict = self.evaluate(guard, request)
+        if verdict.action != "ask":
+            return self._automatic(guard, request, verdict)
+        approver = self.approver_for(guard, request)
+        channel = _channel_name(approver)
+        self._record_request(guard, request, channel)
+        started = time.monotonic()
+        return self._settle(guard, request, await self._ask_async(approver, request), channel, started)
+
+    # -- running -------------------------------------------------------------------
+
+    def _outcome(self, guard: _Guard, request: ApprovalRequest, started: float, result: Any = None, error: BaseException | None = None) -> None:
+        if guard.audit is None:
+            return
+        duration = round((time.perf_counter() - started) * 1000, 3)
+        if error is None:
+            guard.audit.append("outcome", request_id=request.id, status="returned", result=bounded_repr(result, 500), duration_ms=duration)
+        else:
+            guard.audit.append("outcome", request_id=request.id, status="raised", error=f"{type(error).__name__}: {bounded_repr(str(error), 500)}", duration_ms=duration)
+
+    def _call_sync(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
+        request = self._new_request(guard, arguments)
+        resolution = self.resolve(guard, request)
+        if not resolution.runs:
+            raise self._rejection(request, resolution)
+        return self.run(guard, request, resolution)
+
+    def run(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Any:
+        """Run the real function with the approved arguments, recording the outcome."""
+        if guard.audit is None:
+            return guard.target.call(resolution.arguments)
+        started = time.perf_counter()
+        try:
+            result = guard.target.call(resolution.arguments)
+        except BaseException as exc:
+            self._outcome(guard, request, started, error=exc)
+            raise
+        self._outcome(guard, request, started, result)
+        return result
+
+    async def _call_async(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
+        request = self._new_request(guard, arguments)
+        resolution = await self.resolve_async(guard, request)
+        if not resolution.runs:
+            raise self._rejection(request, resolution)
+        return await self.run_async(guard, request, resolution)
+
+    async def run_async(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await guard.target.call(resolution.arguments)
+        except BaseException as exc:
+            self._outcome(guard, request, started, error=exc)
+            raise
+        self._outcome(guard, request, started, result)
+        return result
+
+
+_MISSING = object()
+
+
+def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callable[..., Any]:
+    """A function with ``target``'s name, docs, signature, hints and async-ness that calls ``impl``.
+
+    The function is generated with the real parameters, so its own ``__code__``
+    shows them to tools that read it rather than ``__wrapped__``.
+    """
+    wrapper = create_function(
+        target.signature,
+        impl,
+        func_name=target.name,
+        qualname=target.qualname,
+        doc=target.doc,
+        module_name=target.module,
+    )
+    wrapper.__annotations__ = dict(target.hints)
+    wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
+    wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _channel_name(approver: Any) -> str:
+    name = getattr(approver, "channel", None)
+    if isinstance(name, str):
+        return name
+    return getattr(approver, "__name__", type(approver).__name__)
+
+
+def _is_async_approver(approver: Any) -> bool:
+    if inspect.iscoroutinefunction(approver):
+        return True
+    call = getattr(type(approver), "__call__", None)
+    return not inspect.isroutine(approver) and inspect.iscoroutinefunction(call)
+
+
+def _call_with_timeout(approver: Approver, request: ApprovalRequest, timeout: float) -> Any:
+    """Call a blocking approver in a daemon thread so a slow answer cannot outlive the timeout."""
+    done = threading.Event()
+    box: list[Any] = []
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box.append(ctx.run(approver, request))
+        except BaseException as exc:  # handed to the caller below
+            box.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=f"hitl-approver-{request.id}", daemon=True).start()
+    if not done.wait(timeout):
+        return ApprovalTimeout("timed out")
+    answer = box[0]
+    if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+def _run_coroutine_blocking(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: list[Any] = []
+    ctx = contextvars.copy_context()
+
+    def runner() -> None:
+        try:
+            box.append(ctx.run(asyncio.run, coro))
+        except BaseException as exc:
+            box.append(exc)
+
+    thread = threading.Thread(target=runner, name="hitl-async-approver", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
+_default_gate: Gate | None = None
+_default_gate_lock = threading.Lock()
+
+
+def default_gate() -> Gate:
+    """The gate behind bare ``@require_approval`` (default approver, no audit)."""
+    global _default_gate
+    with _default_gate_lock:
+        if _default_gate is None:
+            _default_gate = Gate()
+        return _default_gate
+
+
+@overload
+def require_approval(fn: F, /) -> F: ...
+@overload
+def require_approval(
+    fn: None = None,
+    /,
+    *,
+    approver: Approver | None = ...,
+    when: Callable[[ApprovalRequest], Any] | None = ...,
+    risk: Risk = ...,
+    timeout: float | None = ...,
+    on_timeout: OnTimeout = ...,
+    audit: AuditLog | None = ...,
+    budget: Budget | None = ...,
+    window: TimeWindow | None = ...,
+    context: dict[str, Any] | None = ...,
+    gate: Gate | None = ...,
+) -> Callable[[F], F]: ...
+def require_approval(fn: Any = None, /, *, gate: Gate | None = None, **options: Any) -> Any:
+    """Ask a person before every call of the decorated function.
+
+    ::
+
+        @require_approval
+        def delete_user(user_id: int) -> str: ...
+
+        @require_approval(when=lambda r: r.arguments["amount"] > 100, risk="high", timeout=300)
+        def refund(order_id: str, amount: float) -> str: ...
+
+    Options: ``approver`` (who is asked; default: the best channel here), ``when``
+    (ask only when it returns true), ``risk`` (low | medium | high | critical, or a
+    function of the request), ``timeout`` seconds and ``on_timeout`` ("reject",
+    the default, fails closed), ``audit`` (an AuditLog), ``budget``, ``window``,
+    ``context``; ``gate`` shares settings and "approve always" grants.
+    """
+    chosen = gate or default_gate()
+    if fn is None:
+        return functools.partial(chosen.wrap, **options)
+    return chosen.wrap(fn, **options)

@@ -1,0 +1,152 @@
+"""ApprovalRequest: one proposed call, as a person (or a policy) sees it."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any
+
+from .formatting import bounded_repr, call_text, json_safe, pretty_value
+from .target import Target
+from .validation import apply_edit, type_label
+
+__all__ = ["ApprovalRequest", "ParameterInfo"]
+
+RISK_LEVELS = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class ParameterInfo:
+    """One parameter as a channel shows it: for edit forms and argument rows."""
+
+    name: str
+    kind: str  # "positional_only" | "positional_or_keyword" | "var_positional" | "keyword_only" | "var_keyword"
+    annotation: str
+    has_default: bool
+    default: Any
+    editable: bool
+
+
+@dataclass(eq=False)
+class ApprovalRequest:
+    """A proposed call awaiting a decision.
+
+    ``arguments`` maps every parameter name to its value, defaults applied.
+    ``context`` carries whatever else the caller attached (an agent name, a ticket).
+    """
+
+    id: str
+    function: str
+    arguments: dict[str, Any]
+    risk: str
+    created_at: datetime
+    target: Target = field(repr=False)
+    timeout: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    frozen: frozenset[str] = field(default=frozenset(), repr=False)
+    monotonic_start: float = field(default_factory=time.monotonic, repr=False)
+
+    @property
+    def qualname(self) -> str:
+        return self.target.qualname
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.target.doc or "")
+
+    @property
+    def summary(self) -> str:
+        """The first docstring line."""
+        return self.target.summary
+
+    @property
+    def deadline(self) -> float | None:
+        """``time.monotonic()`` value when the call times out, or None."""
+        return None if self.timeout is None else self.monotonic_start + self.timeout
+
+    def remaining(self) -> float | None:
+        """Seconds left before the timeout, or None when there is none."""
+        deadline = self.deadline
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A stable hash of the function and its arguments (for "approve these exact arguments")."""
+        return fingerprint(self.target, self.arguments)
+
+    @cached_property
+    def parameters(self) -> tuple[ParameterInfo, ...]:
+        out = []
+        for p in self.target.signature.parameters.values():
+            hint = self.target.hints.get(p.name, p.annotation)
+            out.append(
+                ParameterInfo(
+                    name=p.name,
+                    kind=p.kind.name.lower(),
+                    annotation=type_label(hint),
+                    has_default=p.default is not inspect.Parameter.empty,
+                    default=None if p.default is inspect.Parameter.empty else p.default,
+                    editable=p.name not in self.frozen,
+                )
+            )
+        return tuple(out)
+
+    def call_text(self) -> str:
+        """``delete_user(user_id=123)``, bounded: for messages and logs."""
+        return call_text(self.function, self.arguments)
+
+    def arguments_text(self, limit: int = 2000) -> dict[str, str]:
+        """Every argument as pretty-printed, truncated text."""
+        return {name: pretty_value(value, limit) for name, value in self.arguments.items()}
+
+    def apply_edit(self, edits: dict[str, Any]) -> dict[str, Any]:
+        """The complete arguments after ``edits``; raises InvalidEdit naming each problem."""
+        return apply_edit(self.target, self.arguments, edits, frozen=self.frozen)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe description (arguments bounded) for channels and the audit log."""
+        return {
+            "id": self.id,
+            "function": self.function,
+            "qualname": self.qualname,
+            "summary": self.summary,
+            "arguments": {k: json_safe(v) for k, v in self.arguments.items()},
+            "risk": self.risk,
+            "created_at": self.created_at.isoformat(),
+            "timeout": self.timeout,
+            "fingerprint": self.fingerprint,
+            "context": json_safe(self.context),
+        }
+
+
+def fingerprint(target: Target, arguments: dict[str, Any]) -> str:
+    """A stable hash of a callable's identity and the given arguments."""
+    payload = json.dumps(
+        {"f": f"{target.module}.{target.qualname}", "a": _fingerprint_value(arguments)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _fingerprint_value(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return [type(value).__name__, value if not isinstance(value, float) or value == value else "nan"]
+    if depth > 8:
+        return ["repr", bounded_repr(value, 400)]
+    if isinstance(value, (list, tuple)):
+        return [type(value).__name__, [_fingerprint_value(v, depth + 1) for v in value]]
+    if isinstance(value, dict):
+        items = sorted(((str(k), _fingerprint_value(v, depth + 1)) for k, v in value.items()), key=lambda kv: kv[0])
+        return ["dict", items]
+    return ["repr", bounded_repr(value, 400)]
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
