@@ -220,7 +220,13 @@ class AuditLog:
                     return VerifyResult(False, count, prev, "not an audit record", lineno)
                 claimed = record.pop("hash")
                 if record.get("seq") != expected_seq:
-                    return VerifyResult(False, count, prev, f"sequence {record.get('seq')!r}, expected {expected_seq} (dropped or reordered)", lineno)
+                    return VerifyResult(
+                        False,
+                        count,
+                        prev,
+                        f"sequence {record.get('seq')!r}, expected {expected_seq} (dropped or reordered)",
+                        lineno,
+                    )
                 if record.get("prev") != prev:
                     return VerifyResult(False, count, prev, "does not follow the previous record (dropped or reordered)", lineno)
                 if expected_seq == 0 and (record.get("type") != "header" or record.get("format") != FORMAT):
@@ -253,7 +259,7 @@ def _last_line(f: Any, size: int) -> bytes | None:
     while end > 0:
         start = max(0, end - chunk)
         f.seek(start)
-        data = f.read(end - start) + data
+        data = bytes(f.read(end - start)) + data
         stripped = data.rstrip(b"\n")
         idx = stripped.rfind(b"\n")
         if idx >= 0:

@@ -66,7 +66,7 @@ def _show(path: str, as_json: bool) -> int:
                 parts.append(str(record["error"]))
         print("  ".join(p for p in parts if p))
     ok = AuditLog.check(path)
-    print(f"-- {'chain intact' if ok else 'TAMPERED: line %d: %s' % (ok.line, ok.problem)}")
+    print(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}")
     return 0 if ok else 1
 
 

@@ -7,9 +7,9 @@ async). ``True`` and ``False`` are accepted as Approve and Reject.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
-__all__ = ["Approve", "Decision", "Edit", "Reject", "AlwaysScope", "as_decision"]
+__all__ = ["AlwaysScope", "Approve", "Decision", "Edit", "Reject", "as_decision"]
 
 AlwaysScope = Literal["function", "arguments"]
 _SCOPES = ("function", "arguments")
@@ -65,7 +65,7 @@ class Reject:
     kind: Literal["reject"] = field(default="reject", init=False)
 
 
-Decision = Union[Approve, Edit, Reject]
+Decision = Approve | Edit | Reject
 
 GENERIC_FEEDBACK = "the reviewer declined this call"
 

@@ -25,14 +25,14 @@ from typing import Any, Literal, TypeVar, cast, overload
 from makefun import create_function
 
 from .audit import AuditLog
-from .decisions import Approve, Decision, Edit, Reject, as_decision
+from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
 from .formatting import bounded_repr, json_safe
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest, fingerprint
 from .target import Target, inspect_target
 
-__all__ = ["Gate", "require_approval", "Resolution"]
+__all__ = ["Gate", "Resolution", "require_approval"]
 
 log = logging.getLogger("hitl_widget")
 
@@ -53,7 +53,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
+@dataclass(slots=True)
 class Resolution:
     """How a request was settled: status, final arguments, and who/what decided."""
 
@@ -309,14 +309,23 @@ class Gate:
         if isinstance(answer, BaseException):
             if isinstance(answer, ApprovalTimeout):
                 if guard.on_timeout == "approve":
-                    resolution = Resolution("auto_approved", request.arguments, "on_timeout=approve", channel=channel, feedback="timed out")
+                    resolution = Resolution(
+                        "auto_approved", request.arguments, "on_timeout=approve", channel=channel, feedback="timed out"
+                    )
                 else:
                     resolution = Resolution("timed_out", request.arguments, "timeout", channel=channel)
             elif isinstance(answer, ApprovalCancelled):
                 resolution = Resolution("cancelled", request.arguments, "cancelled", channel=channel, feedback=answer.feedback)
             else:
-                self._audit(guard, "decision", request_id=request.id, decision="error", channel=channel,
-                            error=f"{type(answer).__name__}: {bounded_repr(str(answer), 500)}", waited_ms=round(waited, 3))
+                self._audit(
+                    guard,
+                    "decision",
+                    request_id=request.id,
+                    decision="error",
+                    channel=channel,
+                    error=f"{type(answer).__name__}: {bounded_repr(str(answer), 500)}",
+                    waited_ms=round(waited, 3),
+                )
                 raise answer
             resolution.waited_ms = waited
             self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
@@ -333,11 +342,25 @@ class Gate:
             try:
                 arguments = request.apply_edit(decision.arguments)
             except InvalidEdit as exc:
-                self._audit(guard, "decision", request_id=request.id, decision="invalid_edit", by=by, channel=channel,
-                            problems=exc.problems, waited_ms=round(waited, 3))
+                self._audit(
+                    guard,
+                    "decision",
+                    request_id=request.id,
+                    decision="invalid_edit",
+                    by=by,
+                    channel=channel,
+                    problems=exc.problems,
+                    waited_ms=round(waited, 3),
+                )
                 raise
-            diff = {k: {"from": json_safe(request.arguments.get(k)), "to": json_safe(v)} for k, v in arguments.items() if request.arguments.get(k, _MISSING) != v or type(request.arguments.get(k)) is not type(v)}
-            resolution = Resolution("edited" if diff else "approved", arguments, "person", by, channel, diff=diff, always=decision.always)
+            diff = {
+                k: {"from": json_safe(request.arguments.get(k)), "to": json_safe(v)}
+                for k, v in arguments.items()
+                if request.arguments.get(k, _MISSING) != v or type(request.arguments.get(k)) is not type(v)
+            }
+            resolution = Resolution(
+                "edited" if diff else "approved", arguments, "person", by, channel, diff=diff, always=decision.always
+            )
         else:
             resolution = Resolution("approved", request.arguments, "person", by, channel, always=decision.always)
         resolution.waited_ms = waited
@@ -368,7 +391,9 @@ class Gate:
                 feedback=resolution.feedback,
             )
         if status == "auto_rejected":
-            return ApprovalRejected(f"{call} was {resolution.feedback}; it did not run.", request=request, feedback=resolution.feedback)
+            return ApprovalRejected(
+                f"{call} was {resolution.feedback}; it did not run.", request=request, feedback=resolution.feedback
+            )
         who = f"a human reviewer ({resolution.by})" if resolution.by else "a human reviewer"
         feedback = resolution.feedback.strip()
         message = f"{call} was rejected by {who}" + (f": {feedback}" if feedback else ". No reason was given.")
@@ -445,14 +470,24 @@ class Gate:
 
     # -- running -------------------------------------------------------------------
 
-    def _outcome(self, guard: _Guard, request: ApprovalRequest, started: float, result: Any = None, error: BaseException | None = None) -> None:
+    def _outcome(
+        self, guard: _Guard, request: ApprovalRequest, started: float, result: Any = None, error: BaseException | None = None
+    ) -> None:
         if guard.audit is None:
             return
         duration = round((time.perf_counter() - started) * 1000, 3)
         if error is None:
-            guard.audit.append("outcome", request_id=request.id, status="returned", result=bounded_repr(result, 500), duration_ms=duration)
+            guard.audit.append(
+                "outcome", request_id=request.id, status="returned", result=bounded_repr(result, 500), duration_ms=duration
+            )
         else:
-            guard.audit.append("outcome", request_id=request.id, status="raised", error=f"{type(error).__name__}: {bounded_repr(str(error), 500)}", duration_ms=duration)
+            guard.audit.append(
+                "outcome",
+                request_id=request.id,
+                status="raised",
+                error=f"{type(error).__name__}: {bounded_repr(str(error), 500)}",
+                duration_ms=duration,
+            )
 
     def _call_sync(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
         request = self._new_request(guard, arguments)
@@ -506,13 +541,15 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
         impl,
         func_name=target.name,
         qualname=target.qualname,
-        doc=target.doc,
-        module_name=target.module,
+        doc=target.doc or "",
+        module_name=target.module or "",
     )
+    if target.doc is None:
+        wrapper.__doc__ = None
     wrapper.__annotations__ = dict(target.hints)
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]
-    return wrapper
+    return cast(Callable[..., Any], wrapper)
 
 
 def _channel_name(approver: Any) -> str:

@@ -23,7 +23,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time as dtime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import time as dtime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class Budget:
             raise ValueError("give exactly one of calls= or total=")
         if total is not None and amount is None:
             raise ValueError("total= needs amount=, a function from the request to its amount")
-        if calls is not None and calls < 0 or total is not None and total < 0:
+        if (calls is not None and calls < 0) or (total is not None and total < 0):
             raise ValueError("a budget cannot be negative")
         self.calls = calls
         self.total = total

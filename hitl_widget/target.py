@@ -35,6 +35,7 @@ class Target:
     var_positional: str | None
     var_keyword: str | None
     named: frozenset[str]
+    all_keyword: bool = False
 
     @property
     def summary(self) -> str:
@@ -84,6 +85,8 @@ class Target:
         return args, kwargs
 
     def call(self, arguments: dict[str, Any]) -> Any:
+        if self.all_keyword:  # the common case: every parameter can be passed by name
+            return self.func(**arguments)
         args, kwargs = self.call_parts(arguments)
         return self.func(*args, **kwargs)
 
@@ -125,8 +128,8 @@ def inspect_target(func: Callable[..., Any]) -> Target:
     described = _underlying(func)
     signature = inspect.signature(func)
     if inspect.isroutine(func) or isinstance(func, functools.partial):
-        name = getattr(described, "__name__", None) or type(func).__name__
-        qualname = getattr(described, "__qualname__", name)
+        name = str(getattr(described, "__name__", None) or type(func).__name__)
+        qualname = str(getattr(described, "__qualname__", name))
         doc = getattr(func, "__doc__", None) if not isinstance(func, functools.partial) else described.__doc__
     else:  # a callable instance: describe it by its class, document it by __call__ or the class
         name = type(func).__name__
@@ -154,4 +157,5 @@ def inspect_target(func: Callable[..., Any]) -> Target:
         var_positional=var_positional,
         var_keyword=var_keyword,
         named=named,
+        all_keyword=all(p.kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY) for p in params),
     )

@@ -142,7 +142,7 @@ def coerce(value: Any, hint: Any) -> Any:
         if container is dict:
             if not isinstance(value, dict):
                 raise _Mismatch(f"expected {label}, got {bounded_repr(value, 60)}")
-            key_t, val_t = (args + (Any, Any))[:2] if args else (Any, Any)
+            key_t, val_t = (*args, Any, Any)[:2]
             return {_item(coerce, k, key_t, f"key {k!r}"): _item(coerce, v, val_t, f"[{k!r}]") for k, v in value.items()}
         if not isinstance(value, (list, tuple, set, frozenset)):
             raise _Mismatch(f"expected {label}, got {bounded_repr(value, 60)}")
@@ -180,7 +180,9 @@ def _is_instance(value: Any, hint: Any) -> bool:
     return False
 
 
-def apply_edit(target: Target, arguments: dict[str, Any], edits: dict[str, Any], *, frozen: frozenset[str] = frozenset()) -> dict[str, Any]:
+def apply_edit(
+    target: Target, arguments: dict[str, Any], edits: dict[str, Any], *, frozen: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The full argument dict after ``edits``, or InvalidEdit naming every problem."""
     if not isinstance(edits, dict):
         raise InvalidEdit(target.name, {"*": f"an edit must be a dict of argument names to values, not {type(edits).__name__}"})

@@ -44,9 +44,7 @@ class ScriptedApprover:
             else:
                 item = self._default
             if item is None:
-                raise LookupError(
-                    f"ScriptedApprover has no answer left for request {len(self.requests)} ({request.call_text()})"
-                )
+                raise LookupError(f"ScriptedApprover has no answer left for request {len(self.requests)} ({request.call_text()})")
         answer = item(request) if callable(item) and not isinstance(item, (Approve, Edit, Reject)) else item
         return as_decision(answer)
 

@@ -62,8 +62,8 @@ class _LineReader:
     def readline(self, deadline: float | None) -> str | None:
         """One line without its newline; None at end of input. Raises ApprovalTimeout."""
         if self.fd is None:
-            line = self.stream.readline()
-            return None if line == "" else line.rstrip("\r\n")
+            text: str = self.stream.readline()
+            return None if text == "" else text.rstrip("\r\n")
         while b"\n" not in self._buffer:
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
@@ -74,12 +74,12 @@ class _LineReader:
             chunk = os.read(self.fd, 4096)
             if not chunk:
                 if self._buffer:
-                    line, self._buffer = self._buffer, b""
-                    return line.decode(errors="replace")
+                    rest, self._buffer = self._buffer, b""
+                    return rest.decode(errors="replace")
                 return None
             self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode(errors="replace").rstrip("\r")
+        raw, _, self._buffer = self._buffer.partition(b"\n")
+        return raw.decode(errors="replace").rstrip("\r")
 
 
 class TerminalApprover:

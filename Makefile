@@ -1,0 +1,49 @@
+# One target per thing a person does. Each creates what it needs (.venv, js/node_modules) on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-python test-js lint typecheck bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+
+# Editable install with the dev extra; the build hook runs the JS build into hitl_widget/static/.
+$(STAMP): $(VENV)/bin/python pyproject.toml js/node_modules/.package-lock.json
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts) js/build.mjs
+	cd js && npm run build
+
+setup: $(STAMP) hitl_widget/static/widget.js
+
+demo: setup
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks notebooks/quickstart.ipynb
+
+test: setup lint typecheck test-js test-python
+
+test-python: setup
+	$(PY) -m pytest
+
+test-js: setup
+	cd js && npm test
+
+lint: setup
+	$(VENV)/bin/ruff check hitl_widget tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+	cd js && npm run typecheck
+
+bench: setup
+	$(PY) benchmarks/bench_overhead.py
+	$(PY) benchmarks/bench_audit.py
+
+clean:
+	rm -rf $(VENV) js/node_modules hitl_widget/static build dist
