@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,7 @@ class AuditLog:
         self.path = Path(path)
         self.durable = durable
         self.redact_names = re.compile(redact_names, re.IGNORECASE) if isinstance(redact_names, str) else redact_names
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         key = os.path.realpath(self.path)
         with _states_lock:
             self._state = _states.setdefault(key, _FileState(self.path))

@@ -133,12 +133,17 @@ class Batch(Gate):
     def _execute(self, calls: Sequence[PendingCall], answers: Sequence[Any], channel: str) -> dict[int, Any]:
         results: dict[int, Any] = {}
         invalid: list[tuple[PendingCall, InvalidEdit]] = []
-        for call, answer in zip(calls, answers):
+        for index, (call, answer) in enumerate(zip(calls, answers)):
             try:
                 resolution = self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
             except InvalidEdit as exc:
                 invalid.append((call, exc))
                 continue
+            except BaseException:
+                # the approver failed: nothing undecided is lost, it stays pending
+                self.results.update(results)
+                self._requeue([*calls[index:], *(c for c, _ in invalid)])
+                raise
             results[call.n] = self._result(call, resolution)
         self.results.update(results)
         if invalid:
@@ -173,8 +178,13 @@ class Batch(Gate):
                 results.update(self._execute(decided, answers, "batch"))
             rest = self._take()
             if rest:
-                approver = self.approver_for(rest[0].guard, rest[0].request)
-                results.update(self._execute(rest, self._ask_all(rest), _channel_name(approver)))
+                try:
+                    approver = self.approver_for(rest[0].guard, rest[0].request)
+                    answers = self._ask_all(rest)
+                except BaseException:
+                    self._requeue(rest)
+                    raise
+                results.update(self._execute(rest, answers, _channel_name(approver)))
             return results
 
     def approve_all(self) -> dict[int, Any]:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast, overload
 
 from makefun import create_function
@@ -50,7 +50,7 @@ def _default_id() -> str:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -438,7 +438,7 @@ class Gate:
                 return await awaitable
             try:
                 return await asyncio.wait_for(awaitable, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return ApprovalTimeout("timed out")
         except (ApprovalTimeout, ApprovalCancelled) as exc:
             return exc

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -159,7 +159,7 @@ def _parse_time(value: str | dtime) -> dtime:
 
 def _zone(tz: str | tzinfo | None) -> tzinfo:
     if tz is None:
-        return timezone.utc
+        return UTC
     if isinstance(tz, tzinfo):
         return tz
     from zoneinfo import ZoneInfo
@@ -196,7 +196,7 @@ class TimeWindow:
         self.days = _parse_days(days)
         self.inside = inside
         self.outside = outside
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def contains(self, moment: datetime) -> bool:
         local = moment.astimezone(self.tz)

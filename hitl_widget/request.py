@@ -7,7 +7,7 @@ import inspect
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -149,4 +149,4 @@ def _fingerprint_value(value: Any, depth: int = 0) -> Any:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
