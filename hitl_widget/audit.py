@@ -44,18 +44,22 @@ SECRET_NAMES = re.compile(
 
 
 def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: int = 0) -> Any:
-    """A copy of JSON-safe ``value`` with the values of secret-looking keys replaced."""
-    if pattern is None or _depth > 8:
+    """A copy of ``value`` with the values of secret-looking (string) keys replaced, at any depth up to 32."""
+    if pattern is None or _depth > 32:
         return value
-    if isinstance(value, dict):
-        return {k: (REDACTED if pattern.search(k) else redact(v, pattern, _depth + 1)) for k, v in value.items()}
-    if isinstance(value, list):
+    if type(value) is dict:
+        return {
+            k: (REDACTED if isinstance(k, str) and pattern.search(k) else redact(v, pattern, _depth + 1))
+            for k, v in value.items()
+        }
+    if type(value) in (list, tuple):
         return [redact(v, pattern, _depth + 1) for v in value]
     return value
 
 
 def _canonical(body: dict[str, Any]) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # ASCII-only: lone surrogates (undecodable file names) stay representable
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def _digest(prev: str, canonical: str) -> str:
@@ -170,7 +174,8 @@ class AuditLog:
 
     def append(self, type: str, **fields: Any) -> dict[str, Any]:
         """Append one record; values are made JSON-safe and secret names redacted."""
-        safe = redact(json_safe(fields, max_chars=20000), self.redact_names)
+        # redact first: json_safe turns deep structures into repr text that redact cannot see into
+        safe = json_safe(redact(fields, self.redact_names), max_chars=20000)
         with self._state.lock:
             if self._file is None or self._file.closed:
                 self._open()

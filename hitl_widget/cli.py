@@ -37,8 +37,14 @@ def _show(path: str, as_json: bool) -> int:
     except FileNotFoundError:
         print(f"hitl: no such file: {path}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"hitl: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"hitl: {path} is not a readable audit log: {exc}", file=sys.stderr)
+        return 1
+    if not all(isinstance(record, dict) for record in records):
+        print(f"hitl: {path} is not an audit log (a line is not a JSON object)", file=sys.stderr)
         return 1
     for record in records:
         if as_json:
@@ -66,7 +72,8 @@ def _show(path: str, as_json: bool) -> int:
                 parts.append(str(record["error"]))
         print("  ".join(p for p in parts if p))
     ok = AuditLog.check(path)
-    print(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}")
+    # with --json the verdict goes to stderr, so stdout stays one JSON record per line
+    print(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}", file=sys.stderr if as_json else sys.stdout)
     return 0 if ok else 1
 
 

@@ -378,7 +378,7 @@ class Gate:
         status = resolution.status
         if status == "timed_out":
             return ApprovalTimeout(
-                f"{call} was not approved: no decision within {request.timeout:g} s, so it did not run "
+                f"{call} was not approved: no decision {_within(request.timeout)}, so it did not run "
                 "(failing closed). Ask the user before retrying it.",
                 request=request,
                 feedback="",
@@ -528,6 +528,10 @@ class Gate:
 
 
 _MISSING = object()
+
+
+def _within(timeout: float | None) -> str:
+    return "before the approver's deadline" if timeout is None else f"within {timeout:g} s"
 
 
 def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callable[..., Any]:
