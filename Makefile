@@ -24,7 +24,7 @@ hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts) js/build.mjs
 setup: $(STAMP) hitl_widget/static/widget.js
 
 demo: setup
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks notebooks/quickstart.ipynb
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
 
 test: setup lint typecheck test-js test-python
 
