@@ -149,7 +149,7 @@ class Batch(Gate):
         if invalid:
             self._requeue([c for c, _ in invalid])
             detail = "; ".join(f"PENDING_APPROVAL_{c.n}: {e}" for c, e in invalid)
-            raise InvalidEdit("batch", {"*": f"{detail} (these calls stay pending; the others ran, see batch.results)"})
+            raise InvalidEdit("batch", {"*": f"{detail} (these calls stay pending; batch.results has the calls that ran)"})
         return results
 
     def _result(self, call: PendingCall, resolution: Resolution) -> Any:

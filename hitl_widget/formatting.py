@@ -67,7 +67,9 @@ def json_safe(value: Any, *, max_chars: int = 4000, _depth: int = 0, _budget: li
         budget[0] -= len(out) + 2
         return out
     if _depth >= 6:
-        return bounded_repr(value, 120)
+        deep = bounded_repr(value, 120)
+        budget[0] -= len(deep)
+        return deep
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
         items = []
         for i, item in enumerate(value):

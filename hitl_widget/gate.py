@@ -356,7 +356,7 @@ class Gate:
             diff = {
                 k: {"from": json_safe(request.arguments.get(k)), "to": json_safe(v)}
                 for k, v in arguments.items()
-                if request.arguments.get(k, _MISSING) != v or type(request.arguments.get(k)) is not type(v)
+                if _differs(request.arguments.get(k, _MISSING), v)
             }
             resolution = Resolution(
                 "edited" if diff else "approved", arguments, "person", by, channel, diff=diff, always=decision.always
@@ -528,6 +528,18 @@ class Gate:
 
 
 _MISSING = object()
+
+
+def _differs(old: Any, new: Any) -> bool:
+    """Changed? Safe for values whose ``!=`` is not a bool (numpy arrays, DataFrames)."""
+    if old is new:
+        return False
+    if type(old) is not type(new):
+        return True
+    try:
+        return bool(old != new)
+    except Exception:
+        return True
 
 
 def _within(timeout: float | None) -> str:

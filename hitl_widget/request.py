@@ -138,15 +138,23 @@ def fingerprint(target: Target, arguments: dict[str, Any]) -> str:
     return hashlib.blake2b(payload.encode(), key=_FINGERPRINT_KEY, digest_size=16).hexdigest()
 
 
-def _fingerprint_value(value: Any, depth: int = 0) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return [type(value).__name__, value if not isinstance(value, float) or value == value else "nan"]
+def _fingerprint_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
+    """Exact for plain data (any size); cycles and odd objects by a bounded repr."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return [type(value).__name__, value]
+    if isinstance(value, int):  # hex has no digit limit, unlike str() of a huge int
+        return ["int", value if -(10**300) < value < 10**300 else hex(value)]
+    if isinstance(value, float):
+        return ["float", value if value == value and abs(value) != float("inf") else repr(value)]
+    if id(value) in path:
+        return ["cycle"]
     if depth > 8:
         return ["repr", bounded_repr(value, 400)]
-    if isinstance(value, (list, tuple)):
-        return [type(value).__name__, [_fingerprint_value(v, depth + 1) for v in value]]
-    if isinstance(value, dict):
-        items = sorted(((str(k), _fingerprint_value(v, depth + 1)) for k, v in value.items()), key=lambda kv: kv[0])
+    inner = path | {id(value)}
+    if type(value) in (list, tuple):
+        return [type(value).__name__, [_fingerprint_value(v, depth + 1, inner) for v in value]]
+    if type(value) is dict:
+        items = sorted(((str(k), _fingerprint_value(v, depth + 1, inner)) for k, v in value.items()), key=lambda kv: kv[0])
         return ["dict", items]
     return ["repr", bounded_repr(value, 400)]
 

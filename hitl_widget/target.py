@@ -36,6 +36,8 @@ class Target:
     var_keyword: str | None
     named: frozenset[str]
     all_keyword: bool = False
+    # names that may be passed by keyword (a **kwargs key equal to a positional-only name is an extra)
+    keyword_names: frozenset[str] = frozenset()
 
     @property
     def summary(self) -> str:
@@ -58,7 +60,7 @@ class Target:
             arguments[self.var_positional] = tuple(args[len(self.positional) :])
         extra: dict[str, Any] = {}
         for key, value in kwargs.items():
-            if key in self.named:
+            if key in self.keyword_names:
                 arguments[key] = value
             else:
                 extra[key] = value
@@ -101,11 +103,24 @@ def _underlying(obj: Any) -> Any:
     return call if call is not None else obj
 
 
+class _Annotated:
+    """Carries one annotation, so get_type_hints can resolve it alone."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
+
+
 def _hints(described: Any, signature: inspect.Signature) -> dict[str, Any]:
     try:
         hints = typing.get_type_hints(described, include_extras=True)
-    except Exception:  # unresolvable forward references: keep the raw annotations
-        hints = dict(getattr(described, "__annotations__", {}) or {})
+    except Exception:  # one unresolvable forward reference: resolve the others one by one
+        hints = {}
+        namespace = getattr(inspect.unwrap(described), "__globals__", {})
+        for name, annotation in (getattr(described, "__annotations__", {}) or {}).items():
+            try:
+                hints[name] = typing.get_type_hints(_Annotated(name, annotation), globalns=namespace, include_extras=True)[name]
+            except Exception:
+                hints[name] = annotation  # left as text: validation cannot check it
     names = set(signature.parameters) | {"return"}
     return {k: v for k, v in hints.items() if k in names}
 
@@ -157,5 +172,6 @@ def inspect_target(func: Callable[..., Any]) -> Target:
         var_positional=var_positional,
         var_keyword=var_keyword,
         named=named,
+        keyword_names=frozenset(p.name for p in params if p.kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)),
         all_keyword=all(p.kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY) for p in params),
     )

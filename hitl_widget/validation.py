@@ -210,7 +210,7 @@ def apply_edit(
                     raw = _parse_json_text(raw, "an object")
                 if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
                     raise _Mismatch(f"expected an object of extra keyword arguments, got {bounded_repr(raw, 60)}")
-                clash = sorted(set(raw) & target.named)
+                clash = sorted(set(raw) & target.keyword_names)
                 if clash:
                     raise _Mismatch(f"keys {clash} are named parameters; edit them directly")
                 result[name] = {k: _item(coerce, v, hint, f"[{k!r}]") for k, v in raw.items()}
