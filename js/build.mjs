@@ -1,12 +1,12 @@
-// Bundles the widget's ESM entry into the Python package (hitl_widget/static/widget.js).
+// Bundles the widget's ESM entry and its stylesheet into the Python package (hitl_widget/static/).
 import * as esbuild from "esbuild";
 
 await esbuild.build({
-  entryPoints: ["src/widget.ts"],
+  entryPoints: ["src/widget.ts", "src/card.css"],
   bundle: true,
   format: "esm",
   minify: true,
   target: ["es2022"],
-  outfile: "../hitl_widget/static/widget.js",
+  outdir: "../hitl_widget/static",
   logLevel: "info",
 });

@@ -4,9 +4,15 @@ export const PROTOCOL_VERSION = 1;
 
 export interface ArgumentView {
   name: string;
+  /** The annotation as Python renders it: `int`, `list[str]`, `'a' | 'b'`. */
   annotation: string;
+  /** JSON-safe value (bounded), the starting point of an edit. */
+  value: unknown;
+  /** Pretty-printed, bounded text to show. */
   text: string;
   editable: boolean;
+  /** Enum member values offered in a select, when the annotation is an Enum. */
+  choices?: string[] | null;
 }
 
 export interface RequestView {
@@ -16,6 +22,10 @@ export interface RequestView {
   risk: "low" | "medium" | "high" | "critical";
   arguments: ArgumentView[];
   timeout: number | null;
+  /** Full docstring (the summary is its first line). */
+  doc?: string;
+  /** When the call times out, in ms since the epoch (for the countdown). */
+  deadline_ms?: number | null;
 }
 
 export type AlwaysScope = "function" | "arguments";
