@@ -1,0 +1,168 @@
+"""ApprovalCard: the anywidget model behind the notebook card.
+
+The message handler only validates (``hitl_widget.protocol``) and then calls the
+public verb ``decide()``, so everything the card can do, Python and tests can do too.
+Handlers may run on the kernel's main thread or a subshell thread: state changes are
+under a lock and the waiting side is woken by a ``threading.Event``.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import pathlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .decisions import Decision, Edit, Reject
+from .errors import InvalidEdit
+from .formatting import json_safe, pretty_value
+from .protocol import ProtocolError, error_message, parse_decision_message
+from .request import ApprovalRequest
+
+__all__ = ["ApprovalCard", "request_view"]
+
+STATIC = pathlib.Path(__file__).parent / "static"
+
+
+def _choices(hint: Any) -> list[str] | None:
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return [str(member.value) for member in hint]
+    return None
+
+
+def request_view(request: ApprovalRequest) -> dict[str, Any]:
+    """What the card shows: JSON-safe, bounded, text only (mirrors ``RequestView`` in js/src/messages.ts)."""
+    deadline = request.deadline
+    deadline_ms = None if deadline is None else (time.time() + (deadline - time.monotonic())) * 1000
+    arguments = []
+    for param in request.parameters:
+        if param.name not in request.arguments:
+            continue
+        value = request.arguments[param.name]
+        hint = request.target.hints.get(param.name)
+        arguments.append(
+            {
+                "name": param.name,
+                "annotation": param.annotation,
+                "value": json_safe(value.value if isinstance(value, enum.Enum) else value),
+                "text": pretty_value(value),
+                "editable": param.editable,
+                "choices": _choices(hint),
+            }
+        )
+    return {
+        "id": request.id,
+        "function": request.function,
+        "summary": request.summary,
+        "doc": request.doc,
+        "risk": request.risk,
+        "timeout": request.timeout,
+        "deadline_ms": deadline_ms,
+        "arguments": arguments,
+    }
+
+
+class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
+    """One request's card; ``decided`` is set once a valid decision arrived."""
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "card.css"
+
+    request = traitlets.Dict(help="the request as shown: function, arguments (text), risk, deadline").tag(sync=True)
+    record = traitlets.Dict(help="the settled decision: status, by, at, feedback, diff").tag(sync=True)
+
+    def __init__(self, approval_request: ApprovalRequest, *, user: str | None = None, **kwargs: Any) -> None:
+        super().__init__(request=request_view(approval_request), record={}, **kwargs)
+        self.approval_request = approval_request
+        self.user = user
+        self.decision: Decision | None = None
+        self.decided = threading.Event()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Decision], None]] = []
+        self.on_msg(self._handle_message)
+
+    # -- from the frontend -----------------------------------------------------------
+
+    def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        request_id = content.get("request_id") if isinstance(content, dict) else None
+        try:
+            decision = parse_decision_message(content, request_id=self.approval_request.id, by=self.user)
+            self.decide(decision)
+        except ProtocolError as exc:
+            self.send(error_message(request_id if isinstance(request_id, str) else None, str(exc)))
+        except InvalidEdit as exc:
+            self.send(error_message(self.approval_request.id, str(exc), exc.problems))
+
+    # -- public verbs --------------------------------------------------------------------
+
+    def decide(self, decision: Decision) -> None:
+        """Record ``decision`` (validating an edit first); ProtocolError if already decided."""
+        if isinstance(decision, Edit):
+            self.approval_request.apply_edit(decision.arguments)  # raises InvalidEdit: the card asks again
+        with self._lock:
+            if self.decided.is_set():
+                raise ProtocolError("this request was already decided")
+            self.decision = decision
+            self.decided.set()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(decision)
+
+    def on_decided(self, listener: Callable[[Decision], None]) -> Callable[[], None]:
+        """Call ``listener`` (from any thread) when decided; returns an unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+            already = self.decision if self.decided.is_set() else None
+        if already is not None:
+            listener(already)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def settle(self, status: str, *, feedback: str = "", diff: dict[str, Any] | None = None) -> str:
+        """Show the compact record; returns it as plain text (for outputs where widgets do not render)."""
+        with self._lock:
+            if status in ("timed_out", "cancelled") and not self.decided.is_set():
+                self.decided.set()  # a late click must not count any more
+        by = None if status in ("timed_out", "cancelled") else self.user
+        at = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        record = {"status": status, "by": by, "at": at, "feedback": feedback or None, "diff": json_safe(diff or {})}
+        self.record = record
+        return record_text(self.approval_request.function, record)
+
+    def fallback_bundle(self, text: str) -> dict[str, str]:
+        return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}
+
+
+def record_text(function: str, record: dict[str, Any]) -> str:
+    """Plain-text twin of ``describeRecord`` in js/src/card.ts."""
+    status = record["status"]
+    who = f" by {record['by']}" if record.get("by") else ""
+    when = f" at {record['at']}" if record.get("at") else ""
+    if status == "edited":
+        changes = ", ".join(f"{k}: {d['from']!r} → {d['to']!r}" for k, d in (record.get("diff") or {}).items())
+        return f"✎ {function}() edited{who}{when}: {changes}"
+    if status == "rejected":
+        feedback = f": {record['feedback']}" if record.get("feedback") else ""
+        return f"✗ {function}() rejected{who}{when}{feedback}"
+    if status == "timed_out":
+        return f"⏱ {function}() timed out{when}: not run"
+    if status == "cancelled":
+        return f"⊘ {function}() cancelled{when}: not run"
+    return f"✓ {function}() approved{who}{when}"
+
+
+def status_of(decision: Decision, request: ApprovalRequest) -> tuple[str, str, dict[str, Any]]:
+    """``(status, feedback, diff)`` the card shows for a valid decision."""
+    if isinstance(decision, Reject):
+        return "rejected", decision.feedback, {}
+    if isinstance(decision, Edit):
+        final = request.apply_edit(decision.arguments)
+        diff = {k: {"from": request.arguments.get(k), "to": v} for k, v in decision.arguments.items() if k in final}
+        return ("edited" if diff else "approved"), "", {k: {"from": d["from"], "to": final[k]} for k, d in diff.items()}
+    return "approved", "", {}
