@@ -14,7 +14,7 @@ import pathlib
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import anywidget
@@ -130,7 +130,7 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
             if status in ("timed_out", "cancelled") and not self.decided.is_set():
                 self.decided.set()  # a late click must not count any more
         by = None if status in ("timed_out", "cancelled") else self.user
-        at = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        at = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         record = {"status": status, "by": by, "at": at, "feedback": feedback or None, "diff": json_safe(diff or {})}
         self.record = record
         return record_text(self.approval_request.function, record)
