@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-python test-js lint typecheck bench clean
+.PHONY: chromium setup demo test test-python test-js lint typecheck bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ demo: setup
 
 test: setup lint typecheck test-js test-python
 
-test-python: setup
+# Browser tests use Debian's chromium (never a downloaded browser).
+chromium:
+	scripts/ensure-chromium.sh
+
+test-python: setup chromium
 	$(PY) -m pytest
 
 test-js: setup
