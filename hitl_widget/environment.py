@@ -35,15 +35,22 @@ def has_tty() -> bool:
 
 
 _terminal: Any = None
+_notebook: Any = None
 
 
 def detect_channel() -> Any:
     """An approver for this environment, or None when no person can be asked here.
 
-    Order: a terminal (stdin and stdout are TTYs). Notebook and browser channels
-    register themselves ahead of it when their modules are importable.
+    Order: the notebook card inside a Jupyter kernel, then a terminal (stdin and
+    stdout are TTYs).
     """
-    global _terminal
+    global _terminal, _notebook
+    if in_ipython_kernel():
+        if _notebook is None:
+            from .approvers.notebook import NotebookApprover
+
+            _notebook = NotebookApprover()
+        return _notebook
     if has_tty():
         if _terminal is None:
             from .approvers.terminal import TerminalApprover

@@ -17,7 +17,8 @@ Fixtures (session-scoped unless noted):
     ``lab.root_dir`` themselves.
 
 ``browser``
-    Debian's Chromium (``/usr/bin/chromium``, from ``apt-get install -y chromium`` or
+    (module-scoped: Playwright's sync API keeps an event loop on the main thread while it runs,
+    so it must stop before other tests call asyncio.run.) Debian's Chromium (``/usr/bin/chromium``, from ``apt-get install -y chromium`` or
     ``scripts/ensure-chromium.sh``) launched through the PyPI ``playwright`` package
     with ``executable_path``. Never run ``playwright install``: it downloads a browser
     build, which fails on these machines. If Chromium is missing the browser tests are
@@ -130,7 +131,7 @@ def _wait_for_server(base_url: str, proc: subprocess.Popen[bytes], log_path: Pat
     raise RuntimeError(f"jupyter lab did not answer {status_url} in {SERVER_START_TIMEOUT}s; log:\n{log}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jupyterlab() -> Iterator[Lab]:
     jupyter = VENV_BIN / "jupyter"
     if not jupyter.exists():
@@ -175,7 +176,7 @@ def jupyterlab() -> Iterator[Lab]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         reason = f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (apt-get install -y chromium)"

@@ -1,0 +1,118 @@
+"""The notebook channel: a card in the cell's output; the call waits until a person decides.
+
+Waiting works from the kernel's main thread (the cell blocks while comm messages keep
+flowing, see ``hitl_widget.kernel_wait``), from worker threads (agent SDKs run sync
+tools in threads), and from ``await`` on ipykernel >= 7.4. A kernel interrupt while
+waiting cancels the request; a timeout fails closed. Either way the card turns into a
+compact record that stays readable in the saved notebook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+from typing import Any
+
+from ..decisions import Decision
+from ..errors import ApprovalCancelled, ApprovalTimeout
+from ..request import ApprovalRequest
+
+__all__ = ["NotebookApprover", "notebook_user"]
+
+
+def notebook_user() -> str:
+    """Who is deciding: JupyterHub's user where present, else the OS user."""
+    hub_user = os.environ.get("JUPYTERHUB_USER")
+    if hub_user:
+        return hub_user
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _kernel_dispatches_while_awaiting() -> bool:
+    """ipykernel >= 7.4 handles comm messages while a cell awaits."""
+    try:
+        from importlib.metadata import version
+
+        major, minor = (int(p) for p in version("ipykernel").split(".")[:2])
+    except Exception:
+        return False
+    return (major, minor) >= (7, 4)
+
+
+class NotebookApprover:
+    """Shows an ApprovalCard and waits for its decision."""
+
+    channel = "notebook"
+    honors_deadline = True
+
+    def __init__(self, user: str | None = None) -> None:
+        self.user = user or notebook_user()
+
+    def _show(self, request: ApprovalRequest) -> tuple[Any, Any]:
+        from IPython.display import display
+
+        from ..widget import ApprovalCard
+
+        card = ApprovalCard(request, user=self.user)
+        handle = display(card, display_id=True)  # type: ignore[no-untyped-call]
+        return card, handle
+
+    def _finish(self, card: Any, handle: Any, status: str, feedback: str = "", diff: dict[str, Any] | None = None) -> None:
+        text = card.settle(status, feedback=feedback, diff=diff)
+        if handle is not None:
+            bundle = {**card._repr_mimebundle_()[0], **card.fallback_bundle(text)}
+            handle.update(bundle, raw=True)
+
+    def _settled(self, card: Any, handle: Any, request: ApprovalRequest) -> Decision:
+        from ..widget import status_of
+
+        decision: Decision = card.decision
+        status, feedback, diff = status_of(decision, request)
+        self._finish(card, handle, status, feedback, diff)
+        return decision
+
+    def __call__(self, request: ApprovalRequest) -> Decision:
+        from ..kernel_wait import wait_for
+
+        card, handle = self._show(request)
+        try:
+            decided = wait_for(card.decided, request.remaining())
+        except KeyboardInterrupt:
+            self._finish(card, handle, "cancelled")
+            raise ApprovalCancelled("interrupted") from None
+        if not decided or card.decision is None:
+            self._finish(card, handle, "timed_out")
+            raise ApprovalTimeout("timed out")
+        return self._settled(card, handle, request)
+
+    async def ask_async(self, request: ApprovalRequest) -> Decision:
+        if not _kernel_dispatches_while_awaiting():
+            return self(request)  # older kernels process no comm message while a cell awaits
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Decision] = loop.create_future()
+        card, handle = self._show(request)
+
+        def resolve(decision: Decision) -> None:
+            if not future.done():
+                future.set_result(decision)
+
+        def deliver(decision: Decision) -> None:  # may run on a subshell thread
+            loop.call_soon_threadsafe(resolve, decision)
+
+        unsubscribe = card.on_decided(deliver)
+        try:
+            remaining = request.remaining()
+            await asyncio.wait_for(asyncio.shield(future), remaining)
+        except TimeoutError:
+            self._finish(card, handle, "timed_out")
+            raise ApprovalTimeout("timed out") from None
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self._finish(card, handle, "cancelled")
+            raise ApprovalCancelled("interrupted") from None
+        finally:
+            unsubscribe()
+        return self._settled(card, handle, request)
