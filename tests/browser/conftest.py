@@ -18,7 +18,8 @@ Fixtures (session-scoped unless noted):
 
 ``browser``
     (module-scoped: Playwright's sync API keeps an event loop on the main thread while it runs,
-    so it must stop before other tests call asyncio.run.) Debian's Chromium (``/usr/bin/chromium``, from ``apt-get install -y chromium`` or
+    so it must stop before other tests call asyncio.run.) Debian's Chromium
+    (``/usr/bin/chromium``, from ``apt-get install -y chromium`` or
     ``scripts/ensure-chromium.sh``) launched through the PyPI ``playwright`` package
     with ``executable_path``. Never run ``playwright install``: it downloads a browser
     build, which fails on these machines. If Chromium is missing the browser tests are

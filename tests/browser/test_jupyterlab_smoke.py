@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from conftest import Lab, assert_all_local, open_notebook, run_all_cells, wait_for_outputs
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "jupyterlab-smoke.png"
+# test runs write here (git-ignored); docs/screenshots/ holds the curated copies
+SCREENSHOT = Path(__file__).resolve().parents[2] / "test-results" / "jupyterlab-smoke.png"
 
 IMPORT_CELL = 'import hitl_widget; print("hitl", hitl_widget.__version__)'
 REJECT_CELL = """\
