@@ -52,14 +52,16 @@ class NotebookApprover:
     def __init__(self, user: str | None = None) -> None:
         self.user = user or notebook_user()
 
-    def _show(self, request: ApprovalRequest) -> tuple[Any, Any]:
-        from IPython.display import display
-
+    def _card(self, request: ApprovalRequest) -> Any:
         from ..widget import ApprovalCard
 
-        card = ApprovalCard(request, user=self.user)
-        handle = display(card, display_id=True)  # type: ignore[no-untyped-call]
-        return card, handle
+        return ApprovalCard(request, user=self.user)
+
+    @staticmethod
+    def _display(card: Any) -> Any:
+        from IPython.display import display
+
+        return display(card, display_id=True)  # type: ignore[no-untyped-call]
 
     def _finish(self, card: Any, handle: Any, status: str, feedback: str = "", diff: dict[str, Any] | None = None) -> None:
         text = card.settle(status, feedback=feedback, diff=diff)
@@ -78,8 +80,10 @@ class NotebookApprover:
     def __call__(self, request: ApprovalRequest) -> Decision:
         from ..kernel_wait import wait_for
 
-        card, handle = self._show(request)
-        try:
+        card = self._card(request)
+        handle = None
+        try:  # an interrupt at any point from here on leaves the card saying "cancelled"
+            handle = self._display(card)
             decided = wait_for(card.decided, request.remaining())
         except KeyboardInterrupt:
             self._finish(card, handle, "cancelled")
@@ -94,7 +98,8 @@ class NotebookApprover:
             return self(request)  # older kernels process no comm message while a cell awaits
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Decision] = loop.create_future()
-        card, handle = self._show(request)
+        card = self._card(request)
+        handle = self._display(card)
 
         def resolve(decision: Decision) -> None:
             if not future.done():
