@@ -18,7 +18,14 @@ from typing import Any, Literal, TypedDict
 
 from .decisions import Approve, Decision, Edit, Reject
 
-__all__ = ["PROTOCOL_VERSION", "ErrorMessage", "ProtocolError", "error_message", "parse_decision_message"]
+__all__ = [
+    "PROTOCOL_VERSION",
+    "ErrorMessage",
+    "ProtocolError",
+    "error_message",
+    "parse_decision_message",
+    "parse_review_all_message",
+]
 
 PROTOCOL_VERSION = 1
 MAX_FEEDBACK = 10_000
@@ -83,3 +90,24 @@ def error_message(request_id: str | None, error: str, problems: dict[str, str] |
         "error": error,
         "problems": dict(problems or {}),
     }
+
+
+def parse_review_all_message(message: object, *, pending: set[str], by: str | None = None) -> tuple[list[str], Decision]:
+    """``(request ids, decision)`` of an "Approve all" / "Reject all" from the review table.
+
+    Ids that are not pending (already decided, or forged) are dropped, never acted on.
+    """
+    if not isinstance(message, dict) or message.get("kind") != "review_all":
+        raise ProtocolError("not a review_all message")
+    if message.get("version") != PROTOCOL_VERSION:
+        raise ProtocolError(f"unsupported protocol version {message.get('version')!r} (expected {PROTOCOL_VERSION})")
+    ids = message.get("request_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ProtocolError("request_ids must be a list of strings")
+    payload = message.get("decision")
+    if not isinstance(payload, dict) or payload.get("kind") not in ("approve", "reject"):
+        raise ProtocolError("review_all decides approve or reject")
+    decision = parse_decision_message(
+        {"kind": "decision", "version": PROTOCOL_VERSION, "request_id": "*", "decision": payload}, request_id="*", by=by
+    )
+    return [i for i in ids if i in pending], decision

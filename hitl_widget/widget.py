@@ -23,10 +23,10 @@ import traitlets
 from .decisions import Decision, Edit, Reject
 from .errors import InvalidEdit
 from .formatting import json_safe, pretty_value
-from .protocol import ProtocolError, error_message, parse_decision_message
+from .protocol import ProtocolError, error_message, parse_decision_message, parse_review_all_message
 from .request import ApprovalRequest
 
-__all__ = ["ApprovalCard", "request_view"]
+__all__ = ["ApprovalCard", "BatchReview", "request_view"]
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -137,6 +137,70 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
 
     def fallback_bundle(self, text: str) -> dict[str, str]:
         return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}
+
+
+class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
+    """The batch review table: one card per pending request; ``done`` is set when all are decided."""
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "card.css"
+
+    requests = traitlets.List(traitlets.Dict(), help="the pending requests as shown, one card each").tag(sync=True)
+    records = traitlets.Dict(help="request id -> settled decision record").tag(sync=True)
+
+    def __init__(self, approval_requests: list[ApprovalRequest], *, user: str | None = None, **kwargs: Any) -> None:
+        super().__init__(requests=[request_view(r) for r in approval_requests], records={}, **kwargs)
+        self.approval_requests = {r.id: r for r in approval_requests}
+        self.user = user
+        self.decisions: dict[str, Decision] = {}
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self.on_msg(self._handle_message)
+
+    def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        request_id = content.get("request_id") if isinstance(content, dict) else None
+        try:
+            if isinstance(content, dict) and content.get("kind") == "review_all":
+                with self._lock:
+                    pending = set(self.approval_requests) - set(self.decisions)
+                ids, decision = parse_review_all_message(content, pending=pending, by=self.user)
+                for rid in ids:
+                    self.decide(rid, decision)
+                return
+            if not isinstance(request_id, str) or request_id not in self.approval_requests:
+                raise ProtocolError("this decision is for a request that is not in this review")
+            self.decide(request_id, parse_decision_message(content, request_id=request_id, by=self.user))
+        except ProtocolError as exc:
+            self.send(error_message(request_id if isinstance(request_id, str) else None, str(exc)))
+        except InvalidEdit as exc:
+            self.send(error_message(request_id if isinstance(request_id, str) else None, str(exc), exc.problems))
+
+    def decide(self, request_id: str, decision: Decision) -> None:
+        """Record one call's decision (edits validated first); ProtocolError if already decided."""
+        request = self.approval_requests[request_id]
+        if isinstance(decision, Edit):
+            request.apply_edit(decision.arguments)
+        with self._lock:
+            if request_id in self.decisions:
+                raise ProtocolError("this request was already decided")
+            self.decisions[request_id] = decision
+            all_done = len(self.decisions) == len(self.approval_requests)
+        status, feedback, diff = status_of(decision, request)
+        self.settle(request_id, status, feedback=feedback, diff=diff)
+        if all_done:
+            self.done.set()
+
+    def settle(self, request_id: str, status: str, *, feedback: str = "", diff: dict[str, Any] | None = None) -> None:
+        by = None if status in ("timed_out", "cancelled") else self.user
+        at = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        record = {"status": status, "by": by, "at": at, "feedback": feedback or None, "diff": json_safe(diff or {})}
+        with self._lock:
+            self.records = {**self.records, request_id: record}
+
+    def summary_text(self) -> str:
+        return "\n".join(
+            record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items()
+        )
 
 
 def record_text(function: str, record: dict[str, Any]) -> str:

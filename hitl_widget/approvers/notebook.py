@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from ..decisions import Decision
@@ -92,6 +93,41 @@ class NotebookApprover:
             self._finish(card, handle, "timed_out")
             raise ApprovalTimeout("timed out")
         return self._settled(card, handle, request)
+
+    def review(self, requests: Sequence[ApprovalRequest]) -> list[Any]:
+        """The batch review table: every pending call at once; blocks until all are decided.
+
+        Returns one answer per request: its Decision, or ApprovalTimeout / ApprovalCancelled
+        (as a value) for the ones nobody decided.
+        """
+        from ..kernel_wait import wait_for
+        from ..widget import BatchReview
+
+        table = BatchReview(list(requests), user=self.user)
+        handle = None
+        deadlines = [r.remaining() for r in requests if r.timeout is not None]
+        timeout = min(d for d in deadlines if d is not None) if deadlines else None
+        try:
+            handle = self._display(table)
+            finished = wait_for(table.done, timeout)
+        except KeyboardInterrupt:
+            for request in requests:
+                if request.id not in table.decisions:
+                    table.settle(request.id, "cancelled")
+            self._update(table, handle)
+            return [table.decisions.get(r.id) or ApprovalCancelled("interrupted") for r in requests]
+        if not finished:
+            for request in requests:
+                if request.id not in table.decisions:
+                    table.settle(request.id, "timed_out")
+        self._update(table, handle)
+        return [table.decisions.get(r.id) or ApprovalTimeout("timed out") for r in requests]
+
+    @staticmethod
+    def _update(table: Any, handle: Any) -> None:
+        if handle is not None:
+            text = table.summary_text()
+            handle.update({**table._repr_mimebundle_()[0], "text/plain": text}, raw=True)
 
     async def ask_async(self, request: ApprovalRequest) -> Decision:
         if not _kernel_dispatches_while_awaiting():

@@ -1,38 +1,50 @@
-// anywidget entry: draws the card for the model's `request`, sends decisions to the kernel,
-// shows the kernel's error replies, and turns into a compact record once `record` is set.
+// anywidget entry for both the single-request card and the batch review table. Sends
+// decisions to the kernel, shows its error replies, and turns settled requests into
+// compact records.
 import type { RenderProps } from "@anywidget/types";
 import { renderCard, type CardHandle, type DecisionRecord } from "./card";
 import { isErrorMessage, type RequestView } from "./messages";
+import { renderReview, type ReviewHandle } from "./review";
 
 interface CardModel {
-  request: RequestView;
+  request: RequestView | Record<string, never>;
   record: Partial<DecisionRecord>;
+  requests: RequestView[];
+  records: Record<string, DecisionRecord>;
 }
 
 function render({ model, el }: RenderProps<CardModel>): () => void {
+  const isReview = Array.isArray(model.get("requests")) && model.get("requests").length > 0;
   let card: CardHandle | undefined;
-  const draw = () => {
-    card?.dispose();
-    card = renderCard(el, model.get("request"), (message) => model.send(message));
-    settle();
-  };
+  let review: ReviewHandle | undefined;
   const settle = () => {
+    if (review) {
+      review.settle(model.get("records") ?? {});
+      return;
+    }
     const record = model.get("record");
     if (record?.status && record.status !== "pending") card?.settle(record as DecisionRecord);
   };
+  const draw = () => {
+    card?.dispose();
+    review?.dispose();
+    if (isReview) review = renderReview(el, model.get("requests"), (m) => model.send(m));
+    else card = renderCard(el, model.get("request") as RequestView, (m) => model.send(m));
+    settle();
+  };
   const onMessage = (message: unknown) => {
-    if (isErrorMessage(message) && message.request_id === model.get("request").id) {
-      card?.showProblems(message.error, message.problems);
-    }
+    if (!isErrorMessage(message)) return;
+    const target = review ? review.cards.get(message.request_id ?? "") : card;
+    target?.showProblems(message.error, message.problems);
   };
   draw();
-  model.on("change:request", draw);
-  model.on("change:record", settle);
+  const recordEvent = isReview ? "change:records" : "change:record";
+  model.on(recordEvent, settle);
   model.on("msg:custom", onMessage);
   return () => {
     card?.dispose();
-    model.off("change:request", draw);
-    model.off("change:record", settle);
+    review?.dispose();
+    model.off(recordEvent, settle);
     model.off("msg:custom", onMessage);
   };
 }

@@ -218,3 +218,27 @@ def test_decision_to_result_latency(nb: Frontend, capsys: pytest.CaptureFixture[
     p50, p95 = statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
     with capsys.disabled():
         print(f"\nnotebook card, decision sent -> function running, {len(samples)} decisions: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+
+
+def test_batch_review_table(nb: Frontend) -> None:
+    nb.run(
+        "from hitl_widget import Batch\n"
+        "def triple(x: int) -> int:\n    return 3 * x\n"
+        "batch = Batch()\nt = batch.wrap(triple)\nprint(t(1), t(2), t(3))"
+    )
+    before = len(nb.iopub)
+    msg_id = nb.client.execute("print('RESULTS', batch.review_and_execute())")
+    opened = nb.wait_iopub(
+        lambda m: m["msg_type"] == "comm_open" and "requests" in m["content"]["data"].get("state", {}) and m not in nb.iopub[:before]
+    )
+    comm_id = opened["content"]["comm_id"]
+    ids = [r["id"] for r in opened["content"]["data"]["state"]["requests"]]
+    assert len(ids) == 3
+    decide(nb, comm_id, ids[0], {"kind": "approve"})
+    decide(nb, comm_id, ids[1], {"kind": "edit", "arguments": {"x": "20"}})
+    decide(nb, comm_id, "forged", {"kind": "approve"})
+    all_reject = {"kind": "review_all", "version": 1, "request_ids": [*ids, "forged"], "decision": {"kind": "reject", "feedback": "nope"}}
+    nb.send_comm_msg(comm_id, {"method": "custom", "content": all_reject})
+    out = finish(nb, msg_id)
+    assert "RESULTS {1: 3, 2: 60, 3: 'REJECTED: nope'}" in out
+    assert any(r["kind"] == "error" for r in replies(nb, comm_id))  # the forged id was refused

@@ -53,3 +53,15 @@ def test_error_reply_is_versioned_and_names_the_request() -> None:
         "problems": {"user_id": "expected int"},
     }
     json.dumps(reply)
+
+
+def test_review_all_keeps_only_pending_ids() -> None:
+    from hitl_widget.protocol import parse_review_all_message
+
+    message = {"kind": "review_all", "version": 1, "request_ids": ["a", "b", "zzz"], "decision": {"kind": "approve"}}
+    ids, decision = parse_review_all_message(message, pending={"a", "b"})
+    assert ids == ["a", "b"] and decision == Approve()
+    with pytest.raises(ProtocolError):
+        parse_review_all_message({**message, "decision": {"kind": "edit", "arguments": {}}}, pending={"a"})
+    with pytest.raises(ProtocolError):
+        parse_review_all_message({**message, "version": 3}, pending={"a"})
