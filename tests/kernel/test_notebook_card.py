@@ -59,9 +59,7 @@ def replies(fe: Frontend, comm_id: str) -> list[dict[str, Any]]:
     return [
         m["content"]["data"]["content"]
         for m in fe.iopub
-        if m["msg_type"] == "comm_msg"
-        and m["content"]["comm_id"] == comm_id
-        and m["content"]["data"].get("method") == "custom"
+        if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "custom"
     ]
 
 
@@ -210,8 +208,13 @@ def test_decision_to_result_latency(nb: Frontend, capsys: pytest.CaptureFixture[
         time.sleep(0.02)
         t0 = time.perf_counter()
         decide(nb, comm_id, request_id, {"kind": "approve"})
-        nb.wait_iopub(lambda m, mid=msg_id, n=i: m["msg_type"] == "stream" and f"RAN {n}" in m["content"].get("text", "")
-                      and m["parent_header"].get("msg_id") == mid)
+        nb.wait_iopub(
+            lambda m, mid=msg_id, n=i: (
+                m["msg_type"] == "stream"
+                and f"RAN {n}" in m["content"].get("text", "")
+                and m["parent_header"].get("msg_id") == mid
+            )
+        )
         samples.append((time.perf_counter() - t0) * 1000)
         finish(nb, msg_id)
     samples.sort()
@@ -229,7 +232,9 @@ def test_batch_review_table(nb: Frontend) -> None:
     before = len(nb.iopub)
     msg_id = nb.client.execute("print('RESULTS', batch.review_and_execute())")
     opened = nb.wait_iopub(
-        lambda m: m["msg_type"] == "comm_open" and "requests" in m["content"]["data"].get("state", {}) and m not in nb.iopub[:before]
+        lambda m: (
+            m["msg_type"] == "comm_open" and "requests" in m["content"]["data"].get("state", {}) and m not in nb.iopub[:before]
+        )
     )
     comm_id = opened["content"]["comm_id"]
     ids = [r["id"] for r in opened["content"]["data"]["state"]["requests"]]
@@ -237,7 +242,12 @@ def test_batch_review_table(nb: Frontend) -> None:
     decide(nb, comm_id, ids[0], {"kind": "approve"})
     decide(nb, comm_id, ids[1], {"kind": "edit", "arguments": {"x": "20"}})
     decide(nb, comm_id, "forged", {"kind": "approve"})
-    all_reject = {"kind": "review_all", "version": 1, "request_ids": [*ids, "forged"], "decision": {"kind": "reject", "feedback": "nope"}}
+    all_reject = {
+        "kind": "review_all",
+        "version": 1,
+        "request_ids": [*ids, "forged"],
+        "decision": {"kind": "reject", "feedback": "nope"},
+    }
     nb.send_comm_msg(comm_id, {"method": "custom", "content": all_reject})
     out = finish(nb, msg_id)
     assert "RESULTS {1: 3, 2: 60, 3: 'REJECTED: nope'}" in out
