@@ -48,6 +48,7 @@ typecheck: setup
 bench: setup
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_audit.py
+	$(PY) benchmarks/bench_card_latency.py
 
 clean:
 	rm -rf $(VENV) js/node_modules hitl_widget/static build dist
