@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import html
+import json
 import pathlib
 import threading
 import time
@@ -209,7 +210,10 @@ def record_text(function: str, record: dict[str, Any]) -> str:
     who = f" by {record['by']}" if record.get("by") else ""
     when = f" at {record['at']}" if record.get("at") else ""
     if status == "edited":
-        changes = ", ".join(f"{k}: {d['from']!r} → {d['to']!r}" for k, d in (record.get("diff") or {}).items())
+        changes = ", ".join(  # JSON, like describeRecord in js/src/card.ts
+            f"{k}: {json.dumps(d['from'], ensure_ascii=False)} → {json.dumps(d['to'], ensure_ascii=False)}"
+            for k, d in (record.get("diff") or {}).items()
+        )
         return f"✎ {function}() edited{who}{when}: {changes}"
     if status == "rejected":
         feedback = f": {record['feedback']}" if record.get("feedback") else ""

@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import Lab, _cells, assert_all_local, open_notebook, run_cell
+from conftest import KERNEL_IDLE_TIMEOUT_MS, Lab, _cells, assert_all_local, run_cell
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +69,15 @@ def _write(lab: Lab, name: str, sources: list[str]) -> None:
     nbformat.write(nb, lab.root_dir / name)
 
 
+def _open(page: Any, lab: Lab, name: str) -> None:
+    """Like ``open_notebook``, but in a workspace of its own, so an earlier test's open notebook is not restored."""
+    from playwright.sync_api import expect
+
+    page.goto(lab.url(f"lab/workspaces/{name.replace('.', '-')}/tree/{name}"))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=KERNEL_IDLE_TIMEOUT_MS)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=KERNEL_IDLE_TIMEOUT_MS)
+
+
 def _cell(page: Any, index: int) -> Any:
     return _cells(page).nth(index)
 
@@ -104,9 +113,7 @@ def _switch_theme(page: Any, theme: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
     page.get_by_role("menuitem", name=theme, exact=False).first.click()
-    page.wait_for_function(
-        "name => document.body.dataset.jpThemeName === name", arg=theme, timeout=CARD_TIMEOUT_MS
-    )
+    page.wait_for_function("name => document.body.dataset.jpThemeName === name", arg=theme, timeout=CARD_TIMEOUT_MS)
     page.wait_for_timeout(500)  # let the theme's CSS variables settle before a screenshot
 
 
@@ -114,7 +121,7 @@ def test_card_flows(browser: Any, jupyterlab: Lab, page: Any) -> None:
     from playwright.sync_api import expect
 
     _write(jupyterlab, "card.ipynb", FLOW_CELLS)
-    open_notebook(page, jupyterlab, "card.ipynb")
+    _open(page, jupyterlab, "card.ipynb")
     _run(page, 0)
     _wait_text(page, 0, "READY")
 
@@ -202,7 +209,7 @@ def test_card_flows(browser: Any, jupyterlab: Lab, page: Any) -> None:
 
 def test_click_to_result_latency(browser: Any, jupyterlab: Lab, page: Any, capsys: Any) -> None:
     _write(jupyterlab, "latency.ipynb", LATENCY_CELLS)
-    open_notebook(page, jupyterlab, "latency.ipynb")
+    _open(page, jupyterlab, "latency.ipynb")
     _run(page, 0)
     _wait_text(page, 0, "READY")
     _run(page, 1)
@@ -214,12 +221,15 @@ def test_click_to_result_latency(browser: Any, jupyterlab: Lab, page: Any, capsy
         approve.wait_for(state="visible", timeout=CARD_TIMEOUT_MS)
         start = time.perf_counter()
         approve.click()
-        page.wait_for_function(
-            """t => [...document.querySelectorAll('.jp-OutputArea-output')]
-                    .some(e => e.innerText.split('\\n').some(l => l.trim() === t))""",
-            arg=f"RESULT {i} {2 * i}",
-            timeout=CARD_TIMEOUT_MS,
-        )
+        try:
+            page.wait_for_function(
+                """t => [...document.querySelectorAll('.jp-OutputArea-output')]
+                        .some(e => e.innerText.split('\\n').some(l => l.trim() === t))""",
+                arg=f"RESULT {i} {2 * i}",
+                timeout=CARD_TIMEOUT_MS,
+            )
+        except Exception:
+            raise AssertionError(f"round {i}: {_outputs(page, 1)!r}") from None
         latencies.append((time.perf_counter() - start) * 1000)
 
     records = _cell(page, 1).locator(".hitl-record-text").all_inner_texts()
@@ -228,7 +238,7 @@ def test_click_to_result_latency(browser: Any, jupyterlab: Lab, page: Any, capsy
 
     ordered = sorted(latencies)
     p50 = statistics.median(ordered)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
     with capsys.disabled():
         print(
             f"\nclick-to-result over {len(ordered)} decisions: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
