@@ -130,9 +130,7 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
         with self._lock:
             if status in ("timed_out", "cancelled") and not self.decided.is_set():
                 self.decided.set()  # a late click must not count any more
-        by = None if status in ("timed_out", "cancelled") else self.user
-        at = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        record = {"status": status, "by": by, "at": at, "feedback": feedback or None, "diff": json_safe(diff or {})}
+        record = decision_record(status, self.user, feedback, diff)
         self.record = record
         return record_text(self.approval_request.function, record)
 
@@ -192,9 +190,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
             self.done.set()
 
     def settle(self, request_id: str, status: str, *, feedback: str = "", diff: dict[str, Any] | None = None) -> None:
-        by = None if status in ("timed_out", "cancelled") else self.user
-        at = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        record = {"status": status, "by": by, "at": at, "feedback": feedback or None, "diff": json_safe(diff or {})}
+        record = decision_record(status, self.user, feedback, diff)
         with self._lock:
             self.records = {**self.records, request_id: record}
 
@@ -202,6 +198,17 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
         return "\n".join(
             record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items()
         )
+
+
+def decision_record(status: str, user: str | None, feedback: str = "", diff: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts)."""
+    return {
+        "status": status,
+        "by": None if status in ("timed_out", "cancelled") else user,
+        "at": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        "feedback": feedback or None,
+        "diff": json_safe(diff or {}),
+    }
 
 
 def record_text(function: str, record: dict[str, Any]) -> str:
