@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test test-python test-js lint typecheck bench clean
+.PHONY: chromium setup demo test-kernel6 test test-python test-js lint typecheck bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ setup: $(STAMP) hitl_widget/static/widget.js
 demo: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
 
-test: setup lint typecheck test-js test-python
+test: setup lint typecheck test-js test-python test-kernel6
 
 # Browser tests use Debian's chromium (never a downloaded browser).
 chromium:
@@ -37,6 +37,17 @@ test-python: setup chromium
 
 test-js: setup
 	cd js && npm test
+
+# The kernel tests again under ipykernel 6 (the main run uses ipykernel 7): the supported-kernel matrix.
+IK6 := .venv-ik6
+$(IK6)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(IK6)
+	$(IK6)/bin/python -m pip install --quiet 'ipykernel>=6.29,<7' jupyter_client anywidget ipywidgets makefun \
+		pytest pytest-timeout pytest-asyncio nbformat
+	touch $@
+
+test-kernel6: setup $(IK6)/.installed
+	PYTHONPATH=$(CURDIR) $(IK6)/bin/python -m pytest tests/kernel -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check hitl_widget tests benchmarks
@@ -51,4 +62,4 @@ bench: setup
 	$(PY) benchmarks/bench_card_latency.py
 
 clean:
-	rm -rf $(VENV) js/node_modules hitl_widget/static build dist
+	rm -rf $(VENV) $(IK6) js/node_modules hitl_widget/static build dist

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from kernel_frontend import Frontend, Message
+from kernel_frontend import Frontend, Message, needs_await_dispatch
 
 pytestmark = pytest.mark.slow
 
@@ -151,6 +151,7 @@ def test_queued_cells_run_afterwards_in_order(nb: Frontend) -> None:
     assert text.index("RESULT 2") < text.index("second") < text.index("third")
 
 
+@needs_await_dispatch
 def test_worker_thread_call_while_the_cell_awaits(nb: Frontend) -> None:
     msg_id, comm_id, request_id = start(nb, "print('RESULT', await asyncio.to_thread(double, 4))")
     decide(nb, comm_id, request_id, {"kind": "approve"})
@@ -163,6 +164,7 @@ def test_async_function_awaited_in_a_cell(nb: Frontend) -> None:
     assert "RESULT 42" in finish(nb, msg_id)
 
 
+@needs_await_dispatch
 def test_parallel_calls_each_get_their_own_card(nb: Frontend) -> None:
     before = len(nb.iopub)
     msg_id = nb.client.execute(
