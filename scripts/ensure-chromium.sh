@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure Debian's Chromium is at /usr/bin/chromium for the real-browser tests
-# (tests/browser). Playwright drives it via executable_path; never `playwright install`.
+# (tests/browser). Playwright drives it via executable_path; never Playwright's own browser download.
 set -u
 
 CHROMIUM=/usr/bin/chromium

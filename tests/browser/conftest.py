@@ -21,7 +21,7 @@ Fixtures (session-scoped unless noted):
     so it must stop before other tests call asyncio.run.) Debian's Chromium
     (``/usr/bin/chromium``, from ``apt-get install -y chromium`` or
     ``scripts/ensure-chromium.sh``) launched through the PyPI ``playwright`` package
-    with ``executable_path``. Never run ``playwright install``: it downloads a browser
+    with ``executable_path``. Never run `Playwright's own browser download`: it downloads a browser
     build, which fails on these machines. If Chromium is missing the browser tests are
     skipped, except under CI (``CI`` set), where they fail so a missing install step
     cannot hide behind a green run.
@@ -187,7 +187,7 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as e:
-        pytest.fail(f"the `playwright` package is not installed in this venv ({e}); never run `playwright install`")
+        pytest.fail(f"the `playwright` package is not installed in this venv ({e}); never run Playwright's own browser download")
     pw = sync_playwright().start()
     try:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
