@@ -114,11 +114,10 @@ class Batch(Gate):
             for call in calls:
                 self._pending[call.n] = call
 
-    def _ask_all(self, calls: Sequence[PendingCall]) -> list[Any]:
+    def _ask_all(self, approver: Approver, calls: Sequence[PendingCall]) -> list[Any]:
         """Answers for every call: from the approver's ``review`` if it has one, else one by one."""
         for call in calls:  # the timeout counts from the start of the review
             call.request.monotonic_start = time.monotonic()
-        approver = self.approver_for(calls[0].guard, calls[0].request) if calls else None
         review = getattr(approver, "review", None)
         if callable(review):
             try:
@@ -180,7 +179,7 @@ class Batch(Gate):
             if rest:
                 try:
                     approver = self.approver_for(rest[0].guard, rest[0].request)
-                    answers = self._ask_all(rest)
+                    answers = self._ask_all(approver, rest)
                 except BaseException:
                     self._requeue(rest)
                     raise

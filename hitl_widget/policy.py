@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as dtime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .request import ApprovalRequest
@@ -217,7 +217,3 @@ class TimeWindow:
         where = "inside" if inside else "outside"
         label = f"{self.start:%H:%M}-{self.end:%H:%M} {getattr(self.tz, 'key', self.tz)}"
         return (self.inside if inside else self.outside), f"{where} {label}"
-
-
-def describe_predicate(fn: Any) -> str:
-    return getattr(fn, "__name__", type(fn).__name__)
