@@ -6,8 +6,14 @@ waiting on the main thread of a running ipykernel (6.x or 7.x), :func:`wait_for`
 the main shell stream itself: comm messages (``comm_open``/``comm_msg``/``comm_close``)
 are handled at once; every other message (a queued cell, say) is kept and, in a
 ``finally``, handed back to the stream's own receive callback in arrival order, so it
-runs after the current cell. Elsewhere (a worker thread, a subshell, plain Python) it is
-just ``event.wait(timeout)``.
+runs after the current cell.
+
+On another thread of an ipykernel 6 kernel (an agent SDK running a sync tool in a thread
+while the cell awaits), the kernel has already read the click but queues it behind the
+awaiting cell (``kernel.msg_queue``). There :func:`wait_for` also runs a small task on the
+kernel's loop that takes comm messages out of that queue and handles them at once
+(ipykernel >= 7 does the same by itself). Elsewhere (a subshell, plain Python) it is just
+``event.wait(timeout)``.
 """
 
 from __future__ import annotations
@@ -49,10 +55,13 @@ def wait_for(event: threading.Event, timeout: float | None) -> bool:
     if event.is_set():
         return True
     found = _main_shell_stream()
-    if found is None:
-        return event.wait(timeout)
-    kernel, stream = found
-    return _poll_shell(kernel, stream, event, timeout)
+    if found is not None:
+        kernel, stream = found
+        return _poll_shell(kernel, stream, event, timeout)
+    queued = _kernel_with_message_queue()
+    if queued is not None:
+        return _wait_draining_queue(queued, event, timeout)
+    return event.wait(timeout)
 
 
 def _main_shell_stream() -> tuple[Any, Any] | None:
@@ -79,6 +88,61 @@ def _main_shell_stream() -> tuple[Any, Any] | None:
     if stream is None or getattr(stream, "socket", None) is None or stream.closed():
         return None
     return kernel, stream
+
+
+def _kernel_with_message_queue() -> Any | None:
+    """An ipykernel 6 kernel (shell messages wait in ``msg_queue``), when called off its main thread."""
+    if threading.current_thread() is threading.main_thread():
+        return None
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None or getattr(kernel, "session", None) is None:
+        return None
+    if getattr(kernel, "shell_channel_thread", None) is not None:
+        return None  # ipykernel 7 dispatches comm messages while a cell awaits
+    queue = getattr(getattr(kernel, "msg_queue", None), "_queue", None)
+    if queue is None or getattr(kernel, "io_loop", None) is None or getattr(kernel, "shell_stream", None) is None:
+        return None
+    return kernel
+
+
+def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | None) -> bool:
+    """``event.wait`` while a task on the kernel's loop handles queued comm messages."""
+    stop = threading.Event()
+
+    async def drain() -> None:
+        while not (stop.is_set() or event.is_set()):
+            _take_queued_comm_messages(kernel)
+            await asyncio.sleep(_POLL_MS / 1000)
+
+    kernel.io_loop.add_callback(drain)
+    try:
+        return event.wait(timeout)
+    finally:
+        stop.set()
+
+
+def _take_queued_comm_messages(kernel: Any) -> None:
+    """Runs on the kernel's loop: handle the comm messages waiting in ``msg_queue``, keep the rest in order."""
+    queue = kernel.msg_queue._queue
+    for item in list(queue):
+        try:
+            _, dispatch, args = item
+        except (TypeError, ValueError):
+            continue
+        if getattr(dispatch, "__name__", "") != "dispatch_shell" or len(args) != 1:
+            continue
+        frames = args[0]
+        if _comm_type(kernel, frames) is None:
+            continue
+        try:
+            queue.remove(item)
+        except ValueError:  # the kernel took it meanwhile
+            continue
+        _dispatch_comm(kernel, kernel.shell_stream, frames)
 
 
 def _poll_shell(kernel: Any, stream: Any, event: threading.Event, timeout: float | None) -> bool:

@@ -2,7 +2,8 @@
 
 Waiting works from the kernel's main thread (the cell blocks while comm messages keep
 flowing, see ``hitl_widget.kernel_wait``), from worker threads (agent SDKs run sync
-tools in threads), and from ``await`` on ipykernel >= 7.4. A kernel interrupt while
+tools in threads; on ipykernel 6 too, see ``kernel_wait``), and from ``await``
+(natively on ipykernel >= 7.4, by a blocking wait on the main thread before). A kernel interrupt while
 waiting cancels the request; a timeout fails closed. Either way the card turns into a
 compact record that stays readable in the saved notebook.
 """

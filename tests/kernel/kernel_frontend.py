@@ -17,20 +17,6 @@ from jupyter_client.manager import KernelManager
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _ipykernel_version() -> tuple[int, int]:
-    from importlib.metadata import version
-
-    major, minor = version("ipykernel").split(".")[:2]
-    return int(major), int(minor)
-
-
-# The kernel runs in this interpreter's environment, so its ipykernel is this one.
-needs_await_dispatch = pytest.mark.skipif(
-    _ipykernel_version() < (7, 4),
-    reason="ipykernel < 7.4 handles no comm message while a cell awaits: a worker-thread call "
-    "during `await` cannot be answered there (known gap, see the issue notes)",
-)
-
 Message = dict[str, Any]
 
 

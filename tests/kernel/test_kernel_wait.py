@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel_frontend import Frontend, needs_await_dispatch
+from kernel_frontend import Frontend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,6 @@ print("thread", result, received)
 
 
 @pytest.mark.slow
-@needs_await_dispatch
 def test_worker_thread_while_the_cell_awaits(frontend: Frontend) -> None:
     code = """
 import asyncio

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from kernel_frontend import Frontend, Message, needs_await_dispatch
+from kernel_frontend import Frontend, Message
 
 pytestmark = pytest.mark.slow
 
@@ -151,11 +151,26 @@ def test_queued_cells_run_afterwards_in_order(nb: Frontend) -> None:
     assert text.index("RESULT 2") < text.index("second") < text.index("third")
 
 
-@needs_await_dispatch
 def test_worker_thread_call_while_the_cell_awaits(nb: Frontend) -> None:
     msg_id, comm_id, request_id = start(nb, "print('RESULT', await asyncio.to_thread(double, 4))")
     decide(nb, comm_id, request_id, {"kind": "approve"})
     assert "RESULT 8" in finish(nb, msg_id)
+
+
+def test_background_thread_call_while_no_cell_runs(nb: Frontend) -> None:
+    """An agent in a background thread: the cell that started it has finished long before the card is answered."""
+    before = len(nb.iopub)
+    nb.run(
+        "import threading\n"
+        "done = threading.Event(); out = []\n"
+        "agent = threading.Thread(target=lambda: (out.append(double(5)), done.set()), daemon=True)\n"
+        "agent.start()"
+    )
+    comm_id, request_id = card_opened(nb, before)
+    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": "6"}})
+    msg_id = nb.client.execute("print('RESULT', done.wait(10), out)")
+    assert "RESULT True [12]" in finish(nb, msg_id)
+    assert records(nb, comm_id)[-1]["status"] == "edited"
 
 
 def test_async_function_awaited_in_a_cell(nb: Frontend) -> None:
@@ -164,7 +179,6 @@ def test_async_function_awaited_in_a_cell(nb: Frontend) -> None:
     assert "RESULT 42" in finish(nb, msg_id)
 
 
-@needs_await_dispatch
 def test_parallel_calls_each_get_their_own_card(nb: Frontend) -> None:
     before = len(nb.iopub)
     msg_id = nb.client.execute(
