@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["detect_channel", "has_tty", "in_ipython_kernel", "in_pyodide"]
+__all__ = ["detect_channel", "has_tty", "has_window", "in_ipython_kernel", "in_pyodide"]
 
 
 def in_pyodide() -> bool:
@@ -24,6 +24,19 @@ def in_ipython_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def has_window() -> bool:
+    """True for Pyodide on a page's main thread (``window`` exists; not in a Web Worker)."""
+    if not in_pyodide():
+        return False
+    from .browser_relay import js_globals
+
+    try:
+        scope = js_globals()
+    except ImportError:
+        return False
+    return hasattr(scope, "window") and hasattr(scope.window, "confirm")
+
+
 def has_tty() -> bool:
     for stream in (sys.stdin, sys.stdout):
         try:
@@ -36,21 +49,34 @@ def has_tty() -> bool:
 
 _terminal: Any = None
 _notebook: Any = None
+_browser: Any = None
 
 
 def detect_channel() -> Any:
     """An approver for this environment, or None when no person can be asked here.
 
-    Order: the notebook card inside a Jupyter kernel, then a terminal (stdin and
+    Order: the notebook card inside a Jupyter kernel (JupyterLite's card under Pyodide),
+    browser dialogs for Pyodide on a page's main thread, then a terminal (stdin and
     stdout are TTYs).
     """
-    global _terminal, _notebook
+    global _terminal, _notebook, _browser
     if in_ipython_kernel():
         if _notebook is None:
-            from .approvers.notebook import NotebookApprover
+            if in_pyodide():
+                from .approvers.lite import LiteApprover
 
-            _notebook = NotebookApprover()
+                _notebook = LiteApprover()
+            else:
+                from .approvers.notebook import NotebookApprover
+
+                _notebook = NotebookApprover()
         return _notebook
+    if has_window():
+        if _browser is None:
+            from .approvers.browser import BrowserConfirmApprover
+
+            _browser = BrowserConfirmApprover()
+        return _browser
     if has_tty():
         if _terminal is None:
             from .approvers.terminal import TerminalApprover

@@ -78,6 +78,9 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
 
     request = traitlets.Dict(help="the request as shown: function, arguments (text), risk, deadline").tag(sync=True)
     record = traitlets.Dict(help="the settled decision: status, by, at, feedback, diff").tag(sync=True)
+    relay = traitlets.Unicode(
+        "", help="BroadcastChannel name the card sends decisions on instead of the comm (JupyterLite)"
+    ).tag(sync=True)
 
     def __init__(self, approval_request: ApprovalRequest, *, user: str | None = None, **kwargs: Any) -> None:
         super().__init__(request=request_view(approval_request), record={}, **kwargs)
@@ -87,19 +90,21 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
         self.decided = threading.Event()
         self._lock = threading.Lock()
         self._listeners: list[Callable[[Decision], None]] = []
-        self.on_msg(self._handle_message)
+        self.reply: Callable[[dict[str, Any]], None] = self.send
+        self.on_msg(lambda _widget, content, _buffers: self.receive(content))
 
     # -- from the frontend -----------------------------------------------------------
 
-    def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def receive(self, content: Any) -> None:
+        """Handle one message from the card (comm or relay); anything invalid is answered with an error."""
         request_id = content.get("request_id") if isinstance(content, dict) else None
         try:
             decision = parse_decision_message(content, request_id=self.approval_request.id, by=self.user)
             self.decide(decision)
         except ProtocolError as exc:
-            self.send(error_message(request_id if isinstance(request_id, str) else None, str(exc)))
+            self.reply(dict(error_message(request_id if isinstance(request_id, str) else None, str(exc))))
         except InvalidEdit as exc:
-            self.send(error_message(self.approval_request.id, str(exc), exc.problems))
+            self.reply(dict(error_message(self.approval_request.id, str(exc), exc.problems)))
 
     # -- public verbs --------------------------------------------------------------------
 
@@ -146,6 +151,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
 
     requests = traitlets.List(traitlets.Dict(), help="the pending requests as shown, one card each").tag(sync=True)
     records = traitlets.Dict(help="request id -> settled decision record").tag(sync=True)
+    relay = traitlets.Unicode("", help="BroadcastChannel name for decisions (JupyterLite)").tag(sync=True)
 
     def __init__(self, approval_requests: list[ApprovalRequest], *, user: str | None = None, **kwargs: Any) -> None:
         super().__init__(requests=[request_view(r) for r in approval_requests], records={}, **kwargs)
@@ -154,9 +160,12 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
         self.decisions: dict[str, Decision] = {}
         self.done = threading.Event()
         self._lock = threading.Lock()
-        self.on_msg(self._handle_message)
+        self._listeners: list[Callable[[], None]] = []
+        self.reply: Callable[[dict[str, Any]], None] = self.send
+        self.on_msg(lambda _widget, content, _buffers: self.receive(content))
 
-    def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def receive(self, content: Any) -> None:
+        """Handle one message from the table (comm or relay); anything invalid is answered with an error."""
         request_id = content.get("request_id") if isinstance(content, dict) else None
         try:
             if isinstance(content, dict) and content.get("kind") == "review_all":
@@ -170,9 +179,9 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
                 raise ProtocolError("this decision is for a request that is not in this review")
             self.decide(request_id, parse_decision_message(content, request_id=request_id, by=self.user))
         except ProtocolError as exc:
-            self.send(error_message(request_id if isinstance(request_id, str) else None, str(exc)))
+            self.reply(dict(error_message(request_id if isinstance(request_id, str) else None, str(exc))))
         except InvalidEdit as exc:
-            self.send(error_message(request_id if isinstance(request_id, str) else None, str(exc), exc.problems))
+            self.reply(dict(error_message(request_id if isinstance(request_id, str) else None, str(exc), exc.problems)))
 
     def decide(self, request_id: str, decision: Decision) -> None:
         """Record one call's decision (edits validated first); ProtocolError if already decided."""
@@ -188,6 +197,14 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
         self.settle(request_id, status, feedback=feedback, diff=diff)
         if all_done:
             self.done.set()
+            for listener in list(self._listeners):
+                listener()
+
+    def on_done(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` once every request is decided (at once if they already are)."""
+        self._listeners.append(listener)
+        if self.done.is_set():
+            listener()
 
     def settle(self, request_id: str, status: str, *, feedback: str = "", diff: dict[str, Any] | None = None) -> None:
         record = decision_record(status, self.user, feedback, diff)

@@ -14,7 +14,6 @@ import getpass
 import json
 import os
 import re
-import select
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from ..errors import ApprovalCancelled, ApprovalTimeout, InvalidEdit
 from ..formatting import pretty_value
 from ..request import ApprovalRequest
 
-__all__ = ["TerminalApprover"]
+__all__ = ["InputApprover", "TerminalApprover"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # one lock for every TerminalApprover: they share the terminal
@@ -61,6 +60,8 @@ class _LineReader:
 
     def readline(self, deadline: float | None) -> str | None:
         """One line without its newline; None at end of input. Raises ApprovalTimeout."""
+        import select  # here, not at import: Pyodide imports this module for InputApprover
+
         if self.fd is None:
             text: str = self.stream.readline()
             return None if text == "" else text.rstrip("\r\n")
@@ -263,3 +264,22 @@ class TerminalApprover:
             except KeyboardInterrupt:
                 self._print("\ncancelled: none of these calls will run")
                 raise ApprovalCancelled("cancelled at the terminal") from None
+
+
+class InputApprover(TerminalApprover):
+    """The terminal's prompt read with ``input()``: for kernels with a stdin box but no TTY (JupyterLite).
+
+    ``input()`` cannot give up at a deadline; an answer that comes after it still fails
+    closed (the gate turns it into ApprovalTimeout).
+    """
+
+    channel = "input"
+
+    def _ask(self, prompt: str, request: ApprovalRequest) -> str:
+        remaining = request.remaining()
+        if remaining is not None:
+            prompt = f"({int(remaining)} s left) {prompt}"
+        try:
+            return input(prompt)
+        except EOFError:
+            raise ApprovalCancelled("end of input") from None

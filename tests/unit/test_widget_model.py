@@ -75,9 +75,9 @@ def test_huge_argument_is_bounded_in_the_view() -> None:
 def test_valid_message_decides_once() -> None:
     request = make_request()
     card = Card(request, user="alice")
-    card._handle_message(card, message(request.id, {"kind": "approve"}), [])
+    card.receive(message(request.id, {"kind": "approve"}))
     assert card.decided.is_set() and card.decision == Approve(by="alice")
-    card._handle_message(card, message(request.id, {"kind": "reject", "feedback": "late"}), [])
+    card.receive(message(request.id, {"kind": "reject", "feedback": "late"}))
     assert card.decision == Approve(by="alice")  # a double click changes nothing
     assert card.sent[-1]["kind"] == "error" and "already decided" in card.sent[-1]["error"]
 
@@ -93,7 +93,7 @@ def test_valid_message_decides_once() -> None:
 )
 def test_malformed_or_stale_messages_change_nothing(content: Any) -> None:
     card = Card(make_request())
-    card._handle_message(card, content, [])
+    card.receive(content)
     assert not card.decided.is_set()
     assert card.sent and card.sent[0]["kind"] == "error"
 
@@ -101,10 +101,10 @@ def test_malformed_or_stale_messages_change_nothing(content: Any) -> None:
 def test_invalid_edit_is_answered_with_problems_and_can_be_retried() -> None:
     request = make_request()
     card = Card(request)
-    card._handle_message(card, message(request.id, {"kind": "edit", "arguments": {"user_id": "abc", "mode": "nope"}}), [])
+    card.receive(message(request.id, {"kind": "edit", "arguments": {"user_id": "abc", "mode": "nope"}}))
     assert not card.decided.is_set()
     assert set(card.sent[-1]["problems"]) == {"user_id", "mode"}
-    card._handle_message(card, message(request.id, {"kind": "edit", "arguments": {"user_id": "7"}}), [])
+    card.receive(message(request.id, {"kind": "edit", "arguments": {"user_id": "7"}}))
     assert card.decision == Edit(arguments={"user_id": "7"})
 
 
@@ -157,7 +157,7 @@ def test_timeout_settles_and_late_clicks_are_refused() -> None:
     request = make_request()
     card = Card(request)
     assert card.settle("timed_out").endswith("timed out at " + card.record["at"] + ": not run")
-    card._handle_message(card, message(request.id, {"kind": "approve"}), [])
+    card.receive(message(request.id, {"kind": "approve"}))
     assert card.decision is None
 
 

@@ -1,0 +1,137 @@
+"""The JupyterLite channel: the same card as in JupyterLab, in the browser-only Pyodide kernel.
+
+The card sends its decision over a ``BroadcastChannel`` (``hitl_widget.browser_relay``)
+and a synchronous call blocks with ``pyodide.ffi.run_sync``; ``await tool(...)`` in a
+cell just awaits it. Where blocking is impossible (a browser without JavaScript Promise
+Integration, or Python entered synchronously, e.g. from a widget callback), it falls back
+in this order:
+
+1. the kernel's stdin box (``input()``, which JupyterLite serves without ``run_sync``):
+   the terminal's prompt, line by line;
+2. fail closed: :class:`~hitl_widget.NoApprovalChannel`, pointing to ``Batch`` (queue the
+   calls, then ``review_and_execute()`` from a later cell, where nothing has to block).
+
+(A ``window.confirm`` asked by the card's JS on the page would need the same blocking
+wait to bring its answer into the worker, so it adds nothing here; it is the channel for
+Pyodide on a page's main thread, ``BrowserConfirmApprover``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from ..browser_relay import Relay, block_on, can_block, new_relay_name
+from ..decisions import Decision
+from ..errors import ApprovalCancelled, ApprovalTimeout, NoApprovalChannel
+from ..request import ApprovalRequest
+from .notebook import NotebookApprover
+from .terminal import InputApprover
+
+__all__ = ["LiteApprover"]
+
+BATCH_HINT = (
+    "this JupyterLite kernel cannot wait for a decision here (the browser lacks JavaScript "
+    "Promise Integration, or Python was entered synchronously) and has no stdin box, so it "
+    "failed closed. Use a Batch instead: calls return PENDING_APPROVAL_n placeholders, and "
+    "batch.review_and_execute() in a later cell shows the review table."
+)
+
+
+class LiteApprover(NotebookApprover):
+    """Shows an ApprovalCard in a JupyterLite notebook and waits for its decision."""
+
+    channel = "jupyterlite"
+    honors_deadline = True
+
+    def __init__(self, user: str | None = None) -> None:
+        super().__init__(user)
+        self._prompt = InputApprover(user=self.user)
+
+    # -- one request -----------------------------------------------------------------
+
+    def __call__(self, request: ApprovalRequest) -> Decision:
+        if can_block():
+            return block_on(self.ask_async(request))
+        try:
+            return self._prompt(request)
+        except (ApprovalCancelled, ApprovalTimeout):
+            raise
+        except Exception as exc:  # no stdin box either
+            raise NoApprovalChannel(f"{request.call_text()} was not run: {BATCH_HINT}", request=request) from exc
+
+    async def ask_async(self, request: ApprovalRequest) -> Decision:
+        from ..widget import ApprovalCard
+
+        name = new_relay_name()
+        card = ApprovalCard(request, user=self.user, relay=name)
+        relay = self._relay(name, card)
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+
+        def resolve(decision: Decision) -> None:
+            if not future.done():
+                future.set_result(decision)
+
+        unsubscribe = card.on_decided(resolve)
+        handle = self._display(card)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), request.remaining())
+        except TimeoutError:
+            self._finish(card, handle, "timed_out")
+            raise ApprovalTimeout("timed out") from None
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self._finish(card, handle, "cancelled")
+            raise ApprovalCancelled("interrupted") from None
+        finally:
+            unsubscribe()
+            relay.close()
+        return self._settled(card, handle, request)
+
+    # -- a batch -------------------------------------------------------------------------
+
+    def review(self, requests: Sequence[ApprovalRequest]) -> list[Any]:
+        if not can_block():
+            return [self._answer_or_error(request) for request in requests]
+        return block_on(self._review_async(requests))
+
+    def _answer_or_error(self, request: ApprovalRequest) -> Any:
+        try:
+            return self(request)
+        except Exception as exc:
+            return exc
+
+    async def _review_async(self, requests: Sequence[ApprovalRequest]) -> list[Any]:
+        from ..widget import BatchReview
+
+        name = new_relay_name()
+        table = BatchReview(list(requests), user=self.user, relay=name)
+        relay = self._relay(name, table)
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        table.on_done(lambda: None if finished.done() else finished.set_result(None))
+        handle = self._display(table)
+        deadlines = [r.remaining() for r in requests if r.timeout is not None]
+        timeout = min(d for d in deadlines if d is not None) if deadlines else None
+        unanswered: type[Exception] = ApprovalTimeout
+        try:
+            await asyncio.wait_for(asyncio.shield(finished), timeout)
+        except TimeoutError:
+            pass
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            unanswered = ApprovalCancelled
+        finally:
+            relay.close()
+        status = "timed_out" if unanswered is ApprovalTimeout else "cancelled"
+        for request in requests:
+            if request.id not in table.decisions:
+                table.settle(request.id, status)
+        self._update(table, handle)
+        message = "timed out" if unanswered is ApprovalTimeout else "interrupted"
+        return [table.decisions.get(r.id) or unanswered(message) for r in requests]
+
+    @staticmethod
+    def _relay(name: str, widget: Any) -> Relay:
+        """Listen on the widget's channel; its error replies go back the same way."""
+        relay = Relay(name, widget.receive)
+        widget.reply = relay.post
+        return relay
