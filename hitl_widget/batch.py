@@ -92,6 +92,7 @@ class Batch(Gate):
         with self._queue_lock:
             n = next(self._numbers)
             call = PendingCall(n, request, guard)
+            request.label = call.placeholder
             self._pending[n] = call
         self._audit(guard, "request", request=request.to_dict(), channel="batch", placeholder=call.placeholder)
         return call.placeholder

@@ -40,6 +40,8 @@ class ApprovalRequest:
 
     ``arguments`` maps every parameter name to its value, defaults applied.
     ``context`` carries whatever else the caller attached (an agent name, a ticket).
+    ``label`` is how the agent knows the call when it is not the call itself (a batch's
+    ``PENDING_APPROVAL_n`` placeholder); channels show it.
     """
 
     id: str
@@ -52,6 +54,7 @@ class ApprovalRequest:
     context: dict[str, Any] = field(default_factory=dict)
     frozen: frozenset[str] = field(default=frozenset(), repr=False)
     monotonic_start: float = field(default_factory=time.monotonic, repr=False)
+    label: str | None = None
 
     @property
     def qualname(self) -> str:

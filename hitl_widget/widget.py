@@ -64,6 +64,7 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
         "summary": request.summary,
         "doc": request.doc,
         "risk": request.risk,
+        "label": request.label,
         "timeout": request.timeout,
         "deadline_ms": deadline_ms,
         "arguments": arguments,

@@ -199,6 +199,7 @@ export function renderCard(
   const header = el("header", "hitl-card-header");
   header.append(el("strong", "hitl-function", `${request.function}()`));
   header.append(el("span", `hitl-risk hitl-risk-${request.risk}`, request.risk));
+  if (request.label) header.append(el("code", "hitl-label", request.label));
   const countdown = el("span", "hitl-countdown");
   countdown.setAttribute("aria-live", "off");
   header.append(countdown);

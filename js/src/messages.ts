@@ -24,6 +24,8 @@ export interface RequestView {
   timeout: number | null;
   /** Full docstring (the summary is its first line). */
   doc?: string;
+  /** How the agent knows this call, e.g. a batch's PENDING_APPROVAL_n placeholder. */
+  label?: string | null;
   /** When the call times out, in ms since the epoch (for the countdown). */
   deadline_ms?: number | null;
 }

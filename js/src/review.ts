@@ -27,7 +27,13 @@ export function renderReview(
   const heading = document.createElement("header");
   heading.className = "hitl-review-header";
   const title = document.createElement("strong");
-  title.textContent = `${requests.length} call${requests.length === 1 ? "" : "s"} waiting for review`;
+  title.setAttribute("aria-live", "polite");
+  const plural = (n: number) => `${n} call${n === 1 ? "" : "s"}`;
+  const describe = (pending: number) =>
+    pending === 0
+      ? `${plural(requests.length)} reviewed`
+      : `${plural(pending)} waiting for review` + (pending < requests.length ? ` (of ${requests.length})` : "");
+  title.textContent = describe(requests.length);
   const approveAll = document.createElement("button");
   approveAll.type = "button";
   approveAll.className = "hitl-button hitl-approve";
@@ -72,7 +78,9 @@ export function renderReview(
           cards.get(id)?.settle(record);
         }
       }
-      if (pendingIds().length === 0) approveAll.disabled = rejectAll.disabled = true;
+      const pending = pendingIds().length;
+      title.textContent = describe(pending);
+      if (pending === 0) approveAll.disabled = rejectAll.disabled = true;
     },
     dispose() {
       for (const card of cards.values()) card.dispose();

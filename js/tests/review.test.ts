@@ -7,6 +7,7 @@ const req = (id: string, x: number): RequestView => ({
   function: "send",
   summary: "",
   risk: "medium",
+  label: `PENDING_APPROVAL_${x}`,
   timeout: null,
   arguments: [{ name: "x", annotation: "int", value: x, text: String(x), editable: true }],
 });
@@ -25,6 +26,21 @@ describe("batch review table", () => {
     const { root } = setup();
     expect(root.querySelectorAll(".hitl-card")).toHaveLength(2);
     expect(root.querySelector(".hitl-review-header")?.textContent).toContain("2 calls waiting for review");
+  });
+
+  it("labels each row with the placeholder the agent got", () => {
+    const { root } = setup();
+    const labels = [...root.querySelectorAll(".hitl-review-row .hitl-label")].map((l) => l.textContent);
+    expect(labels).toEqual(["PENDING_APPROVAL_1", "PENDING_APPROVAL_2"]);
+  });
+
+  it("the header counts down as rows are decided", () => {
+    const { root, handle } = setup();
+    const header = () => root.querySelector(".hitl-review-header strong")?.textContent;
+    handle.settle({ "r-1": { status: "approved" } });
+    expect(header()).toBe("1 call waiting for review (of 2)");
+    handle.settle({ "r-1": { status: "approved" }, "r-2": { status: "rejected", feedback: "no" } });
+    expect(header()).toBe("2 calls reviewed");
   });
 
   it("per-call decisions use the single card's messages", () => {

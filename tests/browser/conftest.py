@@ -1,8 +1,12 @@
-"""Real-browser harness: a throwaway JupyterLab server driven by headless Chromium.
+"""Real-browser harness: a throwaway JupyterLab (or Notebook 7) server driven by headless Chromium.
+
+The server start, the Chromium launch and the loopback-only page live in ``lab_server.py``
+(importable without pytest, e.g. by ``benchmarks/bench_browser_latency.py``); this file
+wraps them in fixtures and adds page helpers.
 
 What it provides
 ----------------
-Fixtures (session-scoped unless noted):
+Fixtures (module-scoped unless noted):
 
 ``jupyterlab``
     Starts ``.venv/bin/jupyter lab`` on a free port on 127.0.0.1 with token ``T``,
@@ -15,6 +19,10 @@ Fixtures (session-scoped unless noted):
     (``base_url``, ``token``, ``root_dir``, ``log_path``, ``url(path)``) and always
     stops the server (terminate, then kill). Tests put notebooks into
     ``lab.root_dir`` themselves.
+
+``notebook7``
+    The same, isolated the same way, but ``.venv/bin/jupyter notebook`` (Notebook 7, the
+    ``notebook`` package of the dev extra). Notebooks open at ``/notebooks/<name>``.
 
 ``browser``
     (module-scoped: Playwright's sync API keeps an event loop on the main thread while it runs,
@@ -32,6 +40,12 @@ Fixtures (session-scoped unless noted):
     that does not go to 127.0.0.1, so nothing leaves the machine. Assert on the
     recorded list with ``assert_all_local(page)``.
 
+``lite_site`` (session-scoped)
+    The offline JupyterLite site (build/lite/): built by ``scripts/build_lite.py`` when missing
+    or older than its inputs, served on a free 127.0.0.1 port from a thread. Yields a
+    ``LiteSite`` (``base_url``, ``url(path)``, ``notebook_url(name)``); helpers to drive a
+    notebook in Lite are in ``lite_site.py``.
+
 Helpers (plain functions; import them with ``from conftest import ...``):
 
 ``open_notebook(page, lab, name)``
@@ -44,6 +58,17 @@ Helpers (plain functions; import them with ``from conftest import ...``):
     text, which also contains the cell sources.
 ``wait_for_outputs(page, count)``
     Waits until at least ``count`` outputs are shown.
+``write_notebook(root, name, sources)``
+    A notebook of code cells with the python3 kernelspec.
+``open_in_workspace(page, lab, name)``
+    Like ``open_notebook`` in a workspace of its own (JupyterLab otherwise restores the
+    previous test's notebook).
+``open_notebook7(page, server, name)``
+    Notebook 7: opens ``/notebooks/<name>`` and waits until the kernel is connected and idle.
+``cell(page, i)`` / ``cell_output_text(page, i)`` / ``wait_cell_text(page, i, text)``
+    One cell, the text of its outputs, waiting for a text in them.
+``pending_card(page, i)`` / ``record_texts(page, i)``
+    The undecided approval card in cell ``i``; the decision records shown there.
 
 Timings measured on a 2-core machine: server start ~2-4 s, notebook open to "Idle"
 ~2-4 s, click-to-result tens to a few hundred ms.
@@ -51,130 +76,77 @@ Timings measured on a 2-core machine: server start ~2-4 s, notebook open to "Idl
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+from lab_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KERNEL_IDLE_TIMEOUT_MS,
+    LOCAL_HOSTS,
+    TOKEN,
+    VENV_BIN,
+    App,
+    Lab,
+    ServerMissing,
+    chromium,
+    is_local,
+    jupyter_server,
+    local_page,
+    open_in_workspace,
+    write_notebook,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "KERNEL_IDLE_TIMEOUT_MS",
+    "LOCAL_HOSTS",
+    "OUTPUT_TIMEOUT_MS",
+    "TOKEN",
+    "VENV_BIN",
+    "Lab",
+    "assert_all_local",
+    "cell",
+    "cell_output_text",
+    "open_in_workspace",
+    "open_notebook",
+    "open_notebook7",
+    "output_texts",
+    "pending_card",
+    "record_texts",
+    "run_all_cells",
+    "run_cell",
+    "wait_cell_text",
+    "wait_for_outputs",
+    "write_notebook",
 ]
-TOKEN = "T"
-LOCAL_HOSTS = {"127.0.0.1"}
-SERVER_START_TIMEOUT = 60.0
-KERNEL_IDLE_TIMEOUT_MS = 60_000
+
 OUTPUT_TIMEOUT_MS = 30_000
+CARD_TIMEOUT_MS = 30_000
 
-VENV_BIN = Path(sys.executable).parent
-
-
-@dataclass(frozen=True)
-class Lab:
-    base_url: str  # e.g. "http://127.0.0.1:40123" (no trailing slash)
-    token: str
-    root_dir: Path
-    log_path: Path
-
-    def url(self, path: str) -> str:
-        path = path.lstrip("/")
-        sep = "&" if "?" in path else "?"
-        return f"{self.base_url}/{path}{sep}token={self.token}"
+_is_local = is_local  # the old private name
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _write_lab_settings(settings_dir: Path) -> None:
-    # No "would you like news?" toast, no update check (it would try to reach the internet).
-    notification = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True, exist_ok=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-
-
-def _wait_for_server(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    status_url = f"{base_url}/api/status?token={TOKEN}"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}; log:\n{log_path.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(status_url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    log = log_path.read_text(errors="replace")
-    raise RuntimeError(f"jupyter lab did not answer {status_url} in {SERVER_START_TIMEOUT}s; log:\n{log}")
+def _server(app: App) -> Iterator[Lab]:
+    try:
+        with jupyter_server(app) as lab:
+            yield lab
+    except ServerMissing as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")
 def jupyterlab() -> Iterator[Lab]:
-    jupyter = VENV_BIN / "jupyter"
-    if not jupyter.exists():
-        pytest.fail(f"{jupyter} is missing: run `make setup` first")
-    tmp = Path(tempfile.mkdtemp(prefix="hitl-jlab-"))
-    root = tmp / "root"
-    dirs = {
-        "JUPYTER_RUNTIME_DIR": tmp / "runtime",
-        "JUPYTER_CONFIG_DIR": tmp / "config",
-        "JUPYTERLAB_SETTINGS_DIR": tmp / "settings",
-        "JUPYTERLAB_WORKSPACES_DIR": tmp / "workspaces",
-        "IPYTHONDIR": tmp / "ipython",
-    }
-    for d in [root, *dirs.values()]:
-        d.mkdir(parents=True)
-    _write_lab_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
-    env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = tmp / "jupyterlab.log"
-    cmd = [
-        str(jupyter), "lab",
-        "--no-browser", "--allow-root",
-        f"--IdentityProvider.token={TOKEN}",
-        "--port", str(port), "--ip", "127.0.0.1",
-        f"--ServerApp.root_dir={root}",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root)
-    try:
-        _wait_for_server(base_url, proc, log_path)
-        yield Lab(base_url=base_url, token=TOKEN, root_dir=root, log_path=log_path)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()  # SIGTERM: jupyter_server shuts its kernels down
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield from _server("lab")
+
+
+@pytest.fixture(scope="module")
+def notebook7() -> Iterator[Lab]:
+    """Like ``jupyterlab``, but ``jupyter notebook`` (Notebook 7, the ``notebook`` package)."""
+    yield from _server("notebook")
 
 
 @pytest.fixture(scope="module")
@@ -185,51 +157,29 @@ def browser() -> Iterator[Any]:
             pytest.fail(reason + " — CI is set, so this fails instead of skipping")
         pytest.skip(reason)
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError as e:
         pytest.fail(f"the `playwright` package is not installed in this venv ({e}); never run Playwright's own browser download")
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        pw.stop()
-
-
-def _is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about"):
-        return True  # never leave the page
-    return parts.hostname in LOCAL_HOSTS
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    requested: list[str] = []
-    blocked: list[str] = []
-
-    def route_filter(route: Any) -> None:
-        url = route.request.url
-        if _is_local(url):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
-
-    context.route("**/*", route_filter)
-    page = context.new_page()
-    page.on("request", lambda req: requested.append(req.url))
-    page.on("websocket", lambda ws: requested.append(ws.url))
-    page.requested_urls = requested
-    page.blocked_urls = blocked
-    try:
+    with local_page(browser) as page:
         yield page
-    finally:
-        context.close()
+
+
+@pytest.fixture(scope="session")
+def lite_site() -> Iterator[Any]:
+    """The offline JupyterLite site: see lite_site.py (``LiteSite``)."""
+    from lite_site import serve_lite_site
+
+    try:
+        with serve_lite_site() as site:
+            yield site
+    except RuntimeError as e:  # the build failed
+        pytest.fail(str(e))
 
 
 def assert_all_local(page: Any) -> None:
@@ -282,3 +232,51 @@ def wait_for_outputs(page: Any, count: int, timeout_ms: int = OUTPUT_TIMEOUT_MS)
         "n => document.querySelectorAll('.jp-OutputArea-output').length >= n", arg=count, timeout=timeout_ms
     )
     return output_texts(page)
+
+
+def open_notebook7(page: Any, server: Lab, name: str) -> None:
+    """Open ``name`` in Notebook 7 (``/notebooks/<name>``) and wait until its kernel is connected and idle.
+
+    Notebook 7 has no status bar; the toolbar's kernel logo gets its kernelspec image once
+    the kernel is connected, and the execution indicator reads idle after that.
+    """
+    page.goto(server.url(f"notebooks/{name}"))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=KERNEL_IDLE_TIMEOUT_MS)
+    page.wait_for_function(
+        """() => {
+            const logo = document.querySelector('.jp-NotebookKernelLogo img[src*="kernelspecs"]');
+            const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            return logo !== null && indicator !== null && indicator.dataset.status === 'idle';
+        }""",
+        timeout=KERNEL_IDLE_TIMEOUT_MS,
+    )
+
+
+def cell(page: Any, index: int) -> Any:
+    """The ``index``-th cell of the visible notebook."""
+    return _cells(page).nth(index)
+
+
+def cell_output_text(page: Any, index: int) -> str:
+    """The text of one cell's outputs (not its source)."""
+    return "\n".join(str(t) for t in cell(page, index).locator(".jp-OutputArea-output").all_inner_texts())
+
+
+def wait_cell_text(page: Any, index: int, text: str, timeout_ms: int = CARD_TIMEOUT_MS) -> str:
+    """Wait until cell ``index``'s outputs contain ``text``; return all its output text."""
+    from playwright.sync_api import expect
+
+    expect(cell(page, index).locator(".jp-OutputArea")).to_contain_text(text, timeout=timeout_ms)
+    return cell_output_text(page, index)
+
+
+def pending_card(page: Any, index: int, nth: int = 0) -> Any:
+    """The ``nth`` undecided approval card in cell ``index`` (waits until it is visible)."""
+    card = cell(page, index).locator(".hitl-card:not(.hitl-record)").nth(nth)
+    card.wait_for(state="visible", timeout=CARD_TIMEOUT_MS)
+    return card
+
+
+def record_texts(page: Any, index: int) -> list[str]:
+    """The compact decision records shown in cell ``index``."""
+    return [str(t) for t in cell(page, index).locator(".hitl-record-text").all_inner_texts()]

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from hitl_widget import ApprovalRejected, Approve, Batch, Edit, InvalidEdit, Reject, ScriptedApprover
+from hitl_widget import ApprovalRejected, Approve, AutoApprove, Batch, Edit, InvalidEdit, Reject, ScriptedApprover
 
 
 @pytest.fixture(autouse=True)
@@ -315,3 +315,12 @@ def test_timeout_in_batch_review_fails_closed(send_email, sent):
         release.set()
     assert results == {1: "REJECTED: no decision before the timeout"}
     assert sent == []
+
+
+def test_each_queued_request_carries_its_placeholder_as_label_for_the_reviewer() -> None:
+    from hitl_widget.widget import request_view
+
+    batch = Batch(approver=AutoApprove())
+    send = batch.wrap(lambda to: to)
+    assert send("a") == "PENDING_APPROVAL_1" and send("b") == "PENDING_APPROVAL_2"
+    assert [request_view(c.request)["label"] for c in batch.pending] == ["PENDING_APPROVAL_1", "PENDING_APPROVAL_2"]
