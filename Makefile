@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test-kernel6 test test-python test-js lint typecheck bench clean
+.PHONY: chromium setup demo test-kernel6 test test-python test-js lint typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ setup: $(STAMP) hitl_widget/static/widget.js
 
 demo: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
+
+# An offline JupyterLite site with the example notebooks and the current hitl_widget wheel:
+# Pyodide from npm (js/package.json), the wheels beside it in its lock (scripts/build_lite.py).
+LITE_DIR := build/lite
+LITE_PORT ?= 8000
+
+lite-build: setup
+	$(PY) scripts/build_lite.py --output-dir $(LITE_DIR)
+
+lite: lite-build
+	$(PY) scripts/serve_lite.py --directory $(LITE_DIR) --port $(LITE_PORT)
 
 test: setup lint typecheck test-js test-python test-kernel6
 
@@ -50,7 +61,7 @@ test-kernel6: setup $(IK6)/.installed
 	PYTHONPATH=$(CURDIR) $(IK6)/bin/python -m pytest tests/kernel -p no:cacheprovider
 
 lint: setup
-	$(VENV)/bin/ruff check hitl_widget tests benchmarks
+	$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts
 
 typecheck: setup
 	$(VENV)/bin/mypy
@@ -60,6 +71,7 @@ bench: setup
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_card_latency.py
+	$(PY) benchmarks/bench_browser_latency.py
 
 clean:
 	rm -rf $(VENV) $(IK6) js/node_modules hitl_widget/static build dist

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,14 +26,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-try:  # not available on Windows or under Pyodide
+try:  # not available on Windows; under Pyodide the module exists without flock
     import fcntl
 except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+if not hasattr(fcntl, "flock"):  # one process only there: the in-process lock is enough
     fcntl = None  # type: ignore[assignment]
 
 from .formatting import json_safe
 
 __all__ = ["AuditLog", "VerifyResult", "redact"]
+
+#: JupyterLite's drive stores a file when it is closed: a log kept open looks empty to every other reader there.
+CLOSE_AFTER_EACH_RECORD = sys.platform == "emscripten"
 
 FORMAT = "hitl-audit/1"
 GENESIS = "0" * 64
@@ -122,6 +128,8 @@ class AuditLog:
         self._file: Any = None
         with self._state.lock:
             self._open()
+            if CLOSE_AFTER_EACH_RECORD:
+                self._file.close()
 
     # -- writing -----------------------------------------------------------------
 
@@ -134,7 +142,8 @@ class AuditLog:
 
     def _sync_tail(self) -> None:
         """Learn the last seq and hash from the file (after another writer, or on open)."""
-        size = os.fstat(self._file.fileno()).st_size
+        # the end, not fstat: JupyterLite's drive reports the stored size to fstat until the file is closed
+        size = self._file.seek(0, os.SEEK_END)
         if size == self._state.size:
             return
         last = _last_line(self._file, size)
@@ -179,7 +188,11 @@ class AuditLog:
         with self._state.lock:
             if self._file is None or self._file.closed:
                 self._open()
-            return self._write_locked({"type": type, **safe})
+            try:
+                return self._write_locked({"type": type, **safe})
+            finally:
+                if CLOSE_AFTER_EACH_RECORD:
+                    self._file.close()
 
     def close(self) -> None:
         with self._state.lock:

@@ -650,3 +650,17 @@ def test_head_anchors_the_last_record(path):
     path.write_text("".join(rows[:-1]), encoding="utf-8")
     assert AuditLog.verify(path)
     assert AuditLog.check(path).head != anchored
+
+
+def test_where_files_are_stored_on_close_each_record_is_closed_and_the_chain_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JupyterLite's drive stores a file on close: there every record is written with its own open/close."""
+    monkeypatch.setattr(audit_module, "CLOSE_AFTER_EACH_RECORD", True)
+    path = tmp_path / "lite.audit.jsonl"
+    log = AuditLog(path)
+    for n in range(5):
+        log.append("note", n=n)
+        assert log._file.closed
+        assert AuditLog.verify(path)  # another reader sees every record so far
+    assert AuditLog.check(path).records == 6  # the header and five notes

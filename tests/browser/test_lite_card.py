@@ -1,0 +1,128 @@
+"""The card in JupyterLite: the Pyodide kernel (a Web Worker) blocks on run_sync until the card answers.
+
+The card sends its decision over a BroadcastChannel (the comm message would queue behind
+the running cell); Python's error replies come back the same way. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import assert_all_local
+from lite_site import LiteSite, first_cell_output, open_lite_notebook, run_code_in_new_cell
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+SETUP = '''\
+import time
+from hitl_widget import ApprovalRejected, require_approval
+from hitl_widget.environment import detect_channel
+
+@require_approval
+def transfer(amount: int, tags: list[int] = [], to: str = "savings") -> str:
+    """Move money between accounts."""
+    print("RAN", amount, tags, to, int(time.time() * 1000))
+    return f"moved {amount} to {to}"
+
+def call(*args):
+    try:
+        print("RESULT", transfer(*args))
+    except ApprovalRejected as e:
+        print("REJECTED", type(e).__name__, e)
+
+print("READY", type(detect_channel()).__name__)
+'''
+
+CARD_TIMEOUT_MS = 60_000
+
+
+def _first_cell(page: Any) -> Any:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").first
+
+
+def _pending_card(page: Any) -> Any:
+    card = _first_cell(page).locator(".hitl-card:not(.hitl-record)")
+    card.wait_for(state="visible", timeout=CARD_TIMEOUT_MS)
+    return card
+
+
+def _wait_output(page: Any, text: str) -> str:
+    outputs = _first_cell(page).locator(".jp-OutputArea-output")
+    page.wait_for_function(
+        """([cell, text]) => cell.innerText.includes(text)""",
+        arg=[_first_cell(page).element_handle(), text],
+        timeout=CARD_TIMEOUT_MS,
+    )
+    return "\n".join(str(t) for t in outputs.all_inner_texts())
+
+
+def _record(page: Any) -> str:
+    record = _first_cell(page).locator(".hitl-record-text")
+    record.wait_for(timeout=CARD_TIMEOUT_MS)
+    return str(record.inner_text())
+
+
+def test_lite_card_approve_edit_reject(browser: Any, lite_site: LiteSite, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    run_code_in_new_cell(page, SETUP)
+    assert "READY LiteApprover" in first_cell_output(page)
+
+    # approve: the blocked cell resumes and the function runs
+    run_code_in_new_cell(page, "call(5)")
+    card = _pending_card(page)
+    expect(card).to_contain_text("transfer()")
+    expect(card).to_contain_text("Move money between accounts.")
+    card.get_by_role("button", name="Approve", exact=True).click()
+    out = _wait_output(page, "RESULT moved 5 to savings")
+    assert "RAN 5 [] savings" in out, out
+    assert _record(page).startswith("✓ transfer() approved"), out
+
+    # edit: a problem only Python finds comes back over the relay, then a valid edit runs
+    run_code_in_new_cell(page, "call(6)")
+    card = _pending_card(page)
+    card.get_by_role("button", name="Edit", exact=True).click()
+    card.get_by_label("amount (int)").fill("7")
+    tags = card.get_by_label("tags (list[int])")
+    tags.fill('["x"]')
+    run_edit = card.get_by_role("button", name="Run with these arguments")
+    run_edit.click()
+    expect(card.locator(".hitl-problems")).to_contain_text("tags", timeout=CARD_TIMEOUT_MS)
+    tags.fill("[1, 2]")
+    run_edit.click()
+    out = _wait_output(page, "RESULT moved 7 to savings")
+    assert "RAN 7 [1, 2] savings" in out and "RAN 6" not in out, out
+    record = _record(page)
+    assert record.startswith("✎ transfer() edited") and "amount: 6 → 7" in record, record
+
+    # reject with feedback: the agent reads it
+    run_code_in_new_cell(page, "call(9)")
+    card = _pending_card(page)
+    card.get_by_role("button", name="Reject", exact=True).click()
+    card.locator("textarea.hitl-feedback").fill("too much, ask for 3")
+    card.get_by_role("button", name="Send rejection").click()
+    out = _wait_output(page, "REJECTED")
+    assert "ApprovalRejected" in out and "too much, ask for 3" in out and "RAN 9" not in out, out
+    assert _record(page).startswith("✗ transfer() rejected")
+
+    assert_all_local(page)
+
+
+def test_the_quickstart_runs_in_lite_and_its_card_answers(browser: Any, lite_site: LiteSite, page: Any) -> None:
+    """Every cell of the example notebook in the browser-only kernel, the last one waiting for a person."""
+    open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+    card = cells.last.locator(".hitl-card:not(.hitl-record)")
+    card.wait_for(state="visible", timeout=120_000)
+    card.get_by_role("button", name="Approve", exact=True).click()
+    page.wait_for_function(
+        "cell => cell.innerText.includes('deleted user 42')", arg=cells.last.element_handle(), timeout=CARD_TIMEOUT_MS
+    )
+    texts = "\n".join(str(t) for t in page.locator(".jp-OutputArea-output").all_inner_texts())
+    assert "Traceback" not in texts and "Error:" not in texts, texts
+    assert "True" in texts.splitlines() and "TAMPERED" not in texts, texts  # the audit log verifies in Lite too
+    assert_all_local(page)
