@@ -128,8 +128,8 @@ class AuditLog:
         self._file: Any = None
         with self._state.lock:
             self._open()
-            if CLOSE_AFTER_EACH_RECORD:
-                self._file.close()
+        if CLOSE_AFTER_EACH_RECORD:
+            self.close()
 
     # -- writing -----------------------------------------------------------------
 

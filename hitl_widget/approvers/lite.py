@@ -67,26 +67,10 @@ class LiteApprover(NotebookApprover):
         name = new_relay_name()
         card = ApprovalCard(request, user=self.user, relay=name)
         relay = self._relay(name, card)
-        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-
-        def resolve(decision: Decision) -> None:
-            if not future.done():
-                future.set_result(decision)
-
-        unsubscribe = card.on_decided(resolve)
-        handle = self._display(card)
         try:
-            await asyncio.wait_for(asyncio.shield(future), request.remaining())
-        except TimeoutError:
-            self._finish(card, handle, "timed_out")
-            raise ApprovalTimeout("timed out") from None
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            self._finish(card, handle, "cancelled")
-            raise ApprovalCancelled("interrupted") from None
+            return await self._await_decision(card, self._display(card), request)
         finally:
-            unsubscribe()
             relay.close()
-        return self._settled(card, handle, request)
 
     # -- a batch -------------------------------------------------------------------------
 

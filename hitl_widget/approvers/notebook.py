@@ -133,10 +133,13 @@ class NotebookApprover:
     async def ask_async(self, request: ApprovalRequest) -> Decision:
         if not _kernel_dispatches_while_awaiting():
             return self(request)  # older kernels process no comm message while a cell awaits
+        card = self._card(request)
+        return await self._await_decision(card, self._display(card), request)
+
+    async def _await_decision(self, card: Any, handle: Any, request: ApprovalRequest) -> Decision:
+        """Await the shown card's decision; a timeout or a cancellation settles it and raises."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Decision] = loop.create_future()
-        card = self._card(request)
-        handle = self._display(card)
 
         def resolve(decision: Decision) -> None:
             if not future.done():
@@ -147,8 +150,7 @@ class NotebookApprover:
 
         unsubscribe = card.on_decided(deliver)
         try:
-            remaining = request.remaining()
-            await asyncio.wait_for(asyncio.shield(future), remaining)
+            await asyncio.wait_for(asyncio.shield(future), request.remaining())
         except TimeoutError:
             self._finish(card, handle, "timed_out")
             raise ApprovalTimeout("timed out") from None

@@ -659,6 +659,7 @@ def test_where_files_are_stored_on_close_each_record_is_closed_and_the_chain_hol
     monkeypatch.setattr(audit_module, "CLOSE_AFTER_EACH_RECORD", True)
     path = tmp_path / "lite.audit.jsonl"
     log = AuditLog(path)
+    assert log._file.closed and AuditLog.check(path).records == 1  # the header is stored already
     for n in range(5):
         log.append("note", n=n)
         assert log._file.closed
