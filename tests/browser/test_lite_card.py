@@ -126,3 +126,40 @@ def test_the_quickstart_runs_in_lite_and_its_card_answers(browser: Any, lite_sit
     assert "Traceback" not in texts and "Error:" not in texts, texts
     assert "True" in texts.splitlines() and "TAMPERED" not in texts, texts  # the audit log verifies in Lite too
     assert_all_local(page)
+
+
+BATCH = '''\
+from hitl_widget import Batch
+
+batch = Batch()
+sent = []
+
+def send_invoice(customer: str, amount: int) -> str:
+    sent.append(customer)
+    return f"invoice {amount} to {customer}"
+
+send = batch.wrap(send_invoice)
+print(send("acme", 100), send("globex", 250))
+results = batch.review_and_execute()
+print("RESULTS", sorted(results.items()), "SENT", sent)
+'''
+
+
+def test_lite_batch_review_table(browser: Any, lite_site: LiteSite, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    run_code_in_new_cell(page, BATCH)
+    review = _first_cell(page).locator(".hitl-review")
+    review.wait_for(state="visible", timeout=120_000)
+    expect(review.locator(".hitl-label")).to_have_text(["PENDING_APPROVAL_1", "PENDING_APPROVAL_2"])
+    rows = review.locator(".hitl-review-row")
+    rows.nth(1).get_by_role("button", name="Reject", exact=True).click()
+    rows.nth(1).locator("textarea.hitl-feedback").fill("globex paid already")
+    rows.nth(1).get_by_role("button", name="Send rejection").click()
+    expect(review.locator("header.hitl-review-header > strong")).to_have_text("1 call waiting for review (of 2)", timeout=CARD_TIMEOUT_MS)
+    review.get_by_role("button", name="Approve all").click()
+    out = _wait_output(page, "RESULTS")
+    assert "(1, 'invoice 100 to acme')" in out and "globex paid already" in out, out
+    assert "SENT ['acme']" in out, out
+    assert_all_local(page)
