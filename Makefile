@@ -72,6 +72,7 @@ bench: setup
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_card_latency.py
 	$(PY) benchmarks/bench_browser_latency.py
+	$(PY) benchmarks/bench_lite.py
 
 clean:
 	rm -rf $(VENV) $(IK6) js/node_modules hitl_widget/static build dist

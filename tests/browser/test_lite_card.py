@@ -113,6 +113,8 @@ def test_lite_card_approve_edit_reject(browser: Any, lite_site: LiteSite, page: 
 def test_the_quickstart_runs_in_lite_and_its_card_answers(browser: Any, lite_site: LiteSite, page: Any) -> None:
     """Every cell of the example notebook in the browser-only kernel, the last one waiting for a person."""
     open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    run_code_in_new_cell(page, "print('KERNEL READY')")  # the kernel has started: Run All then runs at once
+    assert "KERNEL READY" in first_cell_output(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
@@ -157,7 +159,8 @@ def test_lite_batch_review_table(browser: Any, lite_site: LiteSite, page: Any) -
     rows.nth(1).get_by_role("button", name="Reject", exact=True).click()
     rows.nth(1).locator("textarea.hitl-feedback").fill("globex paid already")
     rows.nth(1).get_by_role("button", name="Send rejection").click()
-    expect(review.locator("header.hitl-review-header > strong")).to_have_text("1 call waiting for review (of 2)", timeout=CARD_TIMEOUT_MS)
+    title = review.locator("header.hitl-review-header > strong")
+    expect(title).to_have_text("1 call waiting for review (of 2)", timeout=CARD_TIMEOUT_MS)
     review.get_by_role("button", name="Approve all").click()
     out = _wait_output(page, "RESULTS")
     assert "(1, 'invoice 100 to acme')" in out and "globex paid already" in out, out

@@ -168,6 +168,8 @@ def test_background_thread_call_while_no_cell_runs(nb: Frontend) -> None:
     )
     comm_id, request_id = card_opened(nb, before)
     decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": "6"}})
+    # the agent's thread prints when the function runs; no cell blocks the kernel meanwhile
+    nb.wait_iopub(lambda m: m["msg_type"] == "stream" and "RAN 6" in m["content"].get("text", ""), timeout=30)
     msg_id = nb.client.execute("print('RESULT', done.wait(10), out)")
     assert "RESULT True [12]" in finish(nb, msg_id)
     assert records(nb, comm_id)[-1]["status"] == "edited"
