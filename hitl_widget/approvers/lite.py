@@ -7,7 +7,8 @@ Integration, or Python entered synchronously, e.g. from a widget callback), it f
 in this order:
 
 1. the kernel's stdin box (``input()``, which JupyterLite serves without ``run_sync``):
-   the terminal's prompt, line by line;
+   the terminal's prompt, line by line. Only while a cell runs: JupyterLite shows no stdin
+   box for a widget callback (a comm message), where ``input()`` would wait forever;
 2. fail closed: :class:`~hitl_widget.NoApprovalChannel`, pointing to ``Batch`` (queue the
    calls, then ``review_and_execute()`` from a later cell, where nothing has to block).
 
@@ -39,6 +40,22 @@ BATCH_HINT = (
 )
 
 
+def _in_a_running_cell() -> bool:
+    """False when the kernel is handling something other than a cell (a widget's comm message).
+
+    JupyterLite's kernel records the message it handles as ``kernel._parent_header``.
+    Outside such a kernel (nothing to tell) it answers True.
+    """
+    try:
+        from IPython import get_ipython
+
+        parent = get_ipython().kernel._parent_header  # type: ignore[no-untyped-call]
+        msg_type = parent["header"]["msg_type"]
+    except Exception:
+        return True
+    return bool(msg_type == "execute_request")
+
+
 class LiteApprover(NotebookApprover):
     """Shows an ApprovalCard in a JupyterLite notebook and waits for its decision."""
 
@@ -54,6 +71,8 @@ class LiteApprover(NotebookApprover):
     def __call__(self, request: ApprovalRequest) -> Decision:
         if can_block():
             return block_on(self.ask_async(request))
+        if not _in_a_running_cell():
+            raise NoApprovalChannel(f"{request.call_text()} was not run: {BATCH_HINT}", request=request)
         try:
             return self._prompt(request)
         except (ApprovalCancelled, ApprovalTimeout):

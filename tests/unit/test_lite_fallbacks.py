@@ -111,3 +111,25 @@ def test_a_pyodide_kernel_defaults_to_the_lite_card(pyodide_page: Any, monkeypat
     monkeypatch.setattr(environment, "in_ipython_kernel", lambda: True)
     monkeypatch.setattr(environment, "_notebook", None)
     assert isinstance(environment.detect_channel(), LiteApprover)
+
+
+def test_in_a_widget_callback_it_fails_closed_without_waiting_on_stdin(
+    cannot_block: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JupyterLite shows no stdin box for a comm message: input() there would never return."""
+    import IPython
+
+    kernel = types.SimpleNamespace(_parent_header={"header": {"msg_type": "comm_msg"}})
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=kernel))
+
+    def never(prompt: str = "") -> str:
+        raise AssertionError("input() must not be called from a widget callback")
+
+    monkeypatch.setattr("builtins.input", never)
+    with pytest.raises(NoApprovalChannel, match="Batch"):
+        refund_gate(LiteApprover(user="ana"))(7)
+
+    kernel._parent_header = {"header": {"msg_type": "execute_request"}}  # in a cell: the stdin box is used
+    answers = iter(["a"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert refund_gate(LiteApprover(user="ana"))(7) == "refunded 7"
