@@ -1,5 +1,6 @@
 """hitl_widget: a person approves, edits or rejects an AI agent's function calls before they run."""
 
+from . import environment as _environment
 from .approvers import AutoApprove, AutoReject, ScriptedApprover, TerminalApprover
 from .audit import AuditLog
 from .batch import Batch
@@ -10,6 +11,9 @@ from .policy import Budget, TimeWindow
 from .request import ApprovalRequest
 
 __version__ = "0.1.0"
+
+if _environment.in_pyodide() and _environment.in_ipython_kernel():
+    _environment.cells.install()  # JupyterLite: know when no cell runs (a JS callback), see LiteApprover
 
 __all__ = [
     "ApprovalCancelled",

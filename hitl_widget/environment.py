@@ -47,6 +47,38 @@ def has_tty() -> bool:
     return True
 
 
+class CellWatch:
+    """Whether an IPython cell is running now, from the shell's ``pre_run_cell`` / ``post_run_cell`` events.
+
+    JupyterLite keeps the last cell's message as the kernel's parent after the cell ended,
+    so the parent alone cannot tell a running cell from a JS event handler calling Python
+    later. ``running`` is None where the events could not be watched.
+    """
+
+    def __init__(self) -> None:
+        self.running: bool | None = None
+
+    def install(self) -> None:
+        try:
+            from IPython import get_ipython
+
+            events = get_ipython().events  # type: ignore[no-untyped-call]
+            events.register("pre_run_cell", self._started)
+            events.register("post_run_cell", self._ended)
+        except Exception:
+            return
+        self.running = True  # installed on import of hitl_widget, which a cell does
+
+    def _started(self, info: object) -> None:
+        self.running = True
+
+    def _ended(self, result: object) -> None:
+        self.running = False
+
+
+cells = CellWatch()
+
+
 _terminal: Any = None
 _notebook: Any = None
 _browser: Any = None

@@ -41,11 +41,16 @@ BATCH_HINT = (
 
 
 def _in_a_running_cell() -> bool:
-    """False when the kernel is handling something other than a cell (a widget's comm message).
+    """False when the kernel is handling something other than a cell: a widget's comm message,
+    or a JS event handler calling Python after the cell ended.
 
-    JupyterLite's kernel records the message it handles as ``kernel._parent_header``.
-    Outside such a kernel (nothing to tell) it answers True.
+    JupyterLite's kernel records the message it handles as ``kernel._parent_header``; IPython's
+    cell events say whether a cell is still running. Where neither tells, it answers True.
     """
+    from ..environment import cells
+
+    if cells.running is False:
+        return False
     try:
         from IPython import get_ipython
 

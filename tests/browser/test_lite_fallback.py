@@ -173,3 +173,36 @@ def test_a_widget_callback_in_lite_fails_closed_and_the_kernel_stays_usable(brow
     run_code_in_new_cell(page, "print('AFTER')")
     assert "AFTER" in first_cell_output(page, timeout_ms=30_000)
     assert_all_local(page)
+
+
+TIMER = (
+    FUNCTION
+    + """\
+from js import setTimeout
+from pyodide.ffi import create_once_callable
+
+later = []
+
+def from_a_timer():
+    try:
+        later.append(("RESULT", transfer(5)))
+    except Exception as e:
+        later.append(("ERROR", type(e).__name__, str(e)))
+
+setTimeout(create_once_callable(from_a_timer), 200)
+print("SCHEDULED")
+"""
+)
+
+
+def test_a_js_timer_after_the_cell_ended_fails_closed(browser: Any, lite_site: LiteSite, page: Any) -> None:
+    """Python entered from a JS event after its cell ended (the kernel still names that cell as parent)."""
+    open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    run_code_in_new_cell(page, TIMER)
+    assert "SCHEDULED" in first_cell_output(page)
+    page.wait_for_timeout(1000)
+    run_code_in_new_cell(page, "print('LATER', later)")
+    out = first_cell_output(page, timeout_ms=30_000)
+    assert "LATER [('ERROR', 'NoApprovalChannel'" in out and "Batch" in out, out
+    assert "RAN 5" not in out, out
+    assert_all_local(page)

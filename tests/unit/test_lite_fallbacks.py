@@ -133,3 +133,26 @@ def test_in_a_widget_callback_it_fails_closed_without_waiting_on_stdin(
     answers = iter(["a"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     assert refund_gate(LiteApprover(user="ana"))(7) == "refunded 7"
+
+
+def test_after_the_cell_ended_a_js_callback_fails_closed(cannot_block: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterLite keeps the ended cell as parent: IPython's cell events tell that no cell runs any more."""
+    import IPython
+
+    handlers: dict[str, Any] = {}
+    events = types.SimpleNamespace(register=lambda name, fn: handlers.__setitem__(name, fn))
+    kernel = types.SimpleNamespace(_parent_header={"header": {"msg_type": "execute_request"}})
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=kernel, events=events))
+    watch = environment.CellWatch()
+    monkeypatch.setattr(environment, "cells", watch)
+    watch.install()
+    assert watch.running is True and set(handlers) == {"pre_run_cell", "post_run_cell"}
+
+    handlers["post_run_cell"](None)  # the cell ended; a timer calls the tool later
+    monkeypatch.setattr("builtins.input", lambda prompt="": pytest.fail("no stdin box outside a cell"))
+    with pytest.raises(NoApprovalChannel, match="Batch"):
+        refund_gate(LiteApprover(user="ana"))(7)
+
+    handlers["pre_run_cell"](None)  # the next cell runs: the stdin box is used again
+    monkeypatch.setattr("builtins.input", lambda prompt="": "a")
+    assert refund_gate(LiteApprover(user="ana"))(7) == "refunded 7"
