@@ -6,6 +6,7 @@ the running cell); Python's error replies come back the same way. Nothing leaves
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ print("READY", type(detect_channel()).__name__)
 '''
 
 CARD_TIMEOUT_MS = 60_000
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "lite-card.png"  # curated copy, kept in git
 
 
 def _first_cell(page: Any) -> Any:
@@ -75,6 +77,7 @@ def test_lite_card_approve_edit_reject(browser: Any, lite_site: LiteSite, page: 
     card = _pending_card(page)
     expect(card).to_contain_text("transfer()")
     expect(card).to_contain_text("Move money between accounts.")
+    _first_cell(page).screenshot(path=str(SCREENSHOT))
     card.get_by_role("button", name="Approve", exact=True).click()
     out = _wait_output(page, "RESULT moved 5 to savings")
     assert "RAN 5 [] savings" in out, out
