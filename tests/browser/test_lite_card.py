@@ -51,8 +51,8 @@ def _pending_card(page: Any) -> Any:
 
 def _wait_output(page: Any, text: str) -> str:
     outputs = _first_cell(page).locator(".jp-OutputArea-output")
-    page.wait_for_function(
-        """([cell, text]) => cell.innerText.includes(text)""",
+    page.wait_for_function(  # the output area only: the cell's source may name the same words
+        "([cell, text]) => { const o = cell.querySelector('.jp-Cell-outputArea'); return !!o && o.innerText.includes(text); }",
         arg=[_first_cell(page).element_handle(), text],
         timeout=CARD_TIMEOUT_MS,
     )
@@ -168,4 +168,26 @@ def test_lite_batch_review_table(browser: Any, lite_site: LiteSite, page: Any) -
     out = _wait_output(page, "RESULTS")
     assert "(1, 'invoice 100 to acme')" in out and "globex paid already" in out, out
     assert "SENT ['acme']" in out, out
+    assert_all_local(page)
+
+
+def test_lite_card_times_out_closed(browser: Any, lite_site: LiteSite, page: Any) -> None:
+    """Nobody answers: at the deadline the blocked cell resumes with ApprovalTimeout and the card says so."""
+    open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    run_code_in_new_cell(
+        page,
+        "from hitl_widget import ApprovalRejected, require_approval\n"
+        "@require_approval(timeout=3)\n"
+        "def wire(amount: int) -> str:\n"
+        "    print('RAN', amount)\n"
+        "    return 'wired'\n"
+        "try:\n"
+        "    wire(500)\n"
+        "except ApprovalRejected as e:\n"
+        "    print('REJECTED', type(e).__name__, e)",
+    )
+    _pending_card(page)
+    out = _wait_output(page, "REJECTED")
+    assert "ApprovalTimeout" in out and "RAN" not in out, out
+    assert _record(page).startswith("⏱ wire() timed out")
     assert_all_local(page)
