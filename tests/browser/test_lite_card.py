@@ -191,3 +191,24 @@ def test_lite_card_times_out_closed(browser: Any, lite_site: LiteSite, page: Any
     assert "ApprovalTimeout" in out and "RAN" not in out, out
     assert _record(page).startswith("⏱ wire() timed out")
     assert_all_local(page)
+
+
+def test_lite_async_function_awaited_in_a_cell(browser: Any, lite_site: LiteSite, page: Any) -> None:
+    """``await tool(...)``: the cell awaits the card's answer (no run_sync needed)."""
+    open_lite_notebook(page, lite_site, "quickstart.ipynb")
+    run_code_in_new_cell(
+        page,
+        "from hitl_widget import require_approval\n"
+        "@require_approval\n"
+        "async def fetch(url: str) -> str:\n"
+        "    print('RAN', url)\n"
+        "    return 'fetched ' + url\n"
+        "print('RESULT', await fetch('a'))",
+    )
+    card = _pending_card(page)
+    card.get_by_role("button", name="Edit", exact=True).click()
+    card.get_by_label("url (str)").fill("b")
+    card.get_by_role("button", name="Run with these arguments").click()
+    out = _wait_output(page, "RESULT fetched b")
+    assert "RAN b" in out and "RAN a" not in out, out
+    assert_all_local(page)
