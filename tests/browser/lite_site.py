@@ -121,3 +121,23 @@ def first_cell_output(page: Any, timeout_ms: int = LITE_OUTPUT_TIMEOUT_MS) -> st
     while "Idle" not in page.locator("#jp-main-statusbar").inner_text() and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     return "\n".join(str(t) for t in outputs.all_inner_texts())
+
+
+def first_cell(page: Any) -> Any:
+    """The first cell of the notebook shown (run_code_in_new_cell puts each new cell there)."""
+    return page.locator(_CELLS).first
+
+
+def cell_output_text(cell: Any) -> str:
+    """The text of a cell's own output area (not its source, which may name the same words)."""
+    return str(cell.locator(".jp-Cell-outputArea").inner_text())
+
+
+def wait_cell_output(page: Any, cell: Any, text: str, timeout_ms: int = 60_000) -> str:
+    """Wait until ``cell``'s output area contains ``text``; return that output's text."""
+    page.wait_for_function(
+        "([cell, text]) => { const o = cell.querySelector('.jp-Cell-outputArea'); return !!o && o.innerText.includes(text); }",
+        arg=[cell.element_handle(), text],
+        timeout=timeout_ms,
+    )
+    return cell_output_text(cell)

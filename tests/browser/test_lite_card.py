@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import assert_all_local
-from lite_site import LiteSite, first_cell_output, open_lite_notebook, run_code_in_new_cell
+from lite_site import LiteSite, first_cell, first_cell_output, open_lite_notebook, run_code_in_new_cell, wait_cell_output
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -39,28 +39,18 @@ CARD_TIMEOUT_MS = 60_000
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "lite-card.png"  # curated copy, kept in git
 
 
-def _first_cell(page: Any) -> Any:
-    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").first
-
-
 def _pending_card(page: Any) -> Any:
-    card = _first_cell(page).locator(".hitl-card:not(.hitl-record)")
+    card = first_cell(page).locator(".hitl-card:not(.hitl-record)")
     card.wait_for(state="visible", timeout=CARD_TIMEOUT_MS)
     return card
 
 
 def _wait_output(page: Any, text: str) -> str:
-    outputs = _first_cell(page).locator(".jp-OutputArea-output")
-    page.wait_for_function(  # the output area only: the cell's source may name the same words
-        "([cell, text]) => { const o = cell.querySelector('.jp-Cell-outputArea'); return !!o && o.innerText.includes(text); }",
-        arg=[_first_cell(page).element_handle(), text],
-        timeout=CARD_TIMEOUT_MS,
-    )
-    return "\n".join(str(t) for t in outputs.all_inner_texts())
+    return wait_cell_output(page, first_cell(page), text, CARD_TIMEOUT_MS)
 
 
 def _record(page: Any) -> str:
-    record = _first_cell(page).locator(".hitl-record-text")
+    record = first_cell(page).locator(".hitl-record-text")
     record.wait_for(timeout=CARD_TIMEOUT_MS)
     return str(record.inner_text())
 
@@ -77,7 +67,7 @@ def test_lite_card_approve_edit_reject(browser: Any, lite_site: LiteSite, page: 
     card = _pending_card(page)
     expect(card).to_contain_text("transfer()")
     expect(card).to_contain_text("Move money between accounts.")
-    _first_cell(page).screenshot(path=str(SCREENSHOT))
+    first_cell(page).screenshot(path=str(SCREENSHOT))
     card.get_by_role("button", name="Approve", exact=True).click()
     out = _wait_output(page, "RESULT moved 5 to savings")
     assert "RAN 5 [] savings" in out, out
@@ -124,9 +114,7 @@ def test_the_quickstart_runs_in_lite_and_its_card_answers(browser: Any, lite_sit
     card = cells.last.locator(".hitl-card:not(.hitl-record)")
     card.wait_for(state="visible", timeout=120_000)
     card.get_by_role("button", name="Approve", exact=True).click()
-    page.wait_for_function(
-        "cell => cell.innerText.includes('deleted user 42')", arg=cells.last.element_handle(), timeout=CARD_TIMEOUT_MS
-    )
+    wait_cell_output(page, cells.last, "deleted user 42", CARD_TIMEOUT_MS)
     texts = "\n".join(str(t) for t in page.locator(".jp-OutputArea-output").all_inner_texts())
     assert "Traceback" not in texts and "Error:" not in texts, texts
     assert "True" in texts.splitlines() and "TAMPERED" not in texts, texts  # the audit log verifies in Lite too
@@ -155,7 +143,7 @@ def test_lite_batch_review_table(browser: Any, lite_site: LiteSite, page: Any) -
 
     open_lite_notebook(page, lite_site, "quickstart.ipynb")
     run_code_in_new_cell(page, BATCH)
-    review = _first_cell(page).locator(".hitl-review")
+    review = first_cell(page).locator(".hitl-review")
     review.wait_for(state="visible", timeout=120_000)
     expect(review.locator(".hitl-label")).to_have_text(["PENDING_APPROVAL_1", "PENDING_APPROVAL_2"])
     rows = review.locator(".hitl-review-row")

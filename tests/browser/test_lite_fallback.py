@@ -14,11 +14,18 @@ from typing import Any
 
 import pytest
 from conftest import assert_all_local
-from lite_site import LiteSite, first_cell_output, open_lite_notebook, run_code_in_new_cell
+from lite_site import (
+    LiteSite,
+    cell_output_text,
+    first_cell,
+    first_cell_output,
+    open_lite_notebook,
+    run_code_in_new_cell,
+    wait_cell_output,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 ANSWER_TIMEOUT_MS = 60_000
 
 FUNCTION = '''\
@@ -38,27 +45,9 @@ def call(*args):
 '''
 
 
-def _first_cell(page: Any) -> Any:
-    return page.locator(CELLS).first
-
-
-def _cell_output_text(cell: Any) -> str:
-    """The cell's own output area (not its source, which names the same words)."""
-    return str(cell.locator(".jp-Cell-outputArea").inner_text())
-
-
-def _wait_cell_output(page: Any, cell: Any, text: str, timeout_ms: int = ANSWER_TIMEOUT_MS) -> str:
-    page.wait_for_function(
-        "([cell, text]) => { const o = cell.querySelector('.jp-Cell-outputArea'); return o && o.innerText.includes(text); }",
-        arg=[cell.element_handle(), text],
-        timeout=timeout_ms,
-    )
-    return _cell_output_text(cell)
-
-
 def _answer_stdin(page: Any, prompt: str, text: str) -> None:
     """Type ``text`` + Enter into the first cell's stdin box once it shows ``prompt``."""
-    stdin = _first_cell(page).locator(".jp-Stdin", has_text=prompt)
+    stdin = first_cell(page).locator(".jp-Stdin", has_text=prompt)
     box = stdin.locator(".jp-Stdin-input")
     box.wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
     box.fill(text)
@@ -149,22 +138,22 @@ def test_a_widget_callback_in_lite_fails_closed_and_the_kernel_stays_usable(brow
     open_lite_notebook(page, lite_site, "quickstart.ipynb")
     run_code_in_new_cell(page, BUTTON)
     assert "READY" in first_cell_output(page)
-    cell = _first_cell(page)
+    cell = first_cell(page)
     cell.get_by_role("button", name="Transfer 5").click()
-    _wait_cell_output(page, cell, "CALLBACK_CAN_BLOCK")
+    wait_cell_output(page, cell, "CALLBACK_CAN_BLOCK", ANSWER_TIMEOUT_MS)
 
     deadline = time.monotonic() + 30
     outcome = None
     while outcome is None and time.monotonic() < deadline:
-        text = _cell_output_text(cell)
+        text = cell_output_text(cell)
         if "ERROR" in text or "RESULT" in text:
             outcome = "error"
         elif cell.locator(".jp-Stdin-input").count():
             outcome = "stdin"
         else:
             page.wait_for_timeout(250)
-    assert outcome == "error", f"no error 30 s after the click ({outcome}):\n{_cell_output_text(cell)}"
-    out = _cell_output_text(cell)
+    assert outcome == "error", f"no error 30 s after the click ({outcome}):\n{cell_output_text(cell)}"
+    out = cell_output_text(cell)
     assert "CALLBACK_CAN_BLOCK False" in out, out
     assert "ERROR NoApprovalChannel" in out and "Batch" in out, out
     assert "RAN 5" not in out, out
