@@ -27,7 +27,7 @@ from ..browser_relay import Relay, block_on, can_block, new_relay_name
 from ..decisions import Decision
 from ..errors import ApprovalCancelled, ApprovalTimeout, NoApprovalChannel
 from ..request import ApprovalRequest
-from .notebook import NotebookApprover
+from .notebook import NotebookApprover, review_timeout
 from .terminal import InputApprover
 
 __all__ = ["LiteApprover"]
@@ -118,11 +118,9 @@ class LiteApprover(NotebookApprover):
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         table.on_done(lambda: None if finished.done() else finished.set_result(None))
         handle = self._display(table)
-        deadlines = [r.remaining() for r in requests if r.timeout is not None]
-        timeout = min(d for d in deadlines if d is not None) if deadlines else None
         unanswered: type[Exception] = ApprovalTimeout
         try:
-            await asyncio.wait_for(asyncio.shield(finished), timeout)
+            await asyncio.wait_for(asyncio.shield(finished), review_timeout(requests))
         except TimeoutError:
             pass
         except (asyncio.CancelledError, KeyboardInterrupt):

@@ -34,6 +34,12 @@ def notebook_user() -> str:
         return "unknown"
 
 
+def review_timeout(requests: Sequence[ApprovalRequest]) -> float | None:
+    """How long a review table may wait: until the earliest deadline among the requests."""
+    left = [r.remaining() for r in requests]
+    return min((s for s in left if s is not None), default=None)
+
+
 def _kernel_dispatches_while_awaiting() -> bool:
     """ipykernel >= 7.4 handles comm messages while a cell awaits."""
     try:
@@ -106,8 +112,7 @@ class NotebookApprover:
 
         table = BatchReview(list(requests), user=self.user)
         handle = None
-        deadlines = [r.remaining() for r in requests if r.timeout is not None]
-        timeout = min(d for d in deadlines if d is not None) if deadlines else None
+        timeout = review_timeout(requests)
         try:
             handle = self._display(table)
             finished = wait_for(table.done, timeout)
