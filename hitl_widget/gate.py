@@ -584,18 +584,14 @@ class Gate:
                 "auto_rejected", new.arguments, verdict.rule, channel="policy",
                 feedback=f"rejected automatically by policy ({detail}) after an edit",
             )  # fmt: skip
-        else:
+            fields = self._decision_fields(final, verdict.detail)
+        else:  # the policy lets the edited call through: the person's edit stands
             self._apply_grant(guard, route, resolution)
             final = resolution
-        self._audit(
-            guard,
-            "decision",
-            request=new.to_dict(),
-            round=rounds + 1,
-            after="edit",
-            **{**self._decision_fields(final, verdict.detail), "rule": verdict.rule},
-            **({} if verdict.action == "reject" else {"decision": "approved_after_edit"}),
-        )
+            fields = {"decision": "approved_after_edit", "rule": verdict.rule, "channel": "policy"}
+            if verdict.detail:
+                fields["detail"] = verdict.detail
+        self._audit(guard, "decision", request=new.to_dict(), round=rounds + 1, after="edit", **fields)
         return final
 
     def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
