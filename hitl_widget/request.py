@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from .formatting import bounded_repr, call_text, json_safe, pretty_value
+from .formatting import call_text, json_safe, pretty_value
+from .frozen import copy_arguments, fingerprint
 from .target import Target
 from .validation import apply_edit, injected_parameters, parameter_schema, type_label
 
 __all__ = ["ApprovalRequest", "ParameterInfo"]
 
 RISK_LEVELS = ("low", "medium", "high", "critical")
-_FINGERPRINT_KEY = secrets.token_bytes(32)
 
 
 @dataclass(frozen=True)
@@ -53,6 +50,15 @@ class ApprovalRequest:
     ``context`` carries whatever else the caller attached (an agent name, a ticket).
     ``label`` is how the agent knows the call when it is not the call itself (a batch's
     ``PENDING_APPROVAL_n`` placeholder); channels show it.
+
+    When a person (or a batch) is asked, ``arguments`` is a private copy made when the
+    request was created, and the call runs with exactly that copy (or the person's
+    edit). ``uncopied`` names the arguments that could not be copied (a lock, a socket,
+    a generator, an open file) with the reason: those run with the caller's object,
+    which may change after it was shown, and every channel says so.
+    ``edited_from`` is the request state a reviewer edited into this one (the edited
+    call is decided by the policy again, and possibly asked of another approver);
+    it keeps the same ``id``.
     """
 
     id: str
@@ -66,6 +72,9 @@ class ApprovalRequest:
     frozen: frozenset[str] = field(default=frozenset(), repr=False)
     monotonic_start: float = field(default_factory=time.monotonic, repr=False)
     label: str | None = None
+    uncopied: dict[str, str] = field(default_factory=dict)
+    edited_from: ApprovalRequest | None = field(default=None, repr=False)
+    copied: bool = field(default=False, repr=False)
 
     @property
     def qualname(self) -> str:
@@ -90,10 +99,36 @@ class ApprovalRequest:
         deadline = self.deadline
         return None if deadline is None else max(0.0, deadline - time.monotonic())
 
+    def copy_arguments(self, shared: frozenset[str] = frozenset()) -> None:
+        """Replace ``arguments`` by a private copy (once); see ``hitl_widget.frozen.copy_arguments``.
+
+        ``shared`` names arguments passed through uncopied and unflagged (``self``,
+        SDK-injected contexts).
+        """
+        if not self.copied:
+            self.arguments, self.uncopied = copy_arguments(self.arguments, shared)
+            self.copied = True
+
     @cached_property
-    def fingerprint(self) -> str:
-        """A stable hash of the function and its arguments (for "approve these exact arguments")."""
-        return fingerprint(self.target, self.arguments)
+    def fingerprint(self) -> str | None:
+        """A keyed hash of the exact arguments (for "approve these exact arguments"), or None.
+
+        None when some argument has no exact encoding (see ``hitl_widget.frozen.fingerprint``)
+        or could not be copied: no argument grant can cover such a call.
+        """
+        if self.uncopied:
+            return None
+        return fingerprint(self.arguments)
+
+    @property
+    def can_grant_arguments(self) -> bool:
+        """Can "approve always for these exact arguments" be granted for this call?
+
+        False when an argument has no exact encoding or could not be copied; channels
+        should then not offer that choice (a gate asked for it grants nothing, and says
+        so in the audit log).
+        """
+        return self.fingerprint is not None
 
     @cached_property
     def parameters(self) -> tuple[ParameterInfo, ...]:
@@ -139,42 +174,9 @@ class ApprovalRequest:
             "risk": self.risk,
             "created_at": self.created_at.isoformat(),
             "timeout": self.timeout,
-            "fingerprint": self.fingerprint,
             "context": json_safe(self.context),
+            **({"uncopied": dict(self.uncopied)} if self.uncopied else {}),
         }
-
-
-def fingerprint(target: Target, arguments: dict[str, Any]) -> str:
-    """A stable hash of a callable's identity and the given arguments."""
-    payload = json.dumps(
-        {"f": f"{target.module}.{target.qualname}", "a": _fingerprint_value(arguments)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
-    # keyed per process: grants last a session, and a plain hash would let a log reader test guessed secrets
-    return hashlib.blake2b(payload.encode(), key=_FINGERPRINT_KEY, digest_size=16).hexdigest()
-
-
-def _fingerprint_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
-    """Exact for plain data (any size); cycles and odd objects by a bounded repr."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return [type(value).__name__, value]
-    if isinstance(value, int):  # hex has no digit limit, unlike str() of a huge int
-        return ["int", value if -(10**300) < value < 10**300 else hex(value)]
-    if isinstance(value, float):
-        return ["float", value if value == value and abs(value) != float("inf") else repr(value)]
-    if id(value) in path:
-        return ["cycle"]
-    if depth > 8:
-        return ["repr", bounded_repr(value, 400)]
-    inner = path | {id(value)}
-    if type(value) in (list, tuple):
-        return [type(value).__name__, [_fingerprint_value(v, depth + 1, inner) for v in value]]
-    if type(value) is dict:
-        items = sorted(((str(k), _fingerprint_value(v, depth + 1, inner)) for k, v in value.items()), key=lambda kv: kv[0])
-        return ["dict", items]
-    return ["repr", bounded_repr(value, 400)]
 
 
 def now_utc() -> datetime:

@@ -79,9 +79,9 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
 
     request = traitlets.Dict(help="the request as shown: function, arguments (text), risk, deadline").tag(sync=True)
     record = traitlets.Dict(help="the settled decision: status, by, at, feedback, diff").tag(sync=True)
-    relay = traitlets.Unicode(
-        "", help="BroadcastChannel name the card sends decisions on instead of the comm (JupyterLite)"
-    ).tag(sync=True)
+    relay = traitlets.Unicode("", help="BroadcastChannel name the card sends decisions on instead of the comm (JupyterLite)").tag(
+        sync=True
+    )
 
     def __init__(self, approval_request: ApprovalRequest, *, user: str | None = None, **kwargs: Any) -> None:
         super().__init__(request=request_view(approval_request), record={}, **kwargs)
@@ -213,9 +213,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
             self.records = {**self.records, request_id: record}
 
     def summary_text(self) -> str:
-        return "\n".join(
-            record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items()
-        )
+        return "\n".join(record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items())
 
 
 def decision_record(status: str, user: str | None, feedback: str = "", diff: dict[str, Any] | None = None) -> dict[str, Any]:
