@@ -61,14 +61,42 @@ def _fallback_schema(hint: Any) -> dict[str, Any]:
         return cached
     try:
         from pydantic import TypeAdapter
-
-        schema = TypeAdapter(hint).json_schema()
-        json.dumps(schema)
-    except Exception:  # no pydantic, or a type it cannot describe: the card builds inputs from the value
-        schema = {}
+    except ImportError:  # pragma: no cover - pydantic is a dependency; without it, the plain types still get inputs
+        schema = _plain_schema(hint)
+    else:
+        try:
+            schema = TypeAdapter(hint).json_schema()
+            json.dumps(schema)
+        except Exception:  # a type pydantic cannot describe: the card builds an input from the value
+            schema = {}
     if hint_key is not None and len(_schema_cache) < 512:
         _schema_cache[hint_key] = schema
     return schema
+
+
+_PLAIN = {int: "integer", float: "number", bool: "boolean", str: "string", type(None): "null"}
+
+
+def _plain_schema(hint: Any) -> dict[str, Any]:
+    """JSON Schema of the plain annotations (int, float, bool, str, None, Literal, Enum, unions, lists, dicts)."""
+    import enum
+    import types
+    import typing
+
+    if hint in _PLAIN:
+        return {"type": _PLAIN[hint]}
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return {"enum": [a.value if isinstance(a, enum.Enum) else a for a in args]}
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return {"enum": [m.value for m in hint]}
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_plain_schema(a) for a in args]}
+    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
+        return {"type": "array"}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    return {}
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
