@@ -10,7 +10,7 @@ click still gets through depends on where the wait runs:
   handed back to the stream's own receive callback in arrival order, so it runs after the
   current cell.
 - **On another thread, ipykernel >= 7.4** (a sync cell runs tools in a thread pool and blocks
-  in ``pool.map``; an agent SDK's worker thread): :func:`serve_comm` has the kernel's shell
+  in ``pool.map``; an agent SDK's worker thread): :func:`served` has the kernel's shell
   channel thread hand the card's comm messages to a kernel subshell of hitl_widget's own
   (created the way the kernel creates any subshell, on its control thread), whose thread
   handles them while the main thread is blocked. The waiting thread just waits on the event.
@@ -34,15 +34,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import inspect
 import os
 import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["GRACE", "NotAnswerable", "keep_busy", "serve_comm", "wait_for"]
+__all__ = ["GRACE", "NotAnswerable", "keep_busy", "served", "wait_for"]
 
 # Slice of one poll of the shell socket: bounds how late an event set by another thread
 # (a subshell handling the click, say) is noticed.
@@ -53,6 +54,8 @@ _WORKER_SLICE = 0.02
 
 GRACE = 0.3
 """Seconds a worker waits for a sign that the kernel can still deliver the click (ipykernel 6)."""
+
+W = TypeVar("W")
 
 _COMM_TYPES = frozenset({"comm_open", "comm_msg", "comm_close"})
 
@@ -94,20 +97,26 @@ def wait_for(event: threading.Event, timeout: float | None) -> bool:
     Raises :class:`NotAnswerable` (at once, after :data:`GRACE` seconds) where the click
     cannot reach the kernel while this thread waits.
     """
-    if event.is_set():
-        return True
     found = _main_shell_stream()
     if found is not None:
+        if event.is_set():
+            return True
         kernel, stream = found
         return _poll_shell(kernel, stream, event, timeout)
     kernel = _kernel_off_main()
     if kernel is None:
         return event.wait(timeout)
     keeper = keep_busy(kernel)
-    cell = keeper.running_id() if keeper is not None else None
-    if _has_message_queue(kernel):
-        return _wait_draining_queue(kernel, event, timeout, cell)
-    return _wait_in_slices(event, timeout, cell, lambda: None)
+    parent = keeper.running if keeper is not None else None
+    try:
+        if event.is_set():
+            return True
+        if _has_message_queue(kernel):
+            return _wait_draining_queue(kernel, event, timeout, _msg_id(parent))
+        return _wait_in_slices(event, timeout, _msg_id(parent), lambda: None)
+    finally:
+        if parent is not None:
+            _adopt_cell_output(kernel, parent)
 
 
 # -- where are we ----------------------------------------------------------------------------
@@ -179,6 +188,21 @@ def _wait_in_slices(event: threading.Event, timeout: float | None, cell: str | N
         if cell is not None and _interrupts.hit(cell):
             raise KeyboardInterrupt
         check()
+
+
+def _adopt_cell_output(kernel: Any, parent: dict[str, Any]) -> None:
+    """Send this thread's output (the approved function's prints) to the cell it was started from.
+
+    A thread that was not started in the cell's context writes to the kernel's latest parent,
+    which after a click handled on a subshell is that click's comm message: not shown in the
+    cell. ipykernel 7's streams and display publisher take a parent for the calling thread.
+    """
+    targets = (sys.stdout, sys.stderr, getattr(getattr(kernel, "shell", None), "display_pub", None))
+    for target in targets:
+        setter = getattr(target, "set_thread_parent", None)
+        own = getattr(target, "_parent_header", None)
+        if setter is not None and isinstance(own, contextvars.ContextVar) and own.get(None) is None:
+            setter(parent)
 
 
 def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | None, cell: str | None) -> bool:
@@ -364,13 +388,33 @@ _keepers_lock = threading.Lock()
 
 
 def _main_shell_busy(kernel: Any) -> bool:
-    """Whether the main shell is handling a message now (a cell runs), where the kernel tells."""
+    """Whether the main shell is handling a message now (a cell runs)."""
     lock = getattr(kernel, "_main_asyncio_lock", None)
-    if lock is not None and hasattr(lock, "locked"):
+    if lock is not None and hasattr(lock, "locked"):  # ipykernel 7
         return bool(lock.locked())
-    from .environment import cells
-
-    return cells.running is True
+    # ipykernel 6: the handler is on the main thread's stack (a sync cell) or awaited by a task
+    frame = sys._current_frames().get(threading.main_thread().ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == "execute_request":
+            return True
+        frame = frame.f_back
+    loop = getattr(getattr(kernel, "io_loop", None), "asyncio_loop", None)
+    if loop is None:
+        return False
+    try:
+        tasks = list(asyncio.all_tasks(loop))
+    except RuntimeError:
+        return False
+    for task in tasks:
+        awaited: Any = task.get_coro()
+        for _ in range(32):
+            code = getattr(awaited, "cr_code", None)
+            if code is None:
+                break
+            if code.co_name == "execute_request":
+                return True
+            awaited = getattr(awaited, "cr_await", None)
+    return False
 
 
 def keep_busy(kernel: Any | None = None) -> _StatusKeeper | None:
@@ -434,35 +478,42 @@ def _subshell_id(kernel: Any) -> str | None:
         return None
 
 
-def serve_comm(widget: Any) -> bool:
-    """Off the kernel's main thread, have ``widget``'s comm messages handled on a kernel subshell
-    thread (ipykernel >= 7.4).
+def served(make_widget: Callable[[], W]) -> W:
+    """Make a widget (``make_widget()``) whose comm messages, off the kernel's main thread, are
+    handled on a kernel subshell thread (ipykernel >= 7.4).
 
     Then a click reaches its handler even while the kernel's main thread is blocked (a sync
     cell waiting in ``pool.map`` for tools that wait for a person). Handlers must be
-    thread-safe. On the main thread the kernel's own routing stays (the wait there polls the
-    main shell stream, or the kernel dispatches comms while a cell awaits). Returns whether
-    the comm is served by the subshell: False on the main thread, and where the kernel cannot
-    route a comm (ipykernel 6, plain Python).
+    thread-safe. The subshell exists before the widget's ``comm_open`` is sent, and the route
+    is set right after, before any frontend could answer. On the main thread the kernel's own
+    routing stays (the wait there polls the main shell stream, or the kernel dispatches comms
+    while a cell awaits), and so it does where the kernel cannot route a comm (ipykernel 6).
     """
     kernel = _current_kernel()
-    comm = getattr(widget, "comm", None)
-    if kernel is None or comm is None:
-        return False
+    if kernel is None:
+        return make_widget()
     keep_busy(kernel)
-    if threading.current_thread() is threading.main_thread():
-        return False
-    if not hasattr(type(comm), "_reply_subshell_for"):
-        return False  # this kernel routes comm messages by the frontend's header only
-    subshell = _subshell_id(kernel)
-    if subshell is None:
-        return False
+    subshell = None
+    if threading.current_thread() is not threading.main_thread() and _routes_comms(kernel):
+        subshell = _subshell_id(kernel)
+    widget = make_widget()
+    comm = getattr(widget, "comm", None)
+    if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
 
-    def route(_data: Any, _default: str | None) -> str:
-        return subshell
+        def route(_data: Any, _default: str | None) -> str:
+            return subshell
 
-    comm._reply_subshell_for = route
-    return True
+        comm._reply_subshell_for = route
+    return widget
+
+
+def _routes_comms(kernel: Any) -> bool:
+    """ipykernel >= 7.4 asks each comm which subshell handles its messages (``_reply_subshell_for``)."""
+    try:
+        from ipykernel.comm.comm import BaseComm
+    except ImportError:
+        return False
+    return getattr(kernel, "shell_channel_thread", None) is not None and hasattr(BaseComm, "_reply_subshell_for")
 
 
 # -- the main thread polls its shell stream --------------------------------------------------

@@ -65,12 +65,10 @@ class NotebookApprover:
         self.user = user or notebook_user()
 
     def _card(self, request: ApprovalRequest) -> Any:
-        from ..kernel_wait import serve_comm
+        from ..kernel_wait import served
         from ..widget import ApprovalCard
 
-        card = ApprovalCard(request, user=self.user)
-        serve_comm(card)
-        return card
+        return served(lambda: ApprovalCard(request, user=self.user))
 
     @staticmethod
     def _display(card: Any) -> Any:
@@ -129,11 +127,10 @@ class NotebookApprover:
         (as a value) for the ones nobody decided. A kernel interrupt settles the undecided
         ones as cancelled and re-raises ``KeyboardInterrupt``.
         """
-        from ..kernel_wait import NotAnswerable, serve_comm, wait_for
+        from ..kernel_wait import NotAnswerable, served, wait_for
         from ..widget import BatchReview
 
-        table = BatchReview(list(requests), user=self.user)
-        serve_comm(table)
+        table = served(lambda: BatchReview(list(requests), user=self.user))
         handle = None
         timeout = review_timeout(requests)
         try:
