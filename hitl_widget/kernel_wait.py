@@ -472,10 +472,32 @@ def _subshell_id(kernel: Any) -> str | None:
             kernel.log.warning("hitl_widget: could not create a kernel subshell", exc_info=True)
             return None
         subshell = reply.get("subshell_id") if reply.get("status") == "ok" else None
-        if isinstance(subshell, str):
-            _subshells[id(kernel)] = subshell
-            return subshell
-        return None
+        if not isinstance(subshell, str):
+            return None
+        _hold_lock(kernel, channel_thread.manager, subshell)
+        _subshells[id(kernel)] = subshell
+        return subshell
+
+
+def _hold_lock(kernel: Any, manager: Any, subshell: str) -> None:
+    """Keep the subshell's message lock taken, so the kernel handles each comm message there as it
+    does while a cell awaits: at once, and without a busy/idle status of its own (a frontend takes
+    that idle for the whole kernel's, while a cell still waits for the click)."""
+    try:
+        with manager._lock_cache:
+            thread = manager._cache[subshell]
+        lock = manager.get_subshell_asyncio_lock(subshell)
+    except Exception:
+        kernel.log.debug("hitl_widget: the subshell's lock is not reachable; its idles are followed by busy", exc_info=True)
+        return
+    taken = threading.Event()
+
+    async def hold() -> None:
+        await lock.acquire()  # never released: this subshell only serves comm messages
+        taken.set()
+
+    thread.io_loop.add_callback(hold)
+    taken.wait(5)
 
 
 def served(make_widget: Callable[[], W]) -> W:
