@@ -123,3 +123,34 @@ def test_the_core_imports_and_decides_without_the_card_libraries(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "42"
+
+
+def test_every_module_imports_or_names_what_to_install(tmp_path):
+    """With the card's libraries unimportable, each hitl_widget module imports, or raises MissingLibrary.
+
+    Channels and integrations import their libraries lazily (or say what to install): never a
+    bare ModuleNotFoundError from a module of this package. Runs in a fresh interpreter.
+    """
+    import subprocess
+
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "for name in ('anywidget', 'ipywidgets', 'traitlets'):\n"
+        "    sys.modules[name] = None\n"
+        "import hitl_widget\n"
+        "from hitl_widget.environment import MissingLibrary\n"
+        "for info in pkgutil.walk_packages(hitl_widget.__path__, 'hitl_widget.'):\n"
+        "    if info.name.endswith('.__main__'):\n"
+        "        continue\n"
+        "    try:\n"
+        "        importlib.import_module(info.name)\n"
+        "    except MissingLibrary as exc:\n"
+        "        print('MISSING', info.name, exc.name)\n"
+        "    except ImportError as exc:\n"
+        "        print('BARE', info.name, type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line for line in lines if line.startswith("BARE")] == []
+    assert "MISSING hitl_widget.widget anywidget" in lines  # the card's module says what to install
