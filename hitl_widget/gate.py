@@ -588,6 +588,8 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     )
     if target.doc is None:
         wrapper.__doc__ = None
+    if not wrapper.__defaults__:  # makefun leaves () where a plain function has None
+        wrapper.__defaults__ = None
     wrapper.__annotations__ = dict(target.hints)
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]

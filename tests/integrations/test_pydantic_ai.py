@@ -167,7 +167,7 @@ def test_parallel_calls_are_decided_each_on_its_own_arguments(kind: str, tmp_pat
 
 @dataclass
 class Deps:
-    lock: threading.Lock = field(default_factory=threading.Lock)  # cannot be deep-copied
+    lock: Any = field(default_factory=threading.Lock)  # cannot be deep-copied
 
 
 def test_run_context_passes_through_and_is_not_editable(tmp_path: Path) -> None:
