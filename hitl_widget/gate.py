@@ -34,6 +34,7 @@ from .frozen import copy_arguments, fingerprint
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
 from .target import Target, inspect_target
+from .validation import injected_parameters
 
 __all__ = ["Gate", "Resolution", "require_approval"]
 
@@ -338,7 +339,7 @@ class Gate:
             return
         shared = guard.shared_names
         if shared is None:  # self/cls and SDK-injected contexts: never editable, passed through as they are
-            shared = guard.shared_names = frozenset(p.name for p in request.parameters if not p.editable)
+            shared = guard.shared_names = request.frozen | injected_parameters(guard.target)  # no schemas built
         request.copy_arguments(shared)
 
     def evaluate(self, guard: _Guard, request: ApprovalRequest) -> Verdict:
@@ -781,6 +782,32 @@ class Gate:
         self._outcome(guard, request, started, result)
         return result
 
+    # -- many tools at once ----------------------------------------------------------
+
+    def wrap_all(self, tools: Iterable[F], /, **options: Any) -> list[F]:
+        """``wrap`` each of ``tools`` with the same options, in order: an agent's tool list in one line.
+
+        ::
+
+            agent = Agent(model, tools=gate.wrap_all([refund, delete_user], risk="high"))
+
+        A function that is already a stand-in (from any gate) is kept as it is, so one
+        decorated with its own options is not asked about twice. Raises TypeError for an
+        item that is not callable, such as an SDK's tool object: wrap the function first.
+        """
+        wrapped: list[F] = []
+        for index, tool in enumerate(tools):
+            if getattr(tool, "__hitl_guard__", None) is not None:
+                wrapped.append(tool)
+                continue
+            if not callable(tool):
+                raise TypeError(
+                    f"wrap_all: item {index} is a {type(tool).__name__}, not a function; "
+                    "wrap the function itself, then hand the result to the SDK"
+                )
+            wrapped.append(self.wrap(tool, **options))
+        return wrapped
+
 
 _MISSING = object()
 
@@ -834,6 +861,8 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     )
     if target.doc is None:
         wrapper.__doc__ = None
+    if not wrapper.__defaults__:  # makefun leaves () where a plain function has None
+        wrapper.__defaults__ = None
     wrapper.__annotations__ = dict(target.hints)
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]

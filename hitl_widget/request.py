@@ -12,7 +12,7 @@ from typing import Any
 from .formatting import call_text, json_safe, pretty_value
 from .frozen import copy_arguments, fingerprint
 from .target import Target
-from .validation import apply_edit, type_label
+from .validation import apply_edit, injected_parameters, parameter_schema, type_label
 
 __all__ = ["ApprovalRequest", "ParameterInfo"]
 
@@ -21,7 +21,16 @@ RISK_LEVELS = ("low", "medium", "high", "critical")
 
 @dataclass(frozen=True)
 class ParameterInfo:
-    """One parameter as a channel shows it: for edit forms and argument rows."""
+    """One parameter as a channel shows it: for edit forms and argument rows.
+
+    ``annotation`` is a short readable label (``list[int] | None``); ``schema`` the JSON Schema
+    of the values it accepts (pydantic's, ``{}`` when none can be made; structured types keep
+    their definitions in the schema's own ``"$defs"``; ``*args`` is an array and ``**kwargs``
+    an object of the annotated type; the default as ``"default"`` where it is JSON data).
+    ``injected`` marks a context parameter an agent SDK passes in (pydantic-ai ``RunContext``,
+    openai-agents ``RunContextWrapper``/``ToolContext``, langchain ``ToolRuntime`` or an
+    ``InjectedToolArg`` marker): shown as context, never editable.
+    """
 
     name: str
     kind: str  # "positional_only" | "positional_or_keyword" | "var_positional" | "keyword_only" | "var_keyword"
@@ -29,6 +38,8 @@ class ParameterInfo:
     has_default: bool
     default: Any
     editable: bool
+    schema: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    injected: bool = False
 
 
 @dataclass(eq=False)
@@ -121,7 +132,9 @@ class ApprovalRequest:
 
     @cached_property
     def parameters(self) -> tuple[ParameterInfo, ...]:
+        """Every parameter, in order, with its label, JSON Schema and whether it may be edited."""
         out = []
+        injected = injected_parameters(self.target)
         for p in self.target.signature.parameters.values():
             hint = self.target.hints.get(p.name, p.annotation)
             out.append(
@@ -131,7 +144,9 @@ class ApprovalRequest:
                     annotation=type_label(hint),
                     has_default=p.default is not inspect.Parameter.empty,
                     default=None if p.default is inspect.Parameter.empty else p.default,
-                    editable=p.name not in self.frozen,
+                    editable=p.name not in self.frozen and p.name not in injected,
+                    schema=parameter_schema(self.target, p.name),
+                    injected=p.name in injected,
                 )
             )
         return tuple(out)
