@@ -144,9 +144,12 @@ def _plain(value: Any, pattern: re.Pattern[str] | None, cache: dict[str, bool] |
     return [_plain(item, pattern, cache, depth, budget) for item in value]
 
 
+# ASCII-only: lone surrogates (undecodable file names) stay representable; one encoder, made once
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def _canonical(body: dict[str, Any]) -> str:
-    # ASCII-only: lone surrogates (undecodable file names) stay representable
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _ENCODER.encode(body)
 
 
 def _digest(prev: str, canonical: str) -> str:
