@@ -562,8 +562,15 @@ class Gate:
         if resolution.status != "edited":
             self._apply_grant(guard, route, resolution)
             return resolution
-        new = self._edited_request(guard, request, resolution)
-        verdict = self.evaluate(guard, new)
+        try:
+            new = self._edited_request(guard, request, resolution)
+            verdict = self.evaluate(guard, new)
+        except Exception as exc:  # a risk function failing on the edited call: it does not run
+            self._audit(
+                guard, "decision", request_id=request.id, decision="error", after="edit",
+                error=f"deciding the edited call failed: {type(exc).__name__}",
+            )  # fmt: skip
+            raise
         if verdict.action == "ask":
             if self._route(guard, new) is route:
                 self._apply_grant(guard, route, resolution)
