@@ -45,6 +45,7 @@ _INDENT_OVER = 80
 RECORD_CHARS = 300
 
 _schema_cache: dict[Any, dict[str, Any]] = {}
+_NOT_A_TYPE = {"default", "title", "description", "examples"}
 
 
 def _fallback_schema(hint: Any) -> dict[str, Any]:
@@ -178,8 +179,9 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
     value = request.arguments[param.name]
     hint = request.target.hints.get(param.name)
     schema = getattr(param, "schema", None)
-    if not isinstance(schema, dict):
-        schema = _fallback_schema(hint)
+    if not isinstance(schema, dict) or (hint is not None and set(schema) <= _NOT_A_TYPE):
+        # no schema known (no pydantic, or a type it cannot describe): the plain types still get one
+        schema = {**_fallback_schema(hint), **(schema or {})}
     injected = bool(getattr(param, "injected", False))
     uncopied = getattr(request, "uncopied", {}) or {}
     text: str | None = None

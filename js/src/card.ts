@@ -58,7 +58,7 @@ export function valueView(arg: ArgumentView, maxShown: number): HTMLElement {
     const notice = el(
       "p",
       "hitl-notice hitl-uncopied",
-      `⚠ could not be copied (${arg.uncopied}): the function receives the live object; it may change before it runs.`,
+      `⚠ could not be copied: the function receives the live object; it may change before it runs. (${arg.uncopied})`,
     );
     notice.setAttribute("role", "note");
     wrap.append(notice);

@@ -144,7 +144,7 @@ describe("card rendering", () => {
   it("marks an argument that could not be copied", () => {
     const { q } = setup({ ...request, arguments: [arg({ name: "conn", uncopied: "TypeError: cannot pickle 'socket'" })] });
     expect(q(".hitl-uncopied").textContent).toBe(
-      "⚠ could not be copied (TypeError: cannot pickle 'socket'): the function receives the live object; it may change before it runs.",
+      "⚠ could not be copied: the function receives the live object; it may change before it runs. (TypeError: cannot pickle 'socket')",
     );
   });
 

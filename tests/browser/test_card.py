@@ -72,6 +72,9 @@ class Hostile:
     def __repr__(self):
         raise RuntimeError("no repr for you")
 
+    def __deepcopy__(self, memo):
+        raise TypeError("a live handle")
+
 hostile = Hostile()
 
 @require_approval
@@ -295,6 +298,7 @@ def test_card_values_are_exact_and_whole(browser: Any, jupyterlab: Lab, page: An
         "<Hostile object: repr() raised RuntimeError: no repr for you>"
     )
     expect(card.locator(".hitl-meta").first).to_contain_text("Python repr")
+    expect(card.locator(".hitl-uncopied")).to_contain_text("could not be copied: the function receives the live object")
     card.get_by_role("button", name="Edit", exact=True).click()
     expect(card.locator('.hitl-edit-row[data-name="obj"]')).to_contain_text("not editable")
     card.get_by_label("label (str)").fill("y")
