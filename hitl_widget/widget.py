@@ -18,8 +18,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import anywidget
-import traitlets
+try:
+    import anywidget
+    import traitlets
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from .environment import require_notebook_libraries
+
+    require_notebook_libraries()
+    raise
 
 from . import display
 from .decisions import Decision, Edit, Reject
@@ -45,7 +51,6 @@ _INDENT_OVER = 80
 RECORD_CHARS = 300
 
 _schema_cache: dict[Any, dict[str, Any]] = {}
-_NOT_A_TYPE = {"default", "title", "description", "examples"}
 
 
 def _fallback_schema(hint: Any) -> dict[str, Any]:
@@ -62,42 +67,14 @@ def _fallback_schema(hint: Any) -> dict[str, Any]:
         return cached
     try:
         from pydantic import TypeAdapter
-    except ImportError:  # pragma: no cover - pydantic is a dependency; without it, the plain types still get inputs
-        schema = _plain_schema(hint)
-    else:
-        try:
-            schema = TypeAdapter(hint).json_schema()
-            json.dumps(schema)
-        except Exception:  # a type pydantic cannot describe: the card builds an input from the value
-            schema = {}
+
+        schema = TypeAdapter(hint).json_schema()
+        json.dumps(schema)
+    except Exception:  # a type pydantic cannot describe: the card builds an input from the value
+        schema = {}
     if hint_key is not None and len(_schema_cache) < 512:
         _schema_cache[hint_key] = schema
     return schema
-
-
-_PLAIN = {int: "integer", float: "number", bool: "boolean", str: "string", type(None): "null"}
-
-
-def _plain_schema(hint: Any) -> dict[str, Any]:
-    """JSON Schema of the plain annotations (int, float, bool, str, None, Literal, Enum, unions, lists, dicts)."""
-    import enum
-    import types
-    import typing
-
-    if hint in _PLAIN:
-        return {"type": _PLAIN[hint]}
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Literal:
-        return {"enum": [a.value if isinstance(a, enum.Enum) else a for a in args]}
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return {"enum": [m.value for m in hint]}
-    if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [_plain_schema(a) for a in args]}
-    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
-        return {"type": "array"}
-    if origin is dict or hint is dict:
-        return {"type": "object"}
-    return {}
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
@@ -179,9 +156,8 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
     value = request.arguments[param.name]
     hint = request.target.hints.get(param.name)
     schema = getattr(param, "schema", None)
-    if not isinstance(schema, dict) or (hint is not None and set(schema) <= _NOT_A_TYPE):
-        # no schema known (no pydantic, or a type it cannot describe): the plain types still get one
-        schema = {**_fallback_schema(hint), **(schema or {})}
+    if not isinstance(schema, dict):  # a ParameterInfo without a schema (an older core)
+        schema = _fallback_schema(hint)
     injected = bool(getattr(param, "injected", False))
     uncopied = getattr(request, "uncopied", {}) or {}
     text: str | None = None
