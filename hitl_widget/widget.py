@@ -47,6 +47,8 @@ MAX_SHOWN_CHARS = 1_000_000
 TOO_LARGE_PREVIEW = 2_000
 #: Above this many characters an argument's JSON is shown indented, one item a line.
 _INDENT_OVER = 80
+#: ... and up to this many (longer JSON stays on one line: Python's indenting encoder is slow).
+_INDENT_UP_TO = 20_000
 #: How much of a value the compact record (after the decision) repeats.
 RECORD_CHARS = 300
 
@@ -161,12 +163,13 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
     injected = bool(getattr(param, "injected", False))
     uncopied = getattr(request, "uncopied", {}) or {}
     text: str | None = None
+    compact: str | None = None
     is_json = False
     if not _too_large(value):
-        json_text = display.json_text(value)
-        is_json = json_text is not None
-        text = json_text if json_text is not None else display.safe_repr(value)
-        if is_json and len(text) > _INDENT_OVER and text[:1] in "[{":
+        compact = display.json_text(value)
+        is_json = compact is not None
+        text = compact if compact is not None else display.safe_repr(value)
+        if is_json and _INDENT_OVER < len(text) <= _INDENT_UP_TO and text[:1] in "[{":
             text = display.json_text(value, indent=2) or text
     complete = text is not None and len(text) <= MAX_SHOWN_CHARS
     edit: dict[str, str] | None = None
@@ -196,7 +199,7 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         "length": length,
         "edit": edit,
         # compact JSON for matching a select option or a checkbox (short values only: those are)
-        "value_json": display.json_text(value) if complete and is_json and len(shown) <= 1000 else None,
+        "value_json": compact if complete and compact is not None and len(compact) <= 1000 else None,
         "choices": _choices(schema) if schema else None,
         "editable": bool(param.editable and not injected and edit is not None),
         "not_editable": not_editable,
