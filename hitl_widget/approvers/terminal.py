@@ -26,7 +26,6 @@ agent (the gate records the call as cancelled); end of input cancels the call
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
 import sys
@@ -367,21 +366,6 @@ class TerminalApprover:
 
     # -- editing -------------------------------------------------------------------
 
-    @staticmethod
-    def typed_value(text: str, param: ParameterInfo, original: Any) -> Any:
-        """What the person typed, as the value to validate: the text itself.
-
-        ``request.apply_edit`` converts text to the annotated type (so ``80331`` for a
-        ``str | None`` stays the string ``"80331"``). Only an unannotated (or ``Any``)
-        parameter whose current value is not a string reads the text as JSON.
-        """
-        if param.annotation == "any" and not isinstance(original, str):
-            try:
-                return json.loads(text)
-            except ValueError:
-                return text
-        return text
-
     def _read_block(self, marker: str, request: ApprovalRequest) -> str:
         lines: list[str] = []
         while True:
@@ -452,7 +436,9 @@ class TerminalApprover:
             heredoc = _HEREDOC.fullmatch(text)
             if heredoc:
                 text = self._read_block(heredoc.group(1), request)
-            candidate = self.typed_value(text, param, request.arguments[name])
+            # the text itself: request.apply_edit reads it for the annotated type (80331 stays
+            # text for a str | None; JSON for a list), so no guessing happens here
+            candidate = text
             trial = {**changes, name: candidate}
             try:
                 result = request.apply_edit(trial)
