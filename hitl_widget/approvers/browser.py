@@ -176,10 +176,13 @@ class BrowserConfirmApprover:
         changes: dict[str, Any] = {}  # only what the person changed
         while True:
             arguments = request.apply_edit(changes) if changes else request.arguments
-            parts = self.parts(request, arguments, frozenset(changes))
+            chars = sum(len(full_text(v)) for v in arguments.values())
+            # far too long: say so without laying out hundreds of dialogs first
+            too_long = chars > self.max_parts * self.part_chars
+            parts = [] if too_long else self.parts(request, arguments, frozenset(changes))
+            too_long = too_long or len(parts) > self.max_parts
             menu = MENU
-            if len(parts) > self.max_parts:
-                chars = sum(len(full_text(v)) for v in arguments.values())
+            if too_long:
                 menu = (
                     f"This call cannot be approved here: its arguments take {chars:,} characters, more than "
                     f"{self.max_parts} dialogs can show, and nothing runs unseen.\n{MENU}"
@@ -193,7 +196,7 @@ class BrowserConfirmApprover:
             if text.strip().lower() == "edit":
                 changes = self._edit(window, request, changes)
                 continue
-            if not text.strip() and len(parts) > self.max_parts:
+            if not text.strip() and too_long:
                 text = "the call's arguments were too long to review in a browser dialog"
             return Reject(feedback=text, by=self.user)
 

@@ -90,6 +90,8 @@ def wrap_exact(line: str, width: int) -> list[str]:
     """``line`` cut into rows of at most ``width`` terminal cells, dropping no character."""
     if width <= 0 or len(line) <= width // 2:
         return [line]
+    if line.isascii():  # one cell per character
+        return [line[i : i + width] for i in range(0, len(line), width)] or [""]
     rows: list[str] = []
     start = used = 0
     for i, ch in enumerate(line):
@@ -266,14 +268,15 @@ class TerminalApprover:
 
     def _show_value(self, label: str, value: Any) -> bool:
         """One argument as a preview; returns whether it was shortened."""
-        text, shortened = preview(value, self.value_chars)
+        whole = full_text(value)  # once: a huge value costs one walk, not two
+        shortened = len(whole) > self.value_chars
+        text = whole[: max(self.value_chars - 1, 1)] + "…" if shortened else whole
         lines = sanitize(text).split("\n")
         head = f"  {label}: "
         self._print(head + lines[0])
         for more in lines[1:]:
             self._print(" " * len(head) + more)
         if shortened:
-            whole = full_text(value)
             pad = " " * len(head)
             tail = sanitize(whole[-TAIL_CHARS:]).replace("\n", "\\n")
             self._print(f"{pad}… shortened: {len(whole):,} characters in full; it ends with: {tail}")
