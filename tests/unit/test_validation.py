@@ -897,3 +897,59 @@ async def test_invalid_edit_for_async_function() -> None:
     ok = Gate(approver=ScriptedApprover([Edit({"when": "2025-02-03T04:05"}), Approve()])).wrap(f)
     await ok(dt.datetime(2024, 1, 1))
     assert ran == [dt.datetime(2025, 2, 3, 4, 5)]
+
+
+FAST = [
+    int, float, str, bool, type(None), Any, int | None, Optional[str], int | str, str | int | None, Literal["a", "b"],  # noqa: UP045
+    Literal["a"], Literal[1, 2], Literal[True], list[int], list[Any], typing.List[str], set[str], frozenset[int],  # noqa: UP006
+    tuple[int, ...], dict[str, int], dict[str, Any], list[int | None], dict[str, list[float]], list[int] | None,
+    Optional[list[Literal["x", "y"]]],  # noqa: UP045
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("hint", FAST, ids=type_label)
+@pytest.mark.parametrize("mode", ["one", "args", "kwargs"])
+def test_plain_json_schemas_equal_pydantics_without_importing_it(hint: Any, mode: str) -> None:
+    from hitl_widget.validation import _build_adapter, _Checker, _fast_schema, _inner_schema
+
+    assert _fast_schema(hint) is not None
+    assert _Checker(hint, mode).schema() == _inner_schema(_build_adapter(hint, mode, False))
+
+
+@pytest.mark.parametrize(
+    "hint", [Literal[1, "a"], Literal["a", None], bytes, tuple[int, str], Color, Path, list[Item], int | list[int | str]]
+)
+def test_other_schemas_come_from_pydantic(hint: Any) -> None:
+    from hitl_widget.validation import _build_adapter, _Checker, _inner_schema
+
+    assert _Checker(hint).schema() == _inner_schema(_build_adapter(hint, "one", False)) != {}
+
+
+def test_a_card_of_plain_parameters_never_imports_pydantic() -> None:
+    code = (
+        "import sys, enum, pathlib\n"
+        "from typing import Literal\n"
+        "from hitl_widget import Gate, Reject, ScriptedApprover\n"
+        "class C(enum.Enum):\n"
+        "    A = 'a'\n"
+        "def f(a: int, b: str | None = None, c: Literal['x', 'y'] = 'x', d: list[int] = [], e: dict[str, float] | None = None,\n"
+        "      g: pathlib.Path = pathlib.Path('/tmp'), h: C = C.A, *rest: int, **kw: str) -> int: return 1\n"
+        "s = ScriptedApprover([Reject('no')])\n"
+        "try: Gate(approver=s).wrap(f)(1)\n"
+        "except Exception: pass\n"
+        "info = s.requests[0].parameters\n"
+        "print([p.schema.get('type') for p in info], info[5].schema.get('default'), info[6].schema.get('default'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    schemas, modules = out.stdout.strip().splitlines()
+    # g (Path) and h (an Enum) need pydantic for their schema: they come last, once it is imported
+    assert modules != "[]" and schemas == "['integer', None, 'string', 'array', None, 'string', None, 'array', 'object'] /tmp a"
+    plain = code.replace(",\n      g: pathlib.Path = pathlib.Path('/tmp'), h: C = C.A", "").replace(
+        "info[5].schema.get('default'), info[6].schema.get('default')", "info[1].schema"
+    )
+    out = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True, timeout=60)
+    schemas, modules = out.stdout.strip().splitlines()
+    assert modules == "[]"
+    nullable_text = "{'anyOf': [{'type': 'string'}, {'type': 'null'}], 'default': None}"
+    assert schemas == f"['integer', None, 'string', 'array', None, 'array', 'object'] {nullable_text}"
