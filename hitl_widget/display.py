@@ -25,6 +25,7 @@ caller decides how much of the text it can show (see the card's limit in ``widge
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import PurePath
@@ -228,15 +229,20 @@ def preview(value: Any, limit: int) -> tuple[str, bool]:
     """``(text, shortened)``: :func:`full_text` cut to at most ``limit`` characters.
 
     A cut text ends with ``"…"``; ``shortened`` says so, and the channel must then offer the
-    whole :func:`full_text`. ``limit`` below 1 counts as 1.
+    whole :func:`full_text`. ``limit`` below 1 counts as 1. Costs time in proportion to
+    ``limit``, not to the value, for strings, bytes and builtin containers longer than ``limit``
+    (their first ``limit`` items cannot fit in ``limit`` characters anyway).
     """
     limit = max(int(limit), 1)
-    if type(value) is str and len(value) > limit:
-        # Only the beginning of a long string needs quoting and escaping.
-        head = json_text(value[:limit])
-        assert head is not None
-        return head[: limit - 1] + "…", True
-    text = full_text(value)
-    if len(text) <= limit:
+    kind = type(value)
+    head: Any = None
+    if kind in (str, bytes, bytearray, list, tuple) and len(value) > limit:
+        head = value[:limit]
+    elif kind in (dict, set, frozenset) and len(value) > limit:
+        head = dict(itertools.islice(value.items(), limit)) if kind is dict else list(itertools.islice(value, limit))
+        if kind is not dict:
+            head = kind(head)
+    text = full_text(value if head is None else head)
+    if head is None and len(text) <= limit:
         return text, False
     return text[: limit - 1] + "…", True

@@ -34,6 +34,7 @@ from .frozen import copy_arguments, fingerprint
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
 from .target import Target, inspect_target
+from .validation import injected_parameters
 
 __all__ = ["Gate", "Resolution", "require_approval"]
 
@@ -338,7 +339,7 @@ class Gate:
             return
         shared = guard.shared_names
         if shared is None:  # self/cls and SDK-injected contexts: never editable, passed through as they are
-            shared = guard.shared_names = frozenset(p.name for p in request.parameters if not p.editable)
+            shared = guard.shared_names = request.frozen | injected_parameters(guard.target)  # no schemas built
         request.copy_arguments(shared)
 
     def evaluate(self, guard: _Guard, request: ApprovalRequest) -> Verdict:

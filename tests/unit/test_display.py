@@ -289,3 +289,14 @@ def test_a_pydantic_model_with_a_hostile_field_still_has_text() -> None:
 
     text = full_text(Holder(item=Hostile()))
     assert "repr() raised" in text or "Holder" in text
+
+
+def test_preview_of_huge_containers_is_cheap_and_a_prefix() -> None:
+    items = list(range(3_000_000))
+    text, shortened = preview(items, 100)
+    assert shortened and text == full_text(items[:1000])[:99] + "…"
+    mapping = {str(i): i for i in range(200_000)}
+    text, shortened = preview(mapping, 50)
+    assert shortened and text.startswith('{"0": 0, "1": 1')
+    assert preview(set(range(100_000)), 20)[1]
+    assert preview(b"\xff" * 10_000, 20) == ("b'\\xff\\xff\\xff\\xff\\…", True)
