@@ -397,6 +397,11 @@ def main(rounds: int = 30, cold_rounds: int = 4, baseline_dir: Path | None = Non
         for name, xs in [("site without pydantic (baseline)", with_pydantic["without"]), ("this site", with_pydantic["with"])]:
             print(f"{name:<44}{statistics.median(xs) / 1000:>8.2f}{min(xs) / 1000:>8.2f}{max(xs) / 1000:>8.2f}")
         print(f"ratio with/without (medians) {w / wo:.2f}x: shipping pydantic adds {(w - wo) / 1000:+.2f} s to a cold start")
+        pairs = [a - b for a, b in zip(with_pydantic["with"], with_pydantic["without"], strict=True)]
+        print(
+            f"paired within a round, with - without: median {statistics.median(pairs) / 1000:+.2f} s "
+            f"(each round: {', '.join(f'{d / 1000:+.2f}' for d in pairs)})"
+        )
 
     print(f"\nnon-local requests blocked or made, over {blocked.pages} pages: {len(blocked.urls)}")
     if blocked.urls:

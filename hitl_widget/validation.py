@@ -75,7 +75,14 @@ class _Mismatch(ValueError):
 
 
 def type_label(hint: Any) -> str:
-    """A short readable name for an annotation: ``int``, ``list[str]``, ``'a' | 'b'``."""
+    """A short readable name for an annotation: ``int``, ``list[str]``, ``'a' | 'b'``; never raises."""
+    try:
+        return _label(hint)
+    except Exception:
+        return "?"
+
+
+def _label(hint: Any) -> str:
     if hint is inspect.Parameter.empty or hint is Any:
         return "any"
     if hint is type(None) or hint is None:
@@ -84,13 +91,13 @@ def type_label(hint: Any) -> str:
         return hint
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
-        return type_label(typing.get_args(hint)[0])
+        return _label(typing.get_args(hint)[0])
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in typing.get_args(hint))
     if origin in (Union, types.UnionType):
-        return " | ".join(type_label(a) for a in typing.get_args(hint))
+        return " | ".join(_label(a) for a in typing.get_args(hint))
     if origin is not None:
-        args = ", ".join("..." if a is Ellipsis else type_label(a) for a in typing.get_args(hint))
+        args = ", ".join("..." if a is Ellipsis else _label(a) for a in typing.get_args(hint))
         name = getattr(origin, "__name__", str(origin))
         return f"{name}[{args}]" if args else name
     return str(getattr(hint, "__name__", hint))
@@ -136,6 +143,13 @@ def is_injected(hint: Any, _depth: int = 0) -> bool:
     """
     if _depth > 8 or hint is None or hint is _P.empty:
         return False
+    try:
+        return _is_injected(hint, _depth)
+    except Exception:  # an odd annotation object: not an SDK's context
+        return False
+
+
+def _is_injected(hint: Any, _depth: int) -> bool:
     if isinstance(hint, str):
         return bool(_INJECTED_TEXT.search(hint))
     origin = typing.get_origin(hint)
@@ -639,9 +653,12 @@ def parameter_schema(target: Target, name: str) -> dict[str, Any]:
     types keep their definitions under the schema's own ``"$defs"``. The parameter's default
     is added as ``"default"`` where it is JSON data.
     """
-    if name in injected_parameters(target):
+    try:
+        if name in injected_parameters(target):
+            return {}
+        schema = dict(_checker(target, name).schema())
+    except Exception:  # never let describing a parameter break showing the request
         return {}
-    schema = dict(_checker(target, name).schema())
     default = target.signature.parameters[name].default
     if default is not _P.empty and "default" not in schema:
         jsonable = _default_json(default)

@@ -956,3 +956,33 @@ def test_a_card_of_plain_parameters_never_imports_pydantic() -> None:
     assert modules == "[]"
     nullable_text = "{'anyOf': [{'type': 'string'}, {'type': 'null'}], 'default': None}"
     assert schemas == f"['integer', None, 'string', 'array', None, 'array', 'object'] {nullable_text}"
+
+
+class HostileAnnotation:
+    """An annotation object that fails at everything: hashing, comparing, repr, attributes."""
+
+    def __hash__(self) -> int:
+        raise RuntimeError("no hash")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no eq")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name}")
+
+
+def test_a_hostile_annotation_object_never_breaks_showing_or_editing() -> None:
+    def f(x: HostileAnnotation(), n: int = 0) -> None:  # type: ignore[valid-type]
+        """An annotation that is an odd object."""
+
+    request = request_for(f, x=1)
+    info = {p.name: p for p in request.parameters}
+    assert info["x"].injected is False and info["x"].editable is True and isinstance(info["x"].annotation, str)
+    assert info["n"].schema == {"type": "integer", "default": 0}
+    with pytest.raises(InvalidEdit) as caught:
+        request.apply_edit({"x": "2", "n": "3"})
+    assert set(caught.value.problems) == {"x"}
+    assert request.apply_edit({"n": "3"})["n"] == 3
