@@ -782,6 +782,32 @@ class Gate:
         self._outcome(guard, request, started, result)
         return result
 
+    # -- many tools at once ----------------------------------------------------------
+
+    def wrap_all(self, tools: Iterable[F], /, **options: Any) -> list[F]:
+        """``wrap`` each of ``tools`` with the same options, in order: an agent's tool list in one line.
+
+        ::
+
+            agent = Agent(model, tools=gate.wrap_all([refund, delete_user], risk="high"))
+
+        A function that is already a stand-in (from any gate) is kept as it is, so one
+        decorated with its own options is not asked about twice. Raises TypeError for an
+        item that is not callable, such as an SDK's tool object: wrap the function first.
+        """
+        wrapped: list[F] = []
+        for index, tool in enumerate(tools):
+            if getattr(tool, "__hitl_guard__", None) is not None:
+                wrapped.append(tool)
+                continue
+            if not callable(tool):
+                raise TypeError(
+                    f"wrap_all: item {index} is a {type(tool).__name__}, not a function; "
+                    "wrap the function itself, then hand the result to the SDK"
+                )
+            wrapped.append(self.wrap(tool, **options))
+        return wrapped
+
 
 _MISSING = object()
 
@@ -835,6 +861,8 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     )
     if target.doc is None:
         wrapper.__doc__ = None
+    if not wrapper.__defaults__:  # makefun leaves () where a plain function has None
+        wrapper.__defaults__ = None
     wrapper.__annotations__ = dict(target.hints)
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]
