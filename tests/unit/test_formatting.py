@@ -143,6 +143,7 @@ def test_pretty_value_shows_structured_values_as_json() -> None:
     assert pretty_value(dt.date(2024, 1, 2)) == "2024-01-02"
 
 
+@pytest.mark.subprocess
 def test_json_safe_of_structured_values_does_not_import_pydantic() -> None:
     code = (
         "import sys, dataclasses, datetime, uuid, decimal, pathlib\n"

@@ -799,6 +799,7 @@ def test_schema_falls_back_for_odd_types() -> None:
 # -- cost: pydantic is never touched on the plain call path; adapters are built once ----------------------------------
 
 
+@pytest.mark.subprocess
 def test_a_plain_call_never_imports_pydantic() -> None:
     code = (
         "import sys\n"
@@ -928,6 +929,7 @@ def test_other_schemas_come_from_pydantic(hint: Any) -> None:
     assert _Checker(hint).schema() == _inner_schema(_build_adapter(hint, "one", False)) != {}
 
 
+@pytest.mark.subprocess
 def test_a_card_of_plain_parameters_never_imports_pydantic() -> None:
     code = (
         "import sys, enum, pathlib\n"
