@@ -18,8 +18,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import anywidget
-import traitlets
+try:
+    import anywidget
+    import traitlets
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from .environment import require_notebook_libraries
+
+    require_notebook_libraries()
+    raise
 
 from . import display
 from .decisions import Decision, Edit, Reject

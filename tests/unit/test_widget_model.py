@@ -504,16 +504,3 @@ def test_record_text_for_each_status() -> None:
     assert record_text("f", {"status": "cancelled"}) == "⊘ f() cancelled: not run"
     assert record_text("f", {"status": "approved"}) == "✓ f() approved"
 
-
-def test_without_pydantic_plain_annotations_still_get_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    from hitl_widget import widget
-
-    monkeypatch.setitem(sys.modules, "pydantic", None)  # import pydantic -> ImportError, as in a bare Pyodide
-    monkeypatch.setattr(widget, "_schema_cache", {})
-    args = view_args(make_request())
-    assert args["user_id"]["schema"] == {"type": "integer"}
-    assert args["mode"]["choices"] == [{"label": '"soft"', "json": '"soft"'}, {"label": '"hard"', "json": '"hard"'}]
-    assert args["color"]["schema"] == {"enum": ["red", "blue"]}
-    assert args["note"]["schema"] == {"type": "string"}
