@@ -48,13 +48,11 @@ import sys
 import threading
 import types
 import typing
-import uuid
-from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import InvalidEdit
-from .formatting import bounded_repr
+from .formatting import _loaded_types, bounded_repr
 from .target import Target
 
 if TYPE_CHECKING:
@@ -694,7 +692,7 @@ def _default_json(value: Any) -> Any:
     try:
         if _plain_json(value):
             jsonable = json.loads(json.dumps(value))  # tuples as lists
-        elif isinstance(value, (enum.Enum, datetime.date, datetime.time, datetime.timedelta, PurePath, uuid.UUID, Decimal)):
+        elif isinstance(value, (enum.Enum, datetime.date, datetime.time, datetime.timedelta, PurePath, *_loaded_types())):
             jsonable = json_safe(value, max_chars=2000)  # pydantic's format, without importing it
         elif "pydantic_core" in sys.modules:  # dataclasses, models: pydantic is loaded already (an edit ran)
             from pydantic_core import to_jsonable_python
