@@ -988,3 +988,37 @@ def test_a_hostile_annotation_object_never_breaks_showing_or_editing() -> None:
         request.apply_edit({"x": "2", "n": "3"})
     assert set(caught.value.problems) == {"x"}
     assert request.apply_edit({"n": "3"})["n"] == 3
+
+
+def _real_sdk_hints() -> list[Any]:
+    """The SDKs' own context annotations, where the SDKs are installed (tests/integrations' venv)."""
+    import importlib
+
+    found: list[Any] = []
+    for module, names in [
+        ("pydantic_ai", ["RunContext"]),
+        ("agents", ["RunContextWrapper"]),
+        ("agents.tool_context", ["ToolContext"]),
+        ("langchain.tools", ["ToolRuntime"]),
+    ]:
+        try:
+            loaded = importlib.import_module(module)
+        except Exception:
+            continue
+        found += [getattr(loaded, n) for n in names]
+    try:
+        from langchain.tools import InjectedToolArg as RealInjected
+        from langchain.tools import InjectedToolCallId
+        from langgraph.prebuilt import InjectedState as RealState
+
+        found += [Annotated[str, RealInjected], Annotated[str, InjectedToolCallId], Annotated[dict, RealState]]  # type: ignore[type-arg]
+    except Exception:
+        pass
+    return found
+
+
+def test_the_real_sdk_context_classes_are_injected() -> None:
+    hints = _real_sdk_hints()
+    if not hints:
+        pytest.skip("no agent SDK installed here (tests/integrations' environment has them)")
+    assert [h for h in hints if not is_injected(h)] == []
