@@ -62,7 +62,8 @@ __all__ = ["apply_edit", "coerce", "injected_parameters", "is_injected", "parame
 
 _P = inspect.Parameter
 _CACHE_ATTR = "_hitl_checkers"
-_MAX_ERRORS = 4
+_MAX_ERRORS = 4  # problems listed inside one argument
+_MAX_UNKNOWN = 20  # unknown names listed in one edit
 
 
 class _Mismatch(ValueError):
@@ -750,10 +751,15 @@ def apply_edit(
     problems: dict[str, str] = {}
     result = dict(arguments)
     injected = injected_parameters(target)
+    names = list(params)
+    known = ", ".join(names[:30]) + (f", … ({len(names)} in all)" if len(names) > 30 else "") if names else "none"
+    unknown = 0
     for name, raw in edits.items():
         if not isinstance(name, str) or name not in params:
-            key = bounded_repr(name, 80) if not isinstance(name, str) else name[:80]
-            problems[key] = f"no such parameter (parameters: {', '.join(params) or 'none'})"
+            unknown += 1
+            if unknown <= _MAX_UNKNOWN:
+                key = bounded_repr(name, 80) if not isinstance(name, str) else name[:80]
+                problems[key] = f"no such parameter (parameters: {known})"
             continue
         if name in frozen:
             problems[name] = "this argument cannot be edited"
@@ -784,6 +790,8 @@ def apply_edit(
     ]
     for name in missing:
         problems[name] = "required argument is missing"
+    if unknown > _MAX_UNKNOWN:
+        problems["*"] = f"and {unknown - _MAX_UNKNOWN} more names that are not parameters"
     if problems:
         raise InvalidEdit(target.name, problems)
     return result

@@ -1022,3 +1022,19 @@ def test_the_real_sdk_context_classes_are_injected() -> None:
     if not hints:
         pytest.skip("no agent SDK installed here (tests/integrations' environment has them)")
     assert [h for h in hints if not is_injected(h)] == []
+
+
+def test_an_edit_with_very_many_unknown_names_gets_a_bounded_message() -> None:
+    error = refused(everything, {f"bogus{i}": i for i in range(100_000)} | {"count": "x"})
+    assert len(error.problems) == 22  # 20 unknown names, count, and the rest counted under "*"
+    assert error.problems["*"] == "and 99980 more names that are not parameters"
+    assert error.problems["count"] == "expected int, got 'x'"
+    assert len(str(error)) < 12_000
+
+
+def test_the_parameter_list_in_a_message_is_bounded() -> None:
+    namespace: dict[str, Any] = {}
+    exec("def wide(" + ", ".join(f"p{i}=0" for i in range(500)) + "): pass", namespace)
+    error = refused(namespace["wide"], {"nope": 1})
+    assert error.problems["nope"].startswith("no such parameter (parameters: p0, p1,")
+    assert error.problems["nope"].endswith(", p29, … (500 in all))")
