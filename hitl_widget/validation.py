@@ -337,6 +337,7 @@ class _Checker:
         self._built = False
         self.build_error = ""
         self._schema: dict[str, Any] | None = None
+        self._decimals: bool | None = None
 
     # the adapter validates a 1-tuple, so pydantic's config (finite floats, arbitrary classes)
     # reaches dataclasses and TypedDicts too, which refuse a config of their own
@@ -425,6 +426,11 @@ class _Checker:
                 pass
             raise
 
+    def _exact_decimals(self, adapter: TypeAdapter[Any]) -> bool:
+        if self._decimals is None:
+            self._decimals = _has_decimal(adapter.core_schema)
+        return self._decimals
+
     def _unchecked(self, value: Any) -> Any:
         """Without an adapter only a value that already is an instance of the class gets through."""
         cls = typing.get_origin(self.hint) or self.hint
@@ -449,6 +455,16 @@ class _Checker:
 
     def _validate_json(self, text: str) -> Any:
         adapter = self.adapter()
+        if adapter is not None and self._exact_decimals(adapter):
+            # pydantic reads JSON numbers as binary floats, so a Decimal inside JSON would be rounded:
+            # parse the numbers as Decimal (exact), then validate (Decimal -> float/int where those are wanted)
+            from decimal import Decimal
+
+            try:
+                parsed = json.loads(text, parse_float=Decimal)
+            except (ValueError, RecursionError) as exc:
+                raise _Mismatch(f"expected {self.label} as JSON, got {bounded_repr(text, 60)}: {exc}") from None
+            return self._validate(parsed)
         if adapter is None:
             try:
                 return json.loads(text)
@@ -501,6 +517,21 @@ class _Checker:
 
 # errors that only say "not of this type": the label says it already
 _PLAIN_KINDS = frozenset({"is_instance_of", "literal_error", "enum", "dataclass_exact_type", "model_attributes_type"})
+
+
+def _has_decimal(schema: Any) -> bool:
+    """Whether a pydantic core schema validates a Decimal anywhere inside."""
+    stack, seen = [schema], 0
+    while stack and seen < 100_000:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            if node.get("type") == "decimal":
+                return True
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list, tuple)))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(v for v in node if isinstance(v, (dict, list, tuple)))
+    return False
 
 
 def _short(msg: Any) -> str:

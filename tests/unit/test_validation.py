@@ -1038,3 +1038,41 @@ def test_the_parameter_list_in_a_message_is_bounded() -> None:
     error = refused(namespace["wide"], {"nope": 1})
     assert error.problems["nope"].startswith("no such parameter (parameters: p0, p1,")
     assert error.problems["nope"].endswith(", p29, … (500 in all))")
+
+
+@dataclasses.dataclass
+class Invoice:
+    amount: Decimal
+    rate: float
+    lines: list[Decimal]
+    count: int = 0
+
+
+@pytest.mark.parametrize(
+    ("hint", "text", "expected"),
+    [
+        (list[Decimal], "[0.10000000000000000001, 2]", [Decimal("0.10000000000000000001"), Decimal(2)]),
+        (dict[str, Decimal], '{"a": 12345678901234567890.5}', {"a": Decimal("12345678901234567890.5")}),
+        (
+            Invoice,
+            '{"amount": 19.999999999999999999, "rate": 0.1, "lines": [1.10, 2], "count": 3}',
+            Invoice(Decimal("19.999999999999999999"), 0.1, [Decimal("1.10"), Decimal(2)], 3),
+        ),
+        (Order, f'{{"id": "{UID}", "items": [], "total": 0.30}}', Order(id=UID, items=[], total=Decimal("0.30"))),
+    ],
+    ids=["list", "dict", "dataclass", "model"],
+)
+def test_decimals_inside_json_text_are_exact(hint: Any, text: str, expected: Any) -> None:
+    result = coerce(text, hint)
+    assert result == expected and type(result) is type(expected)
+    if isinstance(result, Invoice):
+        assert type(result.rate) is float and type(result.count) is int and str(result.lines[0]) == "1.10"
+
+
+def test_decimal_json_problems_still_name_the_path() -> None:
+    with pytest.raises(ValueError, match=r"^value\.count: Input should be a valid integer, got a number with a fractional part"):
+        coerce('{"amount": 1, "rate": 1, "lines": [], "count": 2.5}', Invoice)
+    with pytest.raises(ValueError, match=r"^expected Invoice as JSON, got '\{\"amount\": 1': Expecting"):
+        coerce('{"amount": 1', Invoice)
+    with pytest.raises(ValueError, match=r"value\.lines\[0\]: Input should be a finite number"):
+        coerce('{"amount": 1, "rate": 1, "lines": [NaN]}', Invoice)
