@@ -201,6 +201,13 @@ def _members(hint: Any) -> list[Any]:
     return out
 
 
+def _same_hint(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def _accepts_anything(hint: Any) -> bool:
     return hint is Any or hint is object or hint is _P.empty or isinstance(hint, (str, typing.TypeVar, typing.ForwardRef))
 
@@ -326,6 +333,8 @@ class _Checker:
             for m in members
         )
         self.enums = [m for m in members if isinstance(m, type) and issubclass(m, enum.Enum)]
+        # text for a plain `str` / `str | None` is the string itself: no pydantic needed
+        self.plain_str = mode == "one" and (hint is str or _same_hint(hint, str | None))
         self.iterator = mode == "one" and typing.get_origin(hint) in (cabc.Iterator, cabc.Generator)
         self.union = sum(1 for m in members if m is not None and m is not type(None)) > 1 and mode == "one"
         self.label = type_label(hint)
@@ -375,6 +384,8 @@ class _Checker:
     # -- converting -----------------------------------------------------------------------------
 
     def convert(self, value: Any, current: Any) -> Any:
+        if self.plain_str and isinstance(value, str):
+            return self._from_text(value, current)
         if self.adapter() is None and self.build_error:
             return self._unchecked(value)
         if isinstance(value, str):
@@ -397,6 +408,8 @@ class _Checker:
                 return json.loads(text)
             except (ValueError, RecursionError):
                 return text
+        if self.plain_str:
+            return None if self.accepts_none and stripped == "null" else text
         if self.accepts_str:
             if self.accepts_none and stripped == "null":
                 return self._validate(None)

@@ -1076,3 +1076,18 @@ def test_decimal_json_problems_still_name_the_path() -> None:
         coerce('{"amount": 1', Invoice)
     with pytest.raises(ValueError, match=r"value\.lines\[0\]: Input should be a finite number"):
         coerce('{"amount": 1, "rate": 1, "lines": [NaN]}', Invoice)
+
+
+@pytest.mark.subprocess
+def test_a_text_edit_of_a_plain_string_needs_no_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from typing import Optional\n"
+        "from hitl_widget import Edit, Gate, ScriptedApprover\n"
+        "def f(a: str, b: Optional[str] = 'x', c: str | None = None, d=1) -> tuple: return (a, b, c, d)\n"
+        "w = Gate(approver=ScriptedApprover([Edit({'a': '80331', 'b': 'null', 'c': ' 7 ', 'd': '[1]'})])).wrap(f)\n"
+        "print(w('old'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip().splitlines() == ["('80331', None, ' 7 ', [1])", "[]"]
