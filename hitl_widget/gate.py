@@ -204,6 +204,9 @@ class Gate:
         for level, routed in (routes or {}).items():
             if not callable(routed):
                 raise TypeError(f"routes[{level!r}] must be an approver (callable), not {type(routed).__name__}")
+        for name, fn in (("clock", clock), ("id_factory", id_factory)):
+            if not callable(fn):
+                raise TypeError(f"{name}= must be a function, not {type(fn).__name__}")
         self.approver = approver
         self.when = when
         self.risk = risk
