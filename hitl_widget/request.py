@@ -152,8 +152,14 @@ class ApprovalRequest:
         return tuple(out)
 
     def call_text(self) -> str:
-        """``delete_user(user_id=123)``, bounded: for messages and logs."""
-        return call_text(self.function, self.arguments)
+        """``delete_user(user_id=123)``, bounded: for messages and logs.
+
+        SDK-injected contexts (a RunContext, ToolRuntime, ...) are left out: the agent
+        reads this in a rejection, and the context is the SDK's, not the model's call.
+        """
+        injected = injected_parameters(self.target)
+        arguments = {k: v for k, v in self.arguments.items() if k not in injected} if injected else self.arguments
+        return call_text(self.function, arguments)
 
     def arguments_text(self, limit: int = 2000) -> dict[str, str]:
         """Every argument as pretty-printed, truncated text."""
