@@ -50,6 +50,7 @@ _counter = itertools.count(1)
 
 #: how many times one call may be decided (the first answer, then after each edit) before it fails closed
 MAX_DECISION_ROUNDS = 4
+_NOT_REQUIRED = Verdict("run", "when", "when= returned False")
 #: stands for "the default approver" when no approver is configured, in grants and re-decisions
 _DEFAULT_ROUTE = "default approver"
 
@@ -362,7 +363,7 @@ class Gate:
                 log.warning("%s: %s", request.call_text(), note)
             else:
                 if needed is False:
-                    return Verdict("run", "when", "when= returned False")
+                    return _NOT_REQUIRED
         if self._grants:
             grants = self._grants.get(guard)
             if grants is not None:
