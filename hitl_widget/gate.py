@@ -575,6 +575,7 @@ class Gate:
                 error=f"deciding the edited call failed: {type(exc).__name__}",
             )  # fmt: skip
             raise
+        resolution.arguments = new.arguments  # the edit as copied: the approver's own objects may change later
         if verdict.action == "ask":
             if self._route(guard, new) is route:
                 self._apply_grant(guard, route, resolution)
