@@ -30,7 +30,7 @@ from .audit import AuditLog
 from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
 from .formatting import bounded_repr, json_safe
-from .frozen import copy_arguments, fingerprint
+from .frozen import fingerprint
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
 from .target import Target, inspect_target
@@ -523,15 +523,9 @@ class Gate:
 
     def _edited_request(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> ApprovalRequest:
         """The request state an edit made: same id, the edited arguments, its own risk level and timeout."""
-        arguments = resolution.arguments
-        changed = {k: v for k, v in arguments.items() if k not in request.arguments or v is not request.arguments[k]}
-        if changed:  # values the approver handed over are copied too: its own code may still hold them
-            copied, uncopied_new = copy_arguments(changed)
-            arguments = {**arguments, **copied}
-        else:
-            uncopied_new = {}
+        arguments = resolution.arguments  # values an approver handed over are kept as given (validation's contract)
+        changed = {k for k, v in arguments.items() if k not in request.arguments or v is not request.arguments[k]}
         uncopied = {k: why for k, why in request.uncopied.items() if k not in changed}
-        uncopied.update(uncopied_new)
         new = ApprovalRequest(
             id=request.id,
             function=request.function,
@@ -575,7 +569,6 @@ class Gate:
                 error=f"deciding the edited call failed: {type(exc).__name__}",
             )  # fmt: skip
             raise
-        resolution.arguments = new.arguments  # the edit as copied: the approver's own objects may change later
         if verdict.action == "ask":
             if self._route(guard, new) is route:
                 self._apply_grant(guard, route, resolution)

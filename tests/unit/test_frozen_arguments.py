@@ -309,17 +309,3 @@ def test_auto_approved_calls_skip_the_copy():
     Gate(approver=ScriptedApprover(), risk="low").wrap(lambda order: seen.append(order))(order)
     assert seen[0] is order
 
-
-def test_an_edit_runs_as_given_even_if_the_approver_changes_its_objects_afterwards():
-    handed = {"to": "alice"}
-    ran = []
-
-    def approver(request):
-        return Edit({"order": handed})
-
-    def transfer(order) -> None:  # unannotated: the edit value is passed on as it is
-        handed["to"] = "mallory"  # the approver's code still holds the dict it handed over
-        ran.append(order)
-
-    Gate(approver=approver).wrap(transfer)({"to": "bob"})
-    assert ran == [{"to": "alice"}]
