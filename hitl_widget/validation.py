@@ -39,8 +39,10 @@ Decimal (they slip past comparisons such as ``amount > 10_000``).
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
 import datetime
 import enum
+import functools
 import inspect
 import json
 import re
@@ -58,7 +60,7 @@ from .target import Target
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
 
-__all__ = ["apply_edit", "coerce", "injected_parameters", "is_injected", "parameter_schema", "type_label"]
+__all__ = ["apply_edit", "coerce", "edit_refusal", "injected_parameters", "is_injected", "parameter_schema", "type_label"]
 
 _P = inspect.Parameter
 _CACHE_ATTR = "_hitl_checkers"
@@ -88,6 +90,8 @@ def _label(hint: Any) -> str:
         return "None"
     if isinstance(hint, str):
         return hint
+    if isinstance(hint, typing.ForwardRef):
+        return hint.__forward_arg__
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
         return _label(typing.get_args(hint)[0])
@@ -194,6 +198,8 @@ def _members(hint: Any) -> list[Any]:
             stack[0:0] = list(typing.get_args(h))
         elif isinstance(h, typing.NewType):
             stack.insert(0, h.__supertype__)
+        elif isinstance(h, typing.TypeVar) and (h.__bound__ is not None or h.__constraints__):
+            stack[0:0] = list(h.__constraints__) or [h.__bound__]
         elif type(h).__name__ == "TypeAliasType" and hasattr(h, "__value__"):
             stack.insert(0, h.__value__)
         else:
@@ -209,7 +215,13 @@ def _same_hint(a: Any, b: Any) -> bool:
 
 
 def _accepts_anything(hint: Any) -> bool:
-    return hint is Any or hint is object or hint is _P.empty or isinstance(hint, (str, typing.TypeVar, typing.ForwardRef))
+    """``Any``, ``object``, no annotation, a TypeVar with neither bound nor constraints: every value fits.
+
+    Text (an unresolved forward reference) is not "anything": see :func:`_unresolved`.
+    """
+    if hint is Any or hint is object or hint is _P.empty:
+        return True
+    return isinstance(hint, typing.TypeVar) and hint.__bound__ is None and not hint.__constraints__
 
 
 def _is_legacy_typeddict(hint: Any) -> bool:
@@ -225,15 +237,20 @@ def _prepared(hint: Any, memo: dict[int, Any], depth: int = 0) -> Any:
         return _typeddict_copy(hint, memo, depth)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin is None or not args:
-        return hint
-    if origin is typing.Literal:
+    if origin is None:
+        return _leaf(hint)
+    if not args or origin is typing.Literal:
         return hint
     if origin is typing.Annotated:
         inner = _prepared(args[0], memo, depth + 1)
-        return hint if inner is args[0] else typing.Annotated[(inner, *hint.__metadata__)]  # type: ignore[attr-defined]
-    if not all(a is Ellipsis or isinstance(a, type) or typing.get_origin(a) is not None or a is None for a in args):
-        return hint  # Callable[[...], R], ParamSpec and such: leave as written
+        metadata = tuple(m for m in hint.__metadata__ if not _skips_validation(m))  # type: ignore[attr-defined]
+        if not metadata:
+            return inner
+        if inner is args[0] and len(metadata) == len(hint.__metadata__):  # type: ignore[attr-defined]
+            return hint
+        return typing.Annotated[(inner, *metadata)]
+    if origin is cabc.Callable or any(isinstance(a, (list, typing.ParamSpec)) for a in args):
+        return hint  # Callable[[...], R], ParamSpec: pydantic checks callable(), the signature is not checkable
     new_args = tuple(a if a is Ellipsis else _prepared(a, memo, depth + 1) for a in args)
     if origin in (Union, types.UnionType):
         return hint if new_args == args else Union[new_args]  # noqa: UP007 - built from a tuple
@@ -245,6 +262,63 @@ def _prepared(hint: Any, memo: dict[int, Any], depth: int = 0) -> Any:
         return origin[new_args]
     except TypeError:
         return hint
+
+
+_LITERAL_STRING = (typing.LiteralString,)
+# typing's special objects that are not classes yet mean a type pydantic handles (Never, NoReturn, Self, ...)
+_TYPING_FORMS = ("TypeAliasType", "_SpecialForm", "TypeVarTuple", "ParamSpec")
+
+
+def _leaf(hint: Any) -> Any:
+    """A hint without arguments, as pydantic should see it; _Unsupported for an object that is no type.
+
+    pydantic lets an annotation that is not a type (``x: 5``, ``LiteralString``, an instance)
+    accept every value unchecked ("allow any object with no validation"): that would let any
+    edit through, so it is refused here instead (``LiteralString`` is ``str``). A Protocol that
+    is not ``@runtime_checkable`` is checked like one (isinstance: the protocol's members exist).
+    """
+    if hint is None or hint is Any or hint is Ellipsis:
+        return hint
+    if any(hint is ls for ls in _LITERAL_STRING):
+        return str
+    if isinstance(hint, type):
+        return _runtime_protocol(hint) if _is_static_protocol(hint) else hint
+    if isinstance(hint, (typing.TypeVar, typing.NewType)) or type(hint).__name__ in _TYPING_FORMS:
+        return hint
+    raise _Unsupported(f"the annotation {bounded_repr(hint, 60)} is not a type")
+
+
+def _skips_validation(metadata: Any) -> bool:
+    """pydantic's ``SkipValidation`` marker: the developer's own calls skip checks, a person's edit does not."""
+    cls = metadata if isinstance(metadata, type) else type(metadata)
+    return cls.__name__ == "SkipValidation" and str(cls.__module__).startswith("pydantic")
+
+
+def _is_static_protocol(cls: type) -> bool:
+    return (
+        bool(cls.__dict__.get("_is_protocol", False))
+        and not getattr(cls, "_is_runtime_protocol", False)
+        and cls.__module__ not in ("typing", "typing_extensions")
+    )
+
+
+_RUNTIME_PROTOCOLS: dict[type, type] = {}
+
+
+def _runtime_protocol(cls: type) -> type:
+    """A ``@runtime_checkable`` sub-protocol of ``cls`` (same name): isinstance checks its members."""
+    found = _RUNTIME_PROTOCOLS.get(cls)
+    if found is None:
+        try:
+            made = types.new_class(cls.__name__, (cls, typing.Protocol))
+            made.__qualname__ = cls.__qualname__
+            made.__module__ = cls.__module__
+            found = typing.runtime_checkable(made)
+        except Exception as exc:
+            raise _Unsupported(f"{cls.__name__} is a Protocol that cannot be checked ({type(exc).__name__})") from None
+        if len(_RUNTIME_PROTOCOLS) < 256:
+            _RUNTIME_PROTOCOLS[cls] = found
+    return found
 
 
 def _typeddict_copy(td: Any, memo: dict[int, Any], depth: int) -> Any:
@@ -338,6 +412,8 @@ class _Checker:
         self.iterator = mode == "one" and typing.get_origin(hint) in (cabc.Iterator, cabc.Generator)
         self.union = sum(1 for m in members if m is not None and m is not type(None)) > 1 and mode == "one"
         self.label = type_label(hint)
+        # text never evaluated (coerce() with a string, or an annotation _checker could not resolve)
+        self.unresolved = _unresolved(hint)
         if mode == "args":
             self.label = f"a list of {self.label}"
         elif mode == "kwargs":
@@ -352,7 +428,9 @@ class _Checker:
     # reaches dataclasses and TypedDicts too, which refuse a config of their own
     def adapter(self) -> TypeAdapter[Any] | None:
         if not self._built:
-            if not (self.any and self.mode == "one"):
+            if self.unresolved:
+                self.build_error = "unresolved"
+            elif not (self.any and self.mode == "one"):
                 try:
                     self._adapter = _build_adapter(self.hint, self.mode, self.iterator)
                 except Exception as exc:  # an annotation pydantic cannot handle: edits of it are refused
@@ -384,6 +462,8 @@ class _Checker:
     # -- converting -----------------------------------------------------------------------------
 
     def convert(self, value: Any, current: Any) -> Any:
+        if self.unresolved:
+            raise _Mismatch(_unresolved_message(self.hint, NameError("not evaluated")))
         if self.plain_str and isinstance(value, str):
             return self._from_text(value, current)
         if self.adapter() is None and self.build_error:
@@ -446,8 +526,8 @@ class _Checker:
 
     def _unchecked(self, value: Any) -> Any:
         """Without an adapter only a value that already is an instance of the class gets through."""
-        cls = typing.get_origin(self.hint) or self.hint
-        if self.mode == "one" and isinstance(cls, type):
+        cls = self.hint  # a plain class only: isinstance of list for list[X] would not check the items
+        if self.mode == "one" and isinstance(cls, type) and not _is_static_protocol(cls):
             try:
                 if isinstance(value, cls):
                     return value
@@ -678,20 +758,250 @@ def _cache(target: Target) -> dict[str, Any]:
     return typing.cast(dict[str, Any], cache)
 
 
-def _checker(target: Target, name: str) -> _Checker:
+_NO_VALUE: Any = object()
+
+
+class _Pending:
+    """A parameter whose annotation did not resolve when the function was wrapped.
+
+    It is resolved again on every use (the name may exist by now); ``by_value`` keeps the
+    checkers made from the classes of the current value (see :func:`_resolve`).
+    """
+
+    def __init__(self) -> None:
+        self.by_value: dict[tuple[tuple[str, int], ...], _Checker] = {}
+
+
+def _checker(target: Target, name: str, current: Any = _NO_VALUE) -> _Checker:
+    """The checker of parameter ``name``; _Mismatch when its annotation cannot be resolved.
+
+    ``current`` is the argument's present value: when the annotation is text that names no
+    class the function can see (a class defined inside a function, an import made only for
+    type checkers), a class of that name among the value's own classes is used.
+    """
     cache = _cache(target)
-    checker = cache.get(name)
-    if checker is None:
-        param = target.signature.parameters[name]
-        hint = target.hints.get(name, param.annotation)
-        mode = "args" if param.kind is _P.VAR_POSITIONAL else "kwargs" if param.kind is _P.VAR_KEYWORD else "one"
-        checker = cache.setdefault(name, _Checker(hint, mode, name))
-    return typing.cast(_Checker, checker)
+    found = cache.get(name)
+    if isinstance(found, _Checker):
+        return found
+    param = target.signature.parameters[name]
+    hint = target.hints.get(name, param.annotation)
+    mode = "args" if param.kind is _P.VAR_POSITIONAL else "kwargs" if param.kind is _P.VAR_KEYWORD else "one"
+    if found is None:
+        if not _unresolved(hint):
+            return typing.cast(_Checker, cache.setdefault(name, _Checker(hint, mode, name)))
+        found = cache.setdefault(name, _Pending())
+    pending = typing.cast(_Pending, found)
+    try:
+        resolved, used = _resolve(target.func, hint, current)
+    except Exception as exc:
+        raise _Mismatch(_unresolved_message(hint, exc)) from None
+    if not used:  # resolved from the function's own namespaces: for good
+        checker = _Checker(resolved, mode, name)
+        cache[name] = checker
+        return checker
+    made = pending.by_value.get(used)
+    if made is None:
+        made = _Checker(resolved, mode, name)
+        if len(pending.by_value) < 32:
+            pending.by_value[used] = made
+    return made
 
 
-def parameter_schema(target: Target, name: str) -> dict[str, Any]:
+def edit_refusal(target: Target, name: str, current: Any = _NO_VALUE) -> str | None:
+    """Why no edit of parameter ``name`` can be checked at all, or None when edits can be checked.
+
+    Today the one reason is an annotation that cannot be resolved to a type (text naming a
+    class that neither the function's globals, its closure, the class it is defined in, the
+    still-running function that defined it, nor ``current``'s own classes provide). Channels
+    show such a parameter as not editable, with this text as the reason.
+    """
+    try:
+        _checker(target, name, current)
+    except _Mismatch as exc:
+        return str(exc)
+    except Exception:
+        return None
+    return None
+
+
+# -- annotations left as text: resolved late, or refused ----------------------------------------------------
+
+
+def _unresolved(hint: Any, depth: int = 0) -> bool:
+    """Whether ``hint`` is, or holds, a forward reference (text) that was never evaluated."""
+    if depth > 16:
+        return False
+    if isinstance(hint, (str, typing.ForwardRef)):
+        return True
+    try:
+        origin = typing.get_origin(hint)
+        if origin is None or origin is typing.Literal:
+            return False
+        args = typing.get_args(hint)
+        if origin is typing.Annotated:
+            return _unresolved(args[0], depth + 1)
+        return any(any(_unresolved(x, depth + 1) for x in a) if isinstance(a, list) else _unresolved(a, depth + 1) for a in args)
+    except Exception:
+        return False
+
+
+def _annotation_text(hint: Any) -> str:
+    if isinstance(hint, str):
+        return hint
+    if isinstance(hint, typing.ForwardRef):
+        return hint.__forward_arg__
+    return type_label(hint)
+
+
+def _unresolved_message(hint: Any, exc: BaseException) -> str:
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = bounded_repr(_annotation_text(hint), 80)
+    return f"cannot check edits: annotation {text} could not be resolved ({bounded_repr(why, 120)[1:-1]})"
+
+
+class _Holder:
+    def __init__(self, hint: Any) -> None:
+        self.__annotations__ = {"h": hint}
+
+
+def _layers(func: Any) -> list[Any]:
+    """The functions behind a callable, outermost first: partials, bound methods, a callable
+    instance's ``__call__``, decorators' ``__wrapped__``."""
+    out: list[Any] = []
+    obj = func
+    for _ in range(16):
+        if isinstance(obj, functools.partial):
+            obj = obj.func
+            continue
+        if inspect.ismethod(obj):
+            obj = obj.__func__
+            continue
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+            continue
+        if not inspect.isroutine(obj) and not isinstance(obj, type):
+            obj = getattr(type(obj), "__call__", None)
+            if obj is None:
+                break
+            continue
+        out.append(obj)
+        obj = getattr(obj, "__wrapped__", None)
+        if obj is None:
+            break
+    return out
+
+
+def _namespaces(func: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(globals, locals) where a function's text annotations are looked up.
+
+    Globals: the innermost function's module. Locals, later ones winning: the locals of the
+    still-running function that defined it (found on this thread's stack by qualified name and
+    module), the namespaces of the classes it is defined in, the contents of its closure cells.
+    """
+    layers = _layers(func)
+    inner = layers[-1] if layers else func
+    globalns = getattr(inner, "__globals__", None)
+    if not isinstance(globalns, dict):
+        module = sys.modules.get(str(getattr(inner, "__module__", "") or ""))
+        globalns = dict(vars(module)) if module is not None else {}
+    localns: dict[str, Any] = {}
+    for fn in layers:
+        qualname = str(getattr(fn, "__qualname__", "") or "")
+        start: dict[str, Any] = globalns
+        if ".<locals>." in qualname:
+            definer, qualname = qualname.rsplit(".<locals>.", 1)
+            start = _defining_locals(definer, getattr(fn, "__globals__", None))
+            localns = {**start, **localns}
+        scope: Any = None
+        for part in qualname.split(".")[:-1]:  # the classes it is defined in
+            scope = start.get(part) if scope is None else getattr(scope, part, None)
+            if not isinstance(scope, type):
+                break
+            localns.update(vars(scope))
+        code = getattr(fn, "__code__", None)
+        for var, cell in zip(getattr(code, "co_freevars", ()), getattr(fn, "__closure__", None) or ()):
+            with contextlib.suppress(ValueError):  # an empty cell
+                localns[var] = cell.cell_contents
+    return globalns, localns
+
+
+def _defining_locals(qualname: str, globalns: Any) -> dict[str, Any]:
+    frame = sys._getframe(1)
+    for _ in range(400):
+        if frame is None:
+            break
+        code = frame.f_code
+        if getattr(code, "co_qualname", code.co_name) == qualname and frame.f_globals is globalns:
+            return dict(frame.f_locals)
+        frame = frame.f_back  # type: ignore[assignment]
+    return {}
+
+
+def _value_classes(current: Any) -> dict[str, type]:
+    """The classes of ``current`` (and of the items of a list/tuple/set/dict), by name."""
+    found: dict[str, type] = {}
+    if current is _NO_VALUE:
+        return found
+    values = [current]
+    if type(current) in (list, tuple, set, frozenset):
+        values += list(current)[:32]
+    elif type(current) is dict:
+        values += list(current.values())[:32]
+    for value in values:
+        for cls in type(value).__mro__:
+            found.setdefault(cls.__name__, cls)
+    return found
+
+
+_NOT_DEFINED = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
+
+
+def _resolve(func: Any, hint: Any, current: Any) -> tuple[Any, tuple[tuple[str, int], ...]]:
+    """``hint`` evaluated where ``func`` was written, plus the names taken from ``current``'s classes.
+
+    A name nothing defines is looked up among the classes of ``current``; ``pd.DataFrame``
+    with ``pd`` imported only for type checkers matches a class ``DataFrame`` there. Raises
+    (NameError and such) when the annotation still cannot be evaluated.
+    """
+    globalns, localns = _namespaces(func)
+    text = _annotation_text(hint)
+    extra: dict[str, Any] = {}
+    used: list[tuple[str, int]] = []
+    classes: dict[str, type] | None = None
+    for _ in range(16):
+        try:
+            resolved = typing.get_type_hints(_Holder(hint), globalns=globalns, localns={**localns, **extra}, include_extras=True)
+            return resolved["h"], tuple(used)
+        except NameError as exc:
+            match = _NOT_DEFINED.search(str(exc))
+            missing = getattr(exc, "name", None) or (match[1] if match else None)
+            if not missing or missing in extra:
+                raise
+            if classes is None:
+                classes = _value_classes(current)
+            if missing in classes:
+                extra[missing] = classes[missing]
+                used.append((missing, id(classes[missing])))
+                continue
+            paths = re.findall(rf"(?<![\w.]){re.escape(missing)}((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", text)
+            if not paths or any(p.rsplit(".", 1)[1] not in classes for p in paths):
+                raise
+            root = types.SimpleNamespace()
+            for path in paths:
+                *between, last = path[1:].split(".")
+                node = root
+                for part in between:
+                    node = node.__dict__.setdefault(part, types.SimpleNamespace())
+                setattr(node, last, classes[last])
+                used.append((path, id(classes[last])))
+            extra[missing] = root
+    raise NameError(f"too many names in {text!r}")
+
+
+def parameter_schema(target: Target, name: str, current: Any = _NO_VALUE) -> dict[str, Any]:
     """The JSON Schema of parameter ``name`` of ``target`` (a copy; ``{}`` when none can be made).
 
+    ``current`` (the argument's value) helps resolve an annotation left as text (see ``edit_refusal``).
     ``*args`` is an array of the annotated type and ``**kwargs`` an object of it. Structured
     types keep their definitions under the schema's own ``"$defs"``. The parameter's default
     is added as ``"default"`` where it is JSON data.
@@ -699,7 +1009,7 @@ def parameter_schema(target: Target, name: str) -> dict[str, Any]:
     try:
         if name in injected_parameters(target):
             return {}
-        schema = dict(_checker(target, name).schema())
+        schema = dict(_checker(target, name, current).schema())
     except Exception:  # never let describing a parameter break showing the request
         return {}
     default = target.signature.parameters[name].default
@@ -812,7 +1122,7 @@ def apply_edit(
             problems[name] = "this is context the agent framework passes in; it cannot be edited"
             continue
         try:
-            checker = _checker(target, name)
+            checker = _checker(target, name, arguments.get(name, _NO_VALUE))
             value = checker.convert(raw, arguments.get(name))
             if checker.mode == "args":
                 value = tuple(value)

@@ -536,7 +536,10 @@ def test_an_unresolvable_annotation_does_not_disable_the_others() -> None:
         """A forward reference that does not resolve."""
 
     assert refused(f, {"n": "abc"}, n=1, thing=None).problems == {"n": "expected int, got 'abc'"}
-    assert run_with(f, {"thing": "free text"}, n=1, thing="old")["thing"] == "free text"
+    assert run_with(f, {"n": "2"}, n=1, thing="old") == {"n": 2, "thing": "old"}
+    assert refused(f, {"thing": "free text"}, n=1, thing="old").problems == {
+        "thing": "cannot check edits: annotation 'UndefinedName' could not be resolved (name 'UndefinedName' is not defined)"
+    }
 
 
 # -- hostile and huge input: bounded messages, no crash ----------------------------------------------------------
@@ -1091,3 +1094,185 @@ def test_a_text_edit_of_a_plain_string_needs_no_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip().splitlines() == ["('80331', None, ' 7 ', [1])", "[]"]
+
+
+# -- annotations that cannot be resolved, and other types an edit could slip past unchecked -----------------------
+# The function itself runs here (its namespaces resolve its annotations); it returns what it got.
+
+
+def ran_real(fn: typing.Callable[..., Any], edits: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """What ``fn`` returned after a scripted approver's Edit(edits)."""
+    return Gate(approver=ScriptedApprover([Edit(edits)])).wrap(fn)(*args, **kwargs)
+
+
+def refused_real(fn: typing.Callable[..., Any], edits: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, str]:
+    """The problems of the InvalidEdit for Edit(edits) (the call does not run: the edit is refused)."""
+    with pytest.raises(InvalidEdit) as info:
+        ran_real(fn, edits, *args, **kwargs)
+    return info.value.problems
+
+
+def not_editable(fn: typing.Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, str | None]:
+    """Each parameter's ``not_editable`` reason as the request shows it (None: editable)."""
+    approver = ScriptedApprover([Reject("looking only")])
+    with pytest.raises(Exception):  # noqa: B017 - the rejection
+        Gate(approver=approver).wrap(fn)(*args, **kwargs)
+    info = approver.requests[0].parameters
+    assert all(p.editable is (p.not_editable is None) for p in info)
+    return {p.name: p.not_editable for p in info}
+
+
+def _unresolved(text: str, name: str | None = None) -> str:
+    return f"cannot check edits: annotation {text!r} could not be resolved (name {(name or text)!r} is not defined)"
+
+
+def test_a_local_model_under_string_annotations_is_checked_not_accepted_as_is() -> None:
+    """Breaker #13: a model defined inside a function, its annotation left as text."""
+
+    class Strict(pydantic.BaseModel):
+        n: int
+
+    def f(s: "Strict") -> Any:  # resolved from this test's running frame
+        return s
+
+    assert refused_real(f, {"s": '{"n": "not a number"}'}, Strict(n=1)) == {
+        "s": "s.n: Input should be a valid integer, unable to parse string as an integer (input: 'not a number')"
+    }
+    assert refused_real(f, {"s": {"n": "not a number"}}, Strict(n=1))  # JSON-decoded, as the card sends
+    got = ran_real(f, {"s": '{"n": "5"}'}, Strict(n=1))
+    assert type(got) is Strict and got.n == 5
+    assert not_editable(f, Strict(n=1)) == {"s": None}
+
+    def g(s: "Strict | None") -> Any:  # no instance to learn from: this running test's locals have it
+        return s
+
+    assert ran_real(g, {"s": {"n": "6"}}, None) == Strict(n=6)
+    assert refused_real(g, {"s": {"n": "six"}}, None)["s"].startswith("s.n: Input should be a valid integer")
+    assert not_editable(g, None) == {"s": None}
+
+
+def _factory() -> tuple[Any, Any, Any]:
+    """A model and two functions defined in a function that has returned by the time they run."""
+
+    class Local(pydantic.BaseModel):
+        n: int
+
+    def by_value(s: "Local") -> Any:
+        return s
+
+    def by_closure(s: "Local | None") -> Any:
+        assert Local  # the body uses it: a closure cell holds it
+        return s
+
+    return Local, by_value, by_closure
+
+
+def test_an_unresolvable_annotation_uses_the_arguments_own_class_or_refuses() -> None:
+    local, by_value, by_closure = _factory()
+    got = ran_real(by_value, {"s": '{"n": "7"}'}, local(n=1))
+    assert type(got) is local and got.n == 7
+    assert "s.n: Input should be a valid integer" in refused_real(by_value, {"s": '{"n": "x"}'}, local(n=1))["s"]
+    # no instance to learn the class from: refused, and shown as not editable
+    assert refused_real(by_value, {"s": '{"n": "7"}'}, None) == {"s": _unresolved("Local")}
+    assert refused_real(by_value, {"s": None}, 3) == {"s": _unresolved("Local")}
+    assert not_editable(by_value, None) == {"s": _unresolved("Local")}
+    assert not_editable(by_value, local(n=1)) == {"s": None}
+    # the closure holds it: resolved even when the current value is None
+    got = ran_real(by_closure, {"s": '{"n": "8"}'}, None)
+    assert type(got) is local and got.n == 8
+    assert ran_real(by_closure, {"s": "null"}, local(n=1)) is None
+
+
+class Base:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+class Sub(Base):
+    pass
+
+
+def test_the_arguments_class_is_matched_by_name_along_its_bases() -> None:
+    namespace: dict[str, Any] = {}
+    exec("def f(x: 'Base', y: 'list[Base]' = ()):\n    return x, y\n", namespace)  # Base is not in these globals
+    f = namespace["f"]
+    base, sub = Base(1), Sub(2)
+    assert ran_real(f, {"x": sub}, base, [base])[0] is sub  # a Sub is a Base
+    assert refused_real(f, {"x": "text"}, sub, [base]) == {"x": "expected Base, got 'text'"}
+    assert ran_real(f, {"y": [sub, base]}, base, [base, sub])[1] == [sub, base]  # from the list's items
+    assert refused_real(f, {"y": [sub, 5]}, base, [base])["y"].startswith("y[1]: Input should be an instance of Base")
+    assert refused_real(f, {"x": base}, 5, [base]) == {"x": _unresolved("Base")}
+
+
+def test_a_name_defined_after_wrapping_is_resolved_when_edited() -> None:
+    namespace: dict[str, Any] = {}
+    exec("def f(when: 'Later'):\n    return when\n", namespace)
+    f = namespace["f"]
+    assert refused_real(f, {"when": "2026-01-02"}, 1) == {"when": _unresolved("Later")}
+    namespace["Later"] = dt.date
+    assert ran_real(f, {"when": "2026-01-02"}, 1) == dt.date(2026, 1, 2)
+
+
+def test_a_type_checking_only_import_is_resolved_from_the_value_or_refused() -> None:
+    namespace: dict[str, Any] = {}
+    exec(
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    import decimal as dec\n"
+        "    from fractions import Fraction\n"
+        "def pay(amount: dec.Decimal, share: Fraction | None = None):\n"
+        "    return amount, share\n",
+        namespace,
+    )
+    pay = namespace["pay"]
+    from fractions import Fraction
+
+    assert ran_real(pay, {"amount": "0.30"}, Decimal(1)) == (Decimal("0.30"), None)
+    assert refused_real(pay, {"amount": "lots"}, Decimal(1)) == {"amount": "expected Decimal, got 'lots'"}
+    assert refused_real(pay, {"amount": "1"}, 1.0) == {"amount": _unresolved("dec.Decimal", "dec")}
+    assert ran_real(pay, {"share": Fraction(1, 3)}, Decimal(1), Fraction(1, 2)) == (Decimal(1), Fraction(1, 3))
+    assert ran_real(pay, {"share": "1/4"}, Decimal(1), Fraction(1, 2)) == (Decimal(1), Fraction(1, 4))
+    assert refused_real(pay, {"share": "a third"}, Decimal(1), Fraction(1, 2))["share"].startswith("expected Fraction | None")
+    assert refused_real(pay, {"share": Fraction(1, 3)}, Decimal(1), None) == {"share": _unresolved("Fraction | None", "Fraction")}
+
+
+class Shelf:
+    class Book(pydantic.BaseModel):
+        title: str
+        pages: int
+
+    def put(self, book: "Book") -> Any:
+        return book
+
+
+def test_a_name_from_the_enclosing_class_body_is_resolved() -> None:
+    shelf = Shelf()
+    got = ran_real(shelf.put, {"book": '{"title": "T", "pages": "12"}'}, None)
+    assert type(got) is Shelf.Book and got.pages == 12
+    assert refused_real(shelf.put, {"book": '{"title": "T"}'}, None) == {"book": "book.pages: Field required"}
+
+    class Local:
+        class Page(pydantic.BaseModel):
+            n: int
+
+        def turn(self, page: "Page") -> Any:
+            return page
+
+    assert ran_real(Local().turn, {"page": {"n": "3"}}, None) == Local.Page(n=3)
+
+
+def test_coerce_with_text_for_a_type_refuses() -> None:
+    with pytest.raises(ValueError, match=r"^cannot check edits: annotation 'int' could not be resolved"):
+        coerce("5", "int")
+    with pytest.raises(ValueError, match=r"^cannot check edits: annotation 'list\[Nope\]' could not be resolved"):
+        coerce([1], list["Nope"])  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_a_nested_forward_reference_is_resolved_or_refused() -> None:
+    def f(items: list["Nope"], opt: Optional["Nope"] = None) -> Any:  # type: ignore[name-defined]  # noqa: F821
+        return items
+
+    problems = refused_real(f, {"items": [{"anything": 1}], "opt": 1}, [])
+    assert problems == {"items": _unresolved("list[Nope]", "Nope"), "opt": _unresolved("Nope | None", "Nope")}
+    assert not_editable(f, []) == {"items": _unresolved("list[Nope]", "Nope"), "opt": _unresolved("Nope | None", "Nope")}
