@@ -66,10 +66,12 @@ SDK_VENV := .venv-sdk
 $(SDK_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(SDK_VENV)
 	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
-		pytest pytest-timeout pytest-asyncio
+		pytest pytest-timeout pytest-asyncio mypy
 	touch $@
 
+# mypy here checks the glue against the SDKs' real types (the main venv has no SDKs).
 test-integrations: $(SDK_VENV)/.installed
+	$(SDK_VENV)/bin/mypy hitl_widget/integrations
 	$(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider
 
 lint: setup
