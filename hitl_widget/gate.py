@@ -9,6 +9,7 @@ then run with exactly the approved arguments, or refused with ApprovalRejected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -17,6 +18,7 @@ import logging
 import secrets
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +26,9 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 from makefun import create_function
 
-from .audit import AuditLog
+from .audit import SECRET_NAMES, AuditLog, redact, redact_text, secret_values
 from .decisions import Decision, Edit, Reject, as_decision
-from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
+from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, AuditUnavailable, AuditWarning, InvalidEdit
 from .formatting import bounded_repr, json_safe
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest, fingerprint
@@ -282,11 +284,11 @@ class Gate:
         if verdict.action == "reject":
             feedback = f"rejected automatically by policy ({verdict.rule}{': ' + verdict.detail if verdict.detail else ''})"
         resolution = Resolution(status, request.arguments, verdict.rule, channel="policy", feedback=feedback)
-        audit = guard.audit
-        if audit is not None:
-            audit.append("decision", request=request.to_dict(), **self._decision_fields(resolution, verdict.detail))
+        if guard.audit is not None:
+            fields = self._decision_fields(resolution, verdict.detail)
+            self._audit(guard, "decision", request=_request_field(guard, request), **fields)
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s by %s", request.call_text(), status, verdict.rule)
+            log.info("%s %s by %s", _log_text(guard, request), status, verdict.rule)
         return resolution
 
     def _decision_fields(self, resolution: Resolution, detail: str = "") -> dict[str, Any]:
@@ -370,8 +372,21 @@ class Gate:
         return resolution
 
     def _audit(self, guard: _Guard, kind: str, **fields: Any) -> None:
-        if guard.audit is not None:
-            guard.audit.append(kind, **fields)
+        """Record something that happens before the call runs; fails closed when it cannot be written."""
+        audit = guard.audit
+        if audit is None:
+            return
+        try:
+            audit.append(kind, **fields)
+        except Exception as exc:
+            request = fields.get("request")
+            rid = fields.get("request_id") or getattr(request, "id", None) or "?"
+            raise AuditUnavailable(
+                f"{guard.target.name}() did not run: its {kind} (request {rid}) could not be written to the audit "
+                f"log {audit.path} ({type(exc).__name__}: {exc}), and a call that cannot be audited fails closed. "
+                "Fix the log (disk space, permissions) before retrying.",
+                request=request if isinstance(request, ApprovalRequest) else None,
+            ) from exc
 
     def _rejection(self, request: ApprovalRequest, resolution: Resolution) -> ApprovalRejected:
         call = request.call_text()
@@ -401,38 +416,50 @@ class Gate:
 
     def _record_request(self, guard: _Guard, request: ApprovalRequest, channel: str) -> None:
         if guard.audit is not None:
-            guard.audit.append("request", request=request.to_dict(), channel=channel)
+            self._audit(guard, "request", request=_request_field(guard, request), channel=channel)
 
     # -- asking, sync and async ------------------------------------------------------
 
     def _ask_sync(self, approver: Approver, request: ApprovalRequest) -> Any:
-        """The approver's answer, or the exception that stands for no answer."""
+        """The approver's answer, or the exception that stands for no answer.
+
+        ``KeyboardInterrupt`` (and ``CancelledError``) propagate: the callers record the
+        call as cancelled and re-raise them. An approver with ``blocking = False`` is
+        called inline, without a thread, even under a timeout.
+        """
         try:
             if _is_async_approver(approver):
                 return _run_coroutine_blocking(self._ask_async(approver, request))
             remaining = request.remaining()
-            if remaining is None or getattr(approver, "honors_deadline", False):
+            if remaining is None or not _blocks(approver) or getattr(approver, "honors_deadline", False):
                 answer = approver(request)
                 if remaining is not None and request.remaining() == 0:
                     return ApprovalTimeout("timed out")
                 return answer
             return _call_with_timeout(approver, request, remaining)
-        except (ApprovalTimeout, ApprovalCancelled) as exc:
-            return exc
-        except KeyboardInterrupt:
-            return ApprovalCancelled("interrupted", feedback="")
         except Exception as exc:
             return exc
 
     async def _ask_async(self, approver: Approver, request: ApprovalRequest) -> Any:
+        """As ``_ask_sync``, without blocking the running loop.
+
+        A blocking sync approver runs in its own daemon thread (never the loop's default
+        executor, which abandoned approvers would fill, and which ``asyncio.run`` waits
+        for on exit); a non-blocking one (``blocking = False``) is called inline.
+        """
         try:
             ask_async = getattr(approver, "ask_async", None)
             if ask_async is not None:
                 awaitable = ask_async(request)
             elif _is_async_approver(approver):
                 awaitable = approver(request)
+            elif not _blocks(approver):
+                answer = approver(request)
+                if request.timeout is not None and request.remaining() == 0:
+                    return ApprovalTimeout("timed out")
+                return answer
             else:
-                awaitable = asyncio.to_thread(approver, request)
+                awaitable = in_own_thread(approver, request, name=f"hitl-approver-{request.id}")
             remaining = request.remaining()
             if remaining is None:
                 return await awaitable
@@ -440,12 +467,20 @@ class Gate:
                 return await asyncio.wait_for(awaitable, remaining)
             except TimeoutError:
                 return ApprovalTimeout("timed out")
-        except (ApprovalTimeout, ApprovalCancelled) as exc:
-            return exc
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             return exc
+
+    def _interrupted(
+        self, guard: _Guard, request: ApprovalRequest, channel: str, started: float, exc: BaseException, **extra: Any
+    ) -> None:
+        """Record a call whose asking was interrupted (Ctrl-C, a cancelled task) as cancelled; the caller re-raises."""
+        rule = "task cancelled" if isinstance(exc, asyncio.CancelledError) else "interrupted"
+        resolution = Resolution("cancelled", request.arguments, rule, channel=channel)
+        resolution.waited_ms = (time.monotonic() - started) * 1000
+        try:
+            self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution), **extra)
+        except AuditUnavailable as failure:  # the interrupt matters more: say so and let it through
+            log.error("%s was %s, and that could not be recorded: %s", _log_text(guard, request), rule, failure)
 
     def resolve(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
         """Decide ``request`` synchronously (policy, then a person). Does not run anything."""
@@ -456,7 +491,12 @@ class Gate:
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
         started = time.monotonic()
-        return self._settle(guard, request, self._ask_sync(approver, request), channel, started)
+        try:
+            answer = self._ask_sync(approver, request)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            self._interrupted(guard, request, channel, started, exc)
+            raise
+        return self._settle(guard, request, answer, channel, started)
 
     async def resolve_async(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
         verdict = self.evaluate(guard, request)
@@ -466,28 +506,40 @@ class Gate:
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
         started = time.monotonic()
-        return self._settle(guard, request, await self._ask_async(approver, request), channel, started)
+        try:
+            answer = await self._ask_async(approver, request)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            self._interrupted(guard, request, channel, started, exc)
+            raise
+        return self._settle(guard, request, answer, channel, started)
 
     # -- running -------------------------------------------------------------------
 
     def _outcome(
         self, guard: _Guard, request: ApprovalRequest, started: float, result: Any = None, error: BaseException | None = None
     ) -> None:
-        if guard.audit is None:
+        """Record what the call did. Never raises: the call has run, its result must reach the caller."""
+        audit = guard.audit
+        if audit is None:
             return
-        duration = round((time.perf_counter() - started) * 1000, 3)
-        if error is None:
-            guard.audit.append(
-                "outcome", request_id=request.id, status="returned", result=bounded_repr(result, 500), duration_ms=duration
-            )
-        else:
-            guard.audit.append(
-                "outcome",
-                request_id=request.id,
-                status="raised",
-                error=f"{type(error).__name__}: {bounded_repr(str(error), 500)}",
-                duration_ms=duration,
-            )
+        try:
+            duration = round((time.perf_counter() - started) * 1000, 3)
+            if error is None:
+                fields: dict[str, Any] = {
+                    "status": "returned",
+                    "result": bounded_repr(redact(result, getattr(audit, "redact_names", SECRET_NAMES)), 500),
+                }
+            else:
+                fields = {"status": "raised", "error": f"{type(error).__name__}: {bounded_repr(str(error), 500)}"}
+            if isinstance(audit, AuditLog):
+                _, failure = audit.append_or_keep("outcome", request_id=request.id, duration_ms=duration, **fields)
+            else:  # a duck-typed log
+                audit.append("outcome", request_id=request.id, duration_ms=duration, **fields)
+                failure = None
+        except Exception as exc:  # not even a record to keep: say so all the same
+            failure = exc
+        if failure is not None:
+            _report_unrecorded(guard, request, failure, error)
 
     def _call_sync(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
         request = self._new_request(guard, arguments)
@@ -542,6 +594,36 @@ def _differs(old: Any, new: Any) -> bool:
         return True
 
 
+def _request_field(guard: _Guard, request: ApprovalRequest) -> Any:
+    """An AuditLog takes the request itself (it finds secrets in the arguments as passed); others its dict."""
+    return request if isinstance(guard.audit, AuditLog) else request.to_dict()
+
+
+def _log_text(guard: _Guard, request: ApprovalRequest) -> str:
+    """The call as text for Python's logging, with the secrets the audit log would redact cut out."""
+    pattern = getattr(guard.audit, "redact_names", SECRET_NAMES)
+    text = request.call_text()
+    if pattern is None:
+        return text
+    return redact_text(text, secret_values(request.arguments, pattern) + secret_values(request.context, pattern), pattern)
+
+
+def _report_unrecorded(guard: _Guard, request: ApprovalRequest, failure: Exception, error: BaseException | None) -> None:
+    """Loudly: an error on the "hitl_widget" logger and an AuditWarning (never an exception here)."""
+    audit = guard.audit
+    what = "returned" if error is None else f"raised {type(error).__name__}"
+    message = (
+        f"{_log_text(guard, request)} RAN and {what}, but its outcome could not be written to the audit log "
+        f"{audit.path if audit is not None else ''} ({type(failure).__name__}: {failure}). The caller got the "
+        "function's own result; do not retry the call because of this. The record is kept in memory and written, "
+        "marked late, before the next record that can be written; `hitl audit verify` lists calls approved to run "
+        f"that have no outcome record (request {request.id})."
+    )
+    log.error(message)
+    with contextlib.suppress(Exception):  # warnings turned into errors must not take the result away
+        warnings.warn(message, AuditWarning, stacklevel=5)
+
+
 def _within(timeout: float | None) -> str:
     return "before the approver's deadline" if timeout is None else f"within {timeout:g} s"
 
@@ -573,6 +655,44 @@ def _channel_name(approver: Any) -> str:
     if isinstance(name, str):
         return name
     return getattr(approver, "__name__", type(approver).__name__)
+
+
+def _blocks(approver: Any) -> bool:
+    """False for approvers that never wait for a person (``blocking = False``): they are called inline."""
+    return getattr(approver, "blocking", True) is not False
+
+
+def in_own_thread(fn: Callable[..., Any], *args: Any, name: str = "hitl-approver") -> asyncio.Future[Any]:
+    """``fn(*args)`` in a new daemon thread, as a future of the running loop.
+
+    Not the loop's default executor: a caller that stops waiting (a timeout) leaves the
+    thread behind without taking a worker from later calls, and ``asyncio.run`` does not
+    wait for it on exit. The answer arrives with ``call_soon_threadsafe``; it is dropped
+    when nobody waits any more (the future is cancelled, or the loop has closed).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    ctx = contextvars.copy_context()
+
+    def deliver(ok: bool, value: Any) -> None:
+        if future.done():
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def target() -> None:
+        try:
+            value, ok = ctx.run(fn, *args), True
+        except BaseException as exc:  # handed to the awaiting task
+            value, ok = exc, False
+        # the loop has closed: nobody waits for this answer any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver, ok, value)
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return future
 
 
 def _is_async_approver(approver: Any) -> bool:
