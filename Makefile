@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test-kernel6 test test-python test-js lint typecheck bench clean lite-build lite
+.PHONY: chromium setup demo test-kernel6 test-integrations test test-python test-js lint typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ lite-build: setup
 lite: lite-build
 	$(PY) scripts/serve_lite.py --directory $(LITE_DIR) --port $(LITE_PORT)
 
-test: setup lint typecheck test-js test-python test-kernel6
+test: setup lint typecheck test-js test-python test-kernel6 test-integrations
 
 # Browser tests use Debian's chromium (never a downloaded browser).
 chromium:
@@ -60,6 +60,18 @@ $(IK6)/.installed: pyproject.toml
 test-kernel6: setup $(IK6)/.installed
 	PYTHONPATH=$(CURDIR) $(IK6)/bin/python -m pytest tests/kernel -p no:cacheprovider
 
+# The agent-SDK glue against the real SDKs (optional extras), in a venv of its own so the core suite never needs them.
+# HATCH_BUILD_NO_HOOKS: the editable install skips the JS build (the integrations never load the widget).
+SDK_VENV := .venv-sdk
+$(SDK_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SDK_VENV)
+	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
+		pytest pytest-timeout pytest-asyncio
+	touch $@
+
+test-integrations: $(SDK_VENV)/.installed
+	$(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider
+
 lint: setup
 	$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts
 
@@ -67,12 +79,13 @@ typecheck: setup
 	$(VENV)/bin/mypy
 	cd js && npm run typecheck
 
-bench: setup
+bench: setup $(SDK_VENV)/.installed
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_card_latency.py
 	$(PY) benchmarks/bench_browser_latency.py
 	$(PY) benchmarks/bench_lite.py
+	$(SDK_VENV)/bin/python benchmarks/bench_sdk_cycle.py
 
 clean:
-	rm -rf $(VENV) $(IK6) js/node_modules hitl_widget/static build dist
+	rm -rf $(VENV) $(IK6) $(SDK_VENV) js/node_modules hitl_widget/static build dist

@@ -112,6 +112,11 @@ class Batch(Gate):
         return cast(F, stand_in(target, impl, guard))
 
     def _enqueue(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
+        """Decide by policy now, or queue the call with a private copy of its arguments.
+
+        The copy is made here, so an agent that reuses (and mutates) its argument objects
+        after getting ``PENDING_APPROVAL_n`` does not change what is reviewed or run.
+        """
         request = self._new_request(guard, arguments)
         verdict = self.evaluate(guard, request)
         if verdict.action != "ask":
@@ -119,6 +124,7 @@ class Batch(Gate):
             if not resolution.runs:
                 raise self._rejection(request, resolution)
             return _RunNow(request, resolution)
+        self._freeze(guard, request)
         with self._queue_lock:
             n = next(self._numbers)
             call = PendingCall(n, request, guard)
@@ -194,10 +200,21 @@ class Batch(Gate):
     def _decide(self, call: PendingCall, answer: Any, channel: str) -> Resolution | InvalidEdit | str:
         """One answer settled: a Resolution, the InvalidEdit that keeps the call pending, or why it did not run."""
         try:
-            return self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
+            resolution = self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
+            return self._follow_sync(call.guard, call.request, resolution)  # grants; edits decided again
         except InvalidEdit as exc:
             return exc
         except AuditUnavailable as exc:  # failed closed, as a direct call would: the agent reads why
+            return f"NOT RUN: {exc}"
+
+    async def _decide_async(self, call: PendingCall, answer: Any, channel: str) -> Resolution | InvalidEdit | str:
+        """``_decide``, with another approver (after an edit) awaited."""
+        try:
+            resolution = self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
+            return await self._follow_async(call.guard, call.request, resolution)
+        except InvalidEdit as exc:
+            return exc
+        except AuditUnavailable as exc:
             return f"NOT RUN: {exc}"
 
     def _execute(self, calls: Sequence[PendingCall], answers: Sequence[Any], channel: str) -> dict[int, Any]:
@@ -225,7 +242,7 @@ class Batch(Gate):
         settled = 0
         try:
             for call, answer in zip(calls, answers):
-                decided = self._decide(call, answer, channel)
+                decided = await self._decide_async(call, answer, channel)
                 settled += 1
                 if isinstance(decided, InvalidEdit):
                     invalid.append((call, decided))
