@@ -41,7 +41,7 @@ from .gate import (
     stand_in,
 )
 from .request import ApprovalRequest
-from .target import inspect_target
+from .target import inspect_target, method_descriptor
 
 __all__ = ["Batch", "PendingCall"]
 
@@ -89,6 +89,9 @@ class Batch(Gate):
 
     def wrap(self, fn: F, /, **options: Any) -> F:
         """A stand-in for ``fn`` whose calls queue and return ``PENDING_APPROVAL_n``."""
+        descriptor = method_descriptor(fn)  # staticmethod/classmethod: wrap the function, keep the kind
+        if descriptor is not None:
+            return cast(F, descriptor[0](self.wrap(descriptor[1], **options)))
         target = inspect_target(fn)
         guard = _Guard(self, target, options)
         if target.is_async:

@@ -35,7 +35,7 @@ from .formatting import bounded_repr, json_safe
 from .frozen import copy_arguments, fingerprint
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
-from .target import Target, inspect_target
+from .target import Target, inspect_target, method_descriptor
 from .validation import injected_parameters
 
 __all__ = ["Gate", "Resolution", "require_approval"]
@@ -241,6 +241,9 @@ class Gate:
         ``timeout``, ``on_timeout``, ``budget``, ``window``, ``approver``, ``audit``,
         ``context``.
         """
+        descriptor = method_descriptor(fn)  # staticmethod/classmethod: wrap the function, keep the kind
+        if descriptor is not None:
+            return cast(F, descriptor[0](self.wrap(descriptor[1], **options)))
         target = inspect_target(fn)
         guard = _Guard(self, target, options)
         arguments_from_wrapper = target.arguments_from_wrapper
@@ -594,7 +597,7 @@ class Gate:
             fields = {"decision": "approved_after_edit", "rule": verdict.rule, "channel": "policy"}
             if verdict.detail:
                 fields["detail"] = verdict.detail
-        self._audit(guard, "decision", request=new.to_dict(), round=rounds + 1, after="edit", **fields)
+        self._audit(guard, "decision", request=_request_field(guard, new), round=rounds + 1, after="edit", **fields)
         return final
 
     def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
@@ -603,7 +606,8 @@ class Gate:
         step = self._after_decision(guard, request, resolution, rounds)
         while isinstance(step, _Reask):
             rounds += 1
-            self._audit(guard, "request", request=step.request.to_dict(), channel=step.channel, round=rounds, after="edit")
+            edited = _request_field(guard, step.request)
+            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after="edit")
             started = time.monotonic()
             answer = self._ask_recorded(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
@@ -616,7 +620,8 @@ class Gate:
         step = self._after_decision(guard, request, resolution, rounds)
         while isinstance(step, _Reask):
             rounds += 1
-            self._audit(guard, "request", request=step.request.to_dict(), channel=step.channel, round=rounds, after="edit")
+            edited = _request_field(guard, step.request)
+            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after="edit")
             started = time.monotonic()
             answer = await self._ask_recorded_async(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
@@ -714,13 +719,17 @@ class Gate:
                 awaitable = in_own_thread(approver, request, name=f"hitl-approver-{request.id}")
             remaining = request.remaining()
             if remaining is None:
-                return await awaitable
-            try:
-                return await asyncio.wait_for(awaitable, remaining)
-            except TimeoutError:
-                return ApprovalTimeout("timed out")
+                answer = await _interrupt_as_value(awaitable)
+            else:
+                try:
+                    answer = await asyncio.wait_for(_interrupt_as_value(awaitable), remaining)
+                except TimeoutError:
+                    return ApprovalTimeout("timed out")
         except Exception as exc:
             return exc
+        if isinstance(answer, _Interrupt):
+            raise answer.exc
+        return answer
 
     def _interrupted(
         self, guard: _Guard, request: ApprovalRequest, channel: str, started: float, exc: BaseException, **extra: Any
@@ -966,6 +975,23 @@ def _channel_name(approver: Any) -> str:
     if isinstance(name, str):
         return name
     return getattr(approver, "__name__", type(approver).__name__)
+
+
+@dataclass(slots=True)
+class _Interrupt:
+    exc: KeyboardInterrupt
+
+
+async def _interrupt_as_value(awaitable: Any) -> Any:
+    """Await ``awaitable``, handing a KeyboardInterrupt back as a value.
+
+    ``wait_for`` runs the approver in a task of its own; a KeyboardInterrupt raised there
+    would stop the event loop at once, before the gate records the call as cancelled.
+    """
+    try:
+        return await awaitable
+    except KeyboardInterrupt as exc:
+        return _Interrupt(exc)
 
 
 def _blocks(approver: Any) -> bool:
