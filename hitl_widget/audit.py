@@ -96,15 +96,64 @@ def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) ->
     return _text_forms(found)
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None), bytes})
+_key_verdicts: dict[re.Pattern[str], dict[str, bool]] = {}
+#: lowercase words one of which any match of SECRET_NAMES contains: a fast first look at text
+_DEFAULT_NEEDLES = ("pass", "secret", "token", "api", "authorization", "credential", "private", "cookie")
+
+
+def _secret_key(pattern: re.Pattern[str], key: str) -> bool:
+    """``pattern.search(key)``, remembered: records repeat the same few keys."""
+    verdicts = _key_verdicts.get(pattern)
+    if verdicts is None:
+        verdicts = _key_verdicts.setdefault(pattern, {})
+    verdict = verdicts.get(key)
+    if verdict is None:
+        verdict = pattern.search(key) is not None
+        if len(verdicts) > 4096:
+            verdicts.clear()
+        verdicts[key] = verdict
+    return verdict
+
+
+def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
+    if pattern is SECRET_NAMES:
+        lowered = text.lower()
+        return any(needle in lowered for needle in _DEFAULT_NEEDLES)
+    return pattern.search(text) is not None
+
+
 def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth: int, budget: list[int] | None = None) -> Any:
     """Copy-on-change key redaction; ``budget`` bounds the nodes visited (cycles, wide nests)."""
-    if depth > _MAX_DEPTH or isinstance(value, (str, bytes, int, float, type(None))):
+    kind = type(value)
+    if kind in _LEAVES or depth > _MAX_DEPTH:
         return value
     if budget is None:
         budget = [_MAX_NODES]
     if budget[0] <= 0:
         return value
     budget[0] -= 1
+    if kind is dict:  # the common case, without the ABC check
+        changed_dict: dict[Any, Any] | None = None
+        for index, (key, item) in enumerate(value.items()):
+            if index >= _ITEMS:
+                break
+            if type(key) is str and _secret_key(pattern, key):
+                if found is not None:
+                    found.append(item)
+                new_item: Any = REDACTED
+            elif type(item) in _LEAVES:
+                continue
+            else:
+                new_item = _redact(item, pattern, found, depth + 1, budget)
+                if new_item is item:
+                    continue
+            if changed_dict is None:
+                changed_dict = dict(value)
+            changed_dict[key] = new_item
+        return value if changed_dict is None else changed_dict
+    if isinstance(value, (str, bytes, int, float)):
+        return value
     if isinstance(value, Mapping):
         changed: dict[Any, Any] | None = None
         try:
@@ -224,9 +273,22 @@ def redact_text(text: str, secrets: Iterable[str] = (), pattern: re.Pattern[str]
         return text
     for secret in secrets:
         text = _cut(text, secret)
-    if pattern.search(text):
+    if _may_hold_secret_names(text, pattern) and pattern.search(text):
         text = _assignment_pattern(pattern).sub(_redact_assignment, text)
     return text
+
+
+def _strings(value: Any, out: list[str]) -> None:
+    """Every string (keys too) of a JSON-safe structure, into ``out``."""
+    if type(value) is str:
+        out.append(value)
+    elif type(value) is dict:
+        for key, item in value.items():
+            out.append(key)
+            _strings(item, out)
+    elif type(value) is list:
+        for item in value:
+            _strings(item, out)
 
 
 def _scrub(value: Any, secrets: Sequence[str], pattern: re.Pattern[str]) -> Any:
@@ -401,6 +463,11 @@ class AuditLog:
         secrets = self._remember(rid if isinstance(rid, str) else None, found, forget=type == "outcome")
         # redact first: json_safe turns deep structures into repr text that key redaction cannot see into
         safe = json_safe(redacted, max_chars=20000)
+        if not secrets:  # one search over all the text first: most records have nothing to cut
+            texts: list[str] = []
+            _strings(safe, texts)
+            if not _may_hold_secret_names("\n".join(texts), pattern):
+                return {"type": type, **safe}
         return {"type": type, **_scrub(safe, secrets, pattern)}
 
     def _remember(self, rid: str | None, found: list[str], *, forget: bool) -> tuple[str, ...]:
