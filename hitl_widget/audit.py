@@ -26,6 +26,8 @@ record that can be written.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import itertools
 import json
@@ -34,6 +36,7 @@ import re
 import secrets
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -505,7 +508,7 @@ class AuditLog:
 
         Returns ``(record, None)`` when written, or ``(None, error)`` when not: the record
         is then kept in memory and written (with ``"late": {"ts", "error"}``) before the
-        next record this process writes to the file, or at ``close()``. At most 10,000
+        next record this process writes to the file, at ``close()``, or at exit. At most 10,000
         records are kept; beyond that the oldest are dropped and counted in a
         ``records_dropped`` record.
         """
@@ -519,6 +522,7 @@ class AuditLog:
 
     def _keep(self, record: dict[str, Any], exc: Exception) -> None:
         state = self._state
+        _keeping.add(self)
         record = {**record, "late": {"ts": self.clock().isoformat(), "error": f"{type(exc).__name__}: {exc}"}}
         state.unwritten.append(record)
         if len(state.unwritten) > _MAX_UNWRITTEN:
@@ -661,6 +665,17 @@ class AuditLog:
     def verify(path: str | os.PathLike[str]) -> bool:
         """True when no record was edited, dropped or reordered."""
         return AuditLog.check(path).ok
+
+
+#: logs holding records they could not write: one more try at exit
+_keeping: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+
+
+@atexit.register
+def _write_kept_records_at_exit() -> None:
+    for log in list(_keeping):
+        with contextlib.suppress(Exception):
+            log.close()
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -320,3 +320,37 @@ def test_verify_and_show_name_calls_without_outcome(
     assert out.count("charge_card approved") == 1
     assert hitl(["audit", "show", str(path)]) == 0
     assert "no outcome record" in capsys_lines()
+
+
+def test_kept_records_are_written_at_exit(path: Path) -> None:
+    """A process that ends without closing its log still writes the kept outcome, if it can by then."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import errno, os, warnings
+        import hitl_widget.audit as audit_module
+        from hitl_widget import Approve, AuditLog, Gate, ScriptedApprover
+        warnings.simplefilter("ignore")
+        real = audit_module._write_all
+        full = [True]
+        def write(fd, data):
+            if full[0] and b'"type":"outcome"' in data:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real(fd, data)
+        audit_module._write_all = write
+        log = AuditLog({str(path)!r})
+        gate = Gate(approver=ScriptedApprover([Approve()]), audit=log)
+        print(gate.wrap(lambda amount: f"charged {{amount}}")(9))
+        full[0] = False  # space again; the process ends without log.close()
+        """
+    )
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env.pop("HITL_MODE", None)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "charged 9" and "RAN and returned" in done.stderr
+    assert kinds(path)[-1] == "outcome" and AuditLog.without_outcome(path) == [] and AuditLog.verify(path)

@@ -49,9 +49,14 @@ def blocking_ctrl_c(request: Any) -> Any:
     raise KeyboardInterrupt
 
 
+async def async_ctrl_c(request: Any) -> Any:
+    raise KeyboardInterrupt
+
+
 APPROVERS = {
     "scripted (inline)": lambda: ScriptedApprover([ctrl_c]),
     "plain function": lambda: blocking_ctrl_c,
+    "async function": lambda: async_ctrl_c,
 }
 
 
@@ -123,10 +128,6 @@ def test_a_dismissed_prompt_is_still_approval_cancelled(path: Path) -> None:
 
 
 # -- async ----------------------------------------------------------------------------------------
-
-
-async def async_ctrl_c(request: Any) -> Any:
-    raise KeyboardInterrupt
 
 
 ASYNC_APPROVERS = {
