@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import secrets
@@ -42,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 try:  # not available on Windows; under Pyodide the module exists without flock
     import fcntl
@@ -100,22 +101,16 @@ def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) ->
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
-_key_verdicts: dict[re.Pattern[str], dict[str, bool]] = {}
 #: lowercase words one of which any match of SECRET_NAMES contains: a fast first look at text
 _DEFAULT_NEEDLES = ("pass", "secret", "token", "api", "authorization", "credential", "private", "cookie")
 
 
 def _secret_key(pattern: re.Pattern[str], key: str) -> bool:
     """``pattern.search(key)``, remembered: records repeat the same few keys."""
-    verdicts = _key_verdicts.get(pattern)
-    if verdicts is None:
-        verdicts = _key_verdicts.setdefault(pattern, {})
-    verdict = verdicts.get(key)
+    cache = _secret_cache(pattern)
+    verdict = cache.get(key)
     if verdict is None:
-        verdict = pattern.search(key) is not None
-        if len(verdicts) > 4096:
-            verdicts.clear()
-        verdicts[key] = verdict
+        verdict = cache[key] = pattern.search(key) is not None
     return verdict
 
 
@@ -313,9 +308,105 @@ class _RequestLike(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+class _NotPlain(Exception):
+    pass
+
+
+_secret_caches: dict[re.Pattern[str], dict[str, bool]] = {}
+
+
+def _secret_cache(pattern: re.Pattern[str]) -> dict[str, bool]:
+    """Which keys ``pattern`` calls secret, remembered (record keys repeat)."""
+    cache = _secret_caches.get(pattern)
+    if cache is None or len(cache) > 4096:
+        cache = _secret_caches[pattern] = {}
+    return cache
+
+
+def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: list[Any] | None = None) -> dict[str, Any] | None:
+    """``json_safe(redact(fields), max_chars=20000)`` in one cheap pass, for small plain records; else None.
+
+    Plain means str-keyed dicts, lists and tuples (at most 200 items, nesting below 5)
+    of str, bool, None, finite floats and ints below 1e30, well inside the size budget:
+    exactly the records on which the two-pass result is a copy with secret-named keys
+    redacted. Anything else returns None and takes the general path. The values found
+    under secret names are appended to ``found``.
+    """
+    cache = None if pattern is None else _secret_cache(pattern)
+    mark = len(found) if found is not None else 0
+    try:
+        return cast(dict[str, Any], _plain(fields, pattern, cache, 0, [16000], found))
+    except _NotPlain:
+        if found is not None:
+            del found[mark:]
+        return None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(
+    value: Any,
+    pattern: re.Pattern[str] | None,
+    cache: dict[str, bool] | None,
+    depth: int,
+    budget: list[int],
+    found: list[Any] | None = None,
+) -> Any:
+    t = type(value)
+    if t in _SCALARS:
+        if t is str:
+            budget[0] -= len(value) + 2
+        elif t is int:
+            if not -(10**30) < value < 10**30:
+                raise _NotPlain
+            budget[0] -= 8
+        elif t is float:
+            if not math.isfinite(value):
+                raise _NotPlain
+            budget[0] -= 8
+        if budget[0] <= 0:
+            raise _NotPlain
+        return value
+    if (t is not dict and t is not list and t is not tuple) or depth >= 5 or len(value) > 200:
+        raise _NotPlain
+    depth += 1
+    if t is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) > 200:
+                raise _NotPlain
+            budget[0] -= len(key) + 4
+            if cache is not None:
+                secret = cache.get(key)
+                if secret is None:
+                    secret = cache[key] = pattern is not None and pattern.search(key) is not None
+                if secret:
+                    budget[0] -= len(REDACTED) + 2
+                    out[key] = REDACTED
+                    if found is not None:
+                        found.append(item)
+                    continue
+            kind = type(item)
+            if kind is str and len(item) < 1000:
+                budget[0] -= len(item) + 2
+                out[key] = item
+            elif item is None or kind is bool:
+                out[key] = item
+            else:
+                out[key] = _plain(item, pattern, cache, depth, budget, found)
+        if budget[0] <= 0:
+            raise _NotPlain
+        return out
+    return [_plain(item, pattern, cache, depth, budget, found) for item in value]
+
+
+# ASCII-only: lone surrogates (undecodable file names) stay representable; one encoder, made once
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def _canonical(body: dict[str, Any]) -> str:
-    # ASCII-only: lone surrogates (undecodable file names) stay representable
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _ENCODER.encode(body)
 
 
 def _digest(prev: str, canonical: str) -> str:
@@ -459,13 +550,15 @@ class AuditLog:
         elif isinstance(request, dict) and rid is None:
             rid = request.get("id")
         if pattern is None:
-            return {"type": type, **json_safe(fields, max_chars=20000)}
+            plain = _plain_safe(fields, None)
+            return {"type": type, **(plain if plain is not None else json_safe(fields, max_chars=20000))}
         collected: list[Any] = []
-        redacted = _redact(fields, pattern, collected, 0)
+        safe = _plain_safe(fields, pattern, collected)  # the same result, cheaply, for small plain records
+        if safe is None:
+            # redact first: json_safe turns deep structures into repr text that key redaction cannot see into
+            safe = json_safe(_redact(fields, pattern, collected, 0), max_chars=20000)
         found += _text_forms(collected)
         secrets = self._remember(rid if isinstance(rid, str) else None, found, forget=type == "outcome")
-        # redact first: json_safe turns deep structures into repr text that key redaction cannot see into
-        safe = json_safe(redacted, max_chars=20000)
         if not secrets:  # one search over all the text first: most records have nothing to cut
             texts: list[str] = []
             _strings(safe, texts)

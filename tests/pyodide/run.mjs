@@ -45,7 +45,11 @@ async function main() {
   const { manifest, src, pytestArgs } = parseArgs(process.argv.slice(2));
   const { loadPyodide } = await import(pathToFileURL(join(PYODIDE_DIR, "pyodide.mjs")).href);
   const started = performance.now();
-  const pyodide = await loadPyodide({ indexURL: PYODIDE_DIR + "/", stdout: (s) => console.log(s), stderr: (s) => console.error(s) });
+  const pyodide = await loadPyodide({ indexURL: PYODIDE_DIR + "/" });
+  // raw writes: pytest's progress is written a character at a time, without newlines
+  const raw = (stream) => ({ write: (buffer) => (stream.write(buffer), buffer.length) });
+  pyodide.setStdout(raw(process.stdout));
+  pyodide.setStderr(raw(process.stderr));
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
   const wheels = JSON.parse(readFileSync(manifest, "utf8"));
   for (const whl of wheels) {
