@@ -94,10 +94,11 @@ def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: i
 
 def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) -> list[str]:
     """The text forms of every value under a secret-looking key in ``value`` (at any depth up to 32)."""
+    if pattern is None or not value or type(value) in _LEAVES:
+        return []
     found: list[Any] = []
-    if pattern is not None:
-        _redact(value, pattern, found, 0)
-    return _text_forms(found)
+    _redact(value, pattern, found, 0)
+    return _text_forms(found) if found else []
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
@@ -105,20 +106,25 @@ _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
 _DEFAULT_NEEDLES = ("pass", "secret", "token", "api", "authorization", "credential", "private", "cookie")
 
 
-def _secret_key(pattern: re.Pattern[str], key: str) -> bool:
-    """``pattern.search(key)``, remembered: records repeat the same few keys."""
-    cache = _secret_cache(pattern)
-    verdict = cache.get(key)
-    if verdict is None:
-        verdict = cache[key] = pattern.search(key) is not None
-    return verdict
 
 
 def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
+    """Whether ``pattern`` may match in ``text``: a quick look at the words first for SECRET_NAMES."""
     if pattern is SECRET_NAMES:
-        lowered = text.lower()
-        return any(needle in lowered for needle in _DEFAULT_NEEDLES)
+        low = text.lower()
+        return (
+            "pass" in low or "secret" in low or "token" in low or "api" in low or "authorization" in low
+            or "credential" in low or "private" in low or "cookie" in low
+        )  # fmt: skip
     return pattern.search(text) is not None
+
+
+class _Unchecked(dict[str, Any]):
+    """A record whose text is looked at for secret-looking assignments when its JSON is made.
+
+    The JSON holds every string of the record, and the words of SECRET_NAMES survive its
+    escaping, so one look at it replaces a walk over the record (most records: nothing).
+    """
 
 
 def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth: int, budget: list[int] | None = None) -> Any:
@@ -133,10 +139,14 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
     budget[0] -= 1
     if kind is dict:  # the common case, without the ABC check
         changed_dict: dict[Any, Any] | None = None
+        verdicts = _secret_cache(pattern)
         for index, (key, item) in enumerate(value.items()):
             if index >= _ITEMS:
                 break
-            if type(key) is str and _secret_key(pattern, key):
+            secret = verdicts.get(key) if type(key) is str else False
+            if secret is None:
+                secret = verdicts[key] = pattern.search(key) is not None
+            if secret:
                 if found is not None:
                     found.append(item)
                 new_item: Any = REDACTED
@@ -512,6 +522,9 @@ class AuditLog:
             self._sync_tail()
             body = {"seq": state.seq + 1, "ts": self.clock().isoformat(), **fields, "prev": state.head}
             canonical = _canonical(body)
+            if type(fields) is _Unchecked and _may_hold_secret_names(canonical, SECRET_NAMES):
+                body = _scrub(body, (), SECRET_NAMES)
+                canonical = _canonical(body)
             digest = _digest(state.head, canonical)
             line = (canonical[:-1] + f',"hash":"{digest}"}}\n').encode()
             before = state.size if state.size >= 0 else 0
@@ -557,9 +570,12 @@ class AuditLog:
         if safe is None:
             # redact first: json_safe turns deep structures into repr text that key redaction cannot see into
             safe = json_safe(_redact(fields, pattern, collected, 0), max_chars=20000)
-        found += _text_forms(collected)
+        if collected:
+            found += _text_forms(collected)
         secrets = self._remember(rid if isinstance(rid, str) else None, found, forget=type == "outcome")
-        if not secrets:  # one search over all the text first: most records have nothing to cut
+        if not secrets:  # one look over all the text first: most records have nothing to cut
+            if pattern is SECRET_NAMES:
+                return _Unchecked({"type": type, **safe})  # looked at in _write_locked
             texts: list[str] = []
             _strings(safe, texts)
             if not _may_hold_secret_names("\n".join(texts), pattern):
@@ -616,6 +632,8 @@ class AuditLog:
     def _keep(self, record: dict[str, Any], exc: Exception) -> None:
         state = self._state
         _keeping.add(self)
+        if type(record) is _Unchecked:
+            record = _scrub(dict(record), (), SECRET_NAMES)
         record = {**record, "late": {"ts": self.clock().isoformat(), "error": f"{type(exc).__name__}: {exc}"}}
         state.unwritten.append(record)
         if len(state.unwritten) > _MAX_UNWRITTEN:

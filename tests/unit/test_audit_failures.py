@@ -354,3 +354,19 @@ def test_kept_records_are_written_at_exit(path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "charged 9" and "RAN and returned" in done.stderr
     assert kinds(path)[-1] == "outcome" and AuditLog.without_outcome(path) == [] and AuditLog.verify(path)
+
+
+def test_a_kept_record_is_redacted_like_any_other(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = AuditLog(path)
+    gate = Gate(approver=ScriptedApprover([Approve(), Approve()]), audit=log)
+    issue = gate.wrap(lambda user: f"issued api_key=AK-{user}-0001 for {user}")
+    full = DiskFull(monkeypatch, is_type("outcome"))
+    with pytest.warns(AuditWarning):
+        assert issue("bob") == "issued api_key=AK-bob-0001 for bob"
+    full.when = lambda line: False
+    issue("eve")
+    log.close()
+    text = path.read_text(encoding="utf-8")
+    assert "AK-bob-0001" not in text and "AK-eve-0001" not in text
+    late = next(r for r in AuditLog.records(path) if "late" in r)
+    assert late["result"] == repr("issued api_key=[REDACTED] for bob")
