@@ -239,7 +239,9 @@ class Gate:
 
         Options override the gate's for this function: ``when``, ``risk``,
         ``timeout``, ``on_timeout``, ``budget``, ``window``, ``approver``, ``audit``,
-        ``context``.
+        ``context``. A ``staticmethod`` or ``classmethod`` comes back as the same kind of
+        descriptor around the stand-in (so decorator order does not matter); a property
+        raises TypeError.
         """
         descriptor = method_descriptor(fn)  # staticmethod/classmethod: wrap the function, keep the kind
         if descriptor is not None:
