@@ -1014,7 +1014,8 @@ def in_own_thread(fn: Callable[..., Any], *args: Any, name: str = "hitl-approver
     Not the loop's default executor: a caller that stops waiting (a timeout) leaves the
     thread behind without taking a worker from later calls, and ``asyncio.run`` does not
     wait for it on exit. The answer arrives with ``call_soon_threadsafe``; it is dropped
-    when nobody waits any more (the future is cancelled, or the loop has closed).
+    when nobody waits any more (the future is cancelled, or the loop has closed). Where
+    threads cannot start (Pyodide), ``fn`` is called inline.
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
@@ -1037,7 +1038,10 @@ def in_own_thread(fn: Callable[..., Any], *args: Any, name: str = "hitl-approver
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(deliver, ok, value)
 
-    threading.Thread(target=target, name=name, daemon=True).start()
+    try:
+        threading.Thread(target=target, name=name, daemon=True).start()
+    except RuntimeError:  # no threads here (Pyodide): the only way left is to call it inline
+        target()  # its answer is delivered by the loop, as from a thread
     return future
 
 

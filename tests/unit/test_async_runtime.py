@@ -311,3 +311,21 @@ async def test_two_reviews_at_once_on_one_loop_do_not_deadlock() -> None:
     send("b")
     first, second = await asyncio.wait_for(asyncio.gather(batch.areview_and_execute(), batch.areview_and_execute()), 5)
     assert {**first, **second} == {1: "sent a", 2: "sent b"}
+
+
+async def test_without_threads_a_blocking_approver_is_called_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pyodide cannot start threads: the approver is then called on the loop's thread, not refused."""
+
+    def no_threads(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    approver = thread_counting_approver(Approve())
+    gate = Gate(approver=approver, timeout=5)
+
+    @gate.require_approval
+    async def tool() -> str:
+        return "ok"
+
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    assert await tool() == "ok"
+    assert approver.threads == [threading.get_ident()]  # type: ignore[attr-defined]
