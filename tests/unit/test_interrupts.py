@@ -283,3 +283,26 @@ async def test_async_batch_review_cancelled_keeps_calls_pending(path: Path) -> N
     assert [c.n for c in batch.pending] == [1, 2]
     assert [d["rule"] for d in decisions(path)] == ["task cancelled"] * 2
     assert await batch.areview_and_execute() == {1: "sent a", 2: "sent b"}
+
+
+@pytest.mark.parametrize("how", ["review in a thread", "one by one"])
+def test_async_batch_review_interrupted(path: Path, how: str) -> None:
+    approver: Any = InterruptedReview() if how == "review in a thread" else blocking_ctrl_c
+    batch = Batch(approver=approver, audit=AuditLog(path))
+
+    @batch.require_approval
+    async def send(to: str) -> str:
+        return f"sent {to}"
+
+    async def main() -> str:
+        await send("a")
+        await send("b")
+        try:
+            await batch.areview_and_execute()
+        except KeyboardInterrupt:
+            return "interrupted"
+        return "went on"
+
+    assert asyncio.run(main()) == "interrupted"
+    assert [c.n for c in batch.pending] == [1, 2]
+    assert [(d["rule"], d["still_pending"]) for d in decisions(path)] == [("interrupted", True)] * 2
