@@ -163,6 +163,22 @@ def test_outcome_not_written_the_caller_gets_the_result_and_it_is_loud(
     assert AuditLog.verify(path)
 
 
+def test_show_marks_a_record_written_late(path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    log = AuditLog(path)
+    charge_card = charging(Gate(approver=ScriptedApprover([Approve()]), audit=log), [])
+    full = DiskFull(monkeypatch, is_type("outcome"))
+    with pytest.warns(AuditWarning):
+        charge_card(1)
+    full.when = lambda line: False
+    log.close()
+    capsys.readouterr()
+    assert hitl(["audit", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    (line,) = [row for row in out.splitlines() if "outcome" in row]
+    assert "returned" in line and "(written late: it failed at " in line and "Errno 28" in line
+    assert "no outcome record" not in out
+
+
 def test_the_functions_own_exception_reaches_the_caller(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gate = Gate(approver=ScriptedApprover([Approve()]), audit=AuditLog(path))
 
