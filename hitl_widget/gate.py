@@ -1066,13 +1066,42 @@ def _call_with_timeout(approver: Approver, request: ApprovalRequest, timeout: fl
         finally:
             done.set()
 
-    threading.Thread(target=target, name=f"hitl-approver-{request.id}", daemon=True).start()
+    try:
+        threading.Thread(target=target, name=f"hitl-approver-{request.id}", daemon=True).start()
+    except RuntimeError:  # no threads here (Pyodide): ask inline, and judge the deadline after
+        target()
+        if request.remaining() == 0:
+            return ApprovalTimeout("timed out")
     if not done.wait(timeout):
         return ApprovalTimeout("timed out")
     answer = box[0]
     if isinstance(answer, BaseException) and not isinstance(answer, Exception):
         raise answer
     return answer
+
+
+async def _boxed(coro: Any) -> tuple[bool, Any]:
+    """``(True, result)`` or ``(False, exception)``: nothing escapes the task (a KeyboardInterrupt would stop Pyodide)."""
+    try:
+        return True, await coro
+    except BaseException as exc:
+        return False, exc
+
+
+def _run_without_threads(coro: Any) -> Any:
+    """Suspend this sync call until ``coro`` is done, where the runtime can (Pyodide's ``run_sync``)."""
+    try:
+        from pyodide.ffi import run_sync
+    except ImportError:
+        coro.close()
+        raise RuntimeError(
+            "an async approver was asked from sync code inside a running event loop, and no thread can be "
+            "started here: await the wrapped function from async code, or use a sync approver"
+        ) from None
+    ok, value = run_sync(_boxed(coro))
+    if not ok:
+        raise value
+    return value
 
 
 def _run_coroutine_blocking(coro: Any) -> Any:
@@ -1091,7 +1120,10 @@ def _run_coroutine_blocking(coro: Any) -> Any:
             box.append(exc)
 
     thread = threading.Thread(target=runner, name="hitl-async-approver", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no threads (Pyodide)
+        return _run_without_threads(coro)
     thread.join()
     if isinstance(box[0], BaseException):
         raise box[0]

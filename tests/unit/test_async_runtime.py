@@ -31,6 +31,7 @@ def _no_env_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- timed-out approvers -------------------------------------------------------------------------
 
 
+@pytest.mark.threads
 def test_twenty_timed_out_approvers_then_the_next_is_asked_and_the_loop_exits_promptly() -> None:
     """More abandoned approvers than the default executor has workers (cpus + 4)."""
     release = threading.Event()
@@ -67,6 +68,7 @@ def test_twenty_timed_out_approvers_then_the_next_is_asked_and_the_loop_exits_pr
     assert exit_seconds < 1.0, f"asyncio.run waited {exit_seconds:.1f} s on exit for abandoned approvers"
 
 
+@pytest.mark.threads
 async def test_a_late_answer_after_the_loop_moved_on_changes_nothing() -> None:
     release = threading.Event()
     ran: list[int] = []
@@ -150,6 +152,7 @@ async def test_a_users_approver_can_say_it_does_not_block() -> None:
     assert approver.threads == [threading.get_ident()]  # type: ignore[attr-defined]
 
 
+@pytest.mark.threads
 async def test_blocking_sync_approvers_run_in_their_own_threads_not_the_default_executor() -> None:
     approver = thread_counting_approver(Approve())
     gate = Gate(approver=approver)
@@ -199,6 +202,7 @@ class SlowPerson:
         return self.decisions[: len(requests)]
 
 
+@pytest.mark.threads
 async def test_areview_runs_async_tools_on_the_callers_loop_and_keeps_it_running() -> None:
     conn = LoopBoundConnection()
     person = SlowPerson(0.3, [Approve(), Edit({"sql": "select 2"}), Reject("not that table")])
@@ -229,6 +233,7 @@ async def test_areview_runs_async_tools_on_the_callers_loop_and_keeps_it_running
     assert person.threads and person.threads[0] != threading.get_ident()
 
 
+@pytest.mark.threads
 async def test_the_sync_review_inside_a_loop_cannot_use_the_callers_connection() -> None:
     """Why areview exists: the sync review runs coroutines in a fresh loop."""
     conn = LoopBoundConnection()
@@ -303,6 +308,7 @@ async def test_areview_one_by_one_with_async_and_sync_approvers() -> None:
         assert await batch.areview_and_execute() == {1: "sent a", 2: "sent b"}
 
 
+@pytest.mark.threads
 async def test_two_reviews_at_once_on_one_loop_do_not_deadlock() -> None:
     person = SlowPerson(0.1, [Approve(), Approve()])
     batch = Batch(approver=person)

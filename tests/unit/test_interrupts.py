@@ -78,6 +78,7 @@ def test_sync_call_records_cancelled_and_reraises(path: Path, make: Any, timeout
     assert AuditLog.verify(path)
 
 
+@pytest.mark.threads
 def test_ctrl_c_on_the_main_thread_while_a_timed_approver_thread_waits(path: Path) -> None:
     """The real signal path: SIGINT reaches the main thread in its wait, not the approver's thread."""
     started = threading.Event()
@@ -160,6 +161,7 @@ def test_async_call_records_cancelled_and_reraises(path: Path, make: Any, timeou
     assert decision["decision"] == "cancelled" and decision["rule"] == "interrupted"
 
 
+@pytest.mark.threads
 @pytest.mark.parametrize("timeout", [None, 5])
 async def test_a_cancelled_task_records_cancelled_and_propagates(path: Path, timeout: float | None) -> None:
     asked = threading.Event()
@@ -257,6 +259,7 @@ def test_ctrl_c_while_an_approved_call_runs_keeps_the_rest_pending(path: Path) -
     assert [o["status"] for o in outcomes] == ["returned", "raised"] and outcomes[1]["error"].startswith("KeyboardInterrupt")
 
 
+@pytest.mark.threads
 async def test_async_batch_review_cancelled_keeps_calls_pending(path: Path) -> None:
     release = threading.Event()
 
