@@ -34,16 +34,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import inspect
 import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["GRACE", "NotAnswerable", "keep_busy", "served", "wait_for"]
+__all__ = ["GRACE", "NotAnswerable", "comms_while_awaiting", "keep_busy", "served", "wait_for"]
 
 # Slice of one poll of the shell socket: bounds how late an event set by another thread
 # (a subshell handling the click, say) is noticed.
@@ -216,13 +217,6 @@ def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | N
     beats: list[float] = []
     started = time.monotonic()
 
-    async def drain() -> None:
-        while not (stop.is_set() or event.is_set()):
-            beats.append(time.monotonic())
-            del beats[:-1]
-            _take_queued_comm_messages(kernel)
-            await asyncio.sleep(_POLL_MS / 1000)
-
     def check() -> None:
         if beats or _main_polls or time.monotonic() - started < GRACE:
             return
@@ -235,11 +229,51 @@ def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | N
                 f"so no click could reach it. {WHAT_WORKS}"
             )
 
-    kernel.io_loop.add_callback(drain)
+    kernel.io_loop.add_callback(_drain, kernel, stop, event, beats)
     try:
         return _wait_in_slices(event, timeout, cell, check)
     finally:
         stop.set()
+
+
+async def _drain(kernel: Any, stop: threading.Event, event: threading.Event | None, beats: list[float]) -> None:
+    """On the kernel's loop (ipykernel 6): handle queued comm messages every few ms until ``stop``."""
+    while not (stop.is_set() or (event is not None and event.is_set())):
+        beats.append(time.monotonic())
+        del beats[:-1]
+        _take_queued_comm_messages(kernel)
+        await asyncio.sleep(_POLL_MS / 1000)
+
+
+@contextlib.contextmanager
+def comms_while_awaiting() -> Iterator[bool]:
+    """While the body awaits in a cell on the kernel's loop, comm messages keep being handled.
+
+    ipykernel >= 7.4 does this itself; on ipykernel 6 (messages queue behind the awaiting
+    cell) a task on the loop takes them out of the queue. Yields whether awaiting here can
+    receive a click at all (False: not on a kernel's loop that does either).
+    """
+    kernel = _current_kernel()
+    on_loop = kernel is not None and threading.current_thread() is threading.main_thread()
+    if not on_loop or kernel is None:
+        yield False
+        return
+    keep_busy(kernel)
+    if getattr(kernel, "shell_channel_thread", None) is not None:
+        from ipykernel.comm.comm import BaseComm
+
+        yield hasattr(BaseComm, "_reply_subshell_for")  # 7.4 dispatches comms while a cell awaits
+        return
+    if not _has_message_queue(kernel):
+        yield False
+        return
+    stop = threading.Event()
+    task = asyncio.ensure_future(_drain(kernel, stop, None, []))
+    try:
+        yield True
+    finally:
+        stop.set()
+        task.cancel()
 
 
 _WAITING_FILES = ("threading.py", "queue.py", os.path.join("concurrent", "futures"), os.path.join("multiprocessing", "pool.py"))

@@ -62,7 +62,7 @@ def cards_after(fe: Frontend, before: int, count: int, timeout: float = 15) -> d
 
     fe.wait_iopub(lambda m: len(opened()) >= count, timeout)
     return {
-        m["content"]["data"]["state"]["request"]["arguments"][0]["value"]: (
+        int(m["content"]["data"]["state"]["request"]["arguments"][0]["text"]): (
             m["content"]["comm_id"],
             m["content"]["data"]["state"]["request"]["id"],
         )
@@ -104,7 +104,7 @@ def test_a_sync_cell_blocked_on_worker_threads(nb: Frontend, blocker: str) -> No
     cards = cards_after(nb, before, 2)
     if version >= (7, 4):
         decide(nb, *cards[1], {"kind": "approve"})
-        decide(nb, *cards[2], {"kind": "edit", "arguments": {"x": "20"}})
+        decide(nb, *cards[2], {"kind": "edit", "arguments": {"x": {"text": "20"}}})
         out = finish(nb, msg_id)
         assert "RESULTS [2, 40]" in out and "RAN 1" in out and "RAN 20" in out, out
         assert records(nb, cards[1][0])[-1]["status"] == "approved"
@@ -197,7 +197,7 @@ def _assert_busy_until_the_cell_ends(fe: Frontend, msg_id: str, start: int) -> N
 
 
 def _send_invalid_edit(fe: Frontend, comm_id: str, request_id: str) -> None:
-    decide(fe, comm_id, request_id, {"kind": "edit", "arguments": {"x": "not a number"}})
+    decide(fe, comm_id, request_id, {"kind": "edit", "arguments": {"x": {"text": "not a number"}}})
 
 
 def _control_request(fe: Frontend) -> None:
