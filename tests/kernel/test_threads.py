@@ -321,3 +321,21 @@ def test_interrupt_while_a_thread_pool_waits_cancels_every_card(nb: Frontend) ->
     again = nb.client.execute("with ThreadPoolExecutor(1) as pool:\n    print('RESULTS', list(pool.map(double, [5])))")
     decide(nb, *cards_after(nb, before, 1)[5], {"kind": "approve"})
     assert "RESULTS [10]" in finish(nb, again)
+
+
+def test_interrupt_of_an_awaiting_cell_cancels_the_card_promptly(nb: Frontend) -> None:
+    """``await tool(...)`` in a cell: the kernel turns SIGINT into cancelling the cell's task; the
+    card's await wakes the idle loop so that happens at once, not at the next message."""
+    start = len(nb.iopub)
+    msg_id = nb.client.execute("print('RESULT', await adouble(21))", stop_on_error=False)
+    comm_id, _ = cards_after(nb, start, 1)[21]
+    queued = nb.client.execute("print('queued')")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    nb.manager.interrupt_kernel()
+    finish(nb, msg_id)
+    assert time.monotonic() - t0 < 3
+    error = error_of(nb, msg_id)
+    assert error is not None and error["ename"] in ("CancelledError", "KeyboardInterrupt"), error
+    assert records(nb, comm_id)[-1]["status"] == "cancelled"
+    assert finish(nb, queued) == "queued\n"
