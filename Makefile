@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test-kernel6 test test-python test-js lint typecheck bench clean lite-build lite
+.PHONY: chromium setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+	test-integrations lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,45 +35,105 @@ LITE_PORT ?= 8000
 lite-build: setup
 	$(PY) scripts/build_lite.py --output-dir $(LITE_DIR)
 
+# The site the browser tests use, rebuilt only when an input changed (the inputs of
+# tests/browser/lite_site.py's staleness check). make test builds it before the legs start:
+# building rewrites hitl_widget/static/, which the parallel legs read.
+LITE_INPUTS := $(shell find hitl_widget js/src notebooks examples lite -type f -not -path '*/__pycache__/*' 2>/dev/null) \
+	scripts/build_lite.py pyproject.toml js/package-lock.json
+$(LITE_DIR)/jupyter-lite.json: $(LITE_INPUTS) | setup
+	$(PY) scripts/build_lite.py --output-dir $(LITE_DIR)
+
 lite: lite-build
 	$(PY) scripts/serve_lite.py --directory $(LITE_DIR) --port $(LITE_PORT)
 
-test: setup lint typecheck test-js test-python test-kernel6
+# make test: set up (serially), then every leg in parallel (JOBS at a time), each leg's output
+# prefixed with its name and kept in build/test-logs/; a summary at the end. `make -k`: every
+# leg runs even after one failed, and any failed leg fails the run. A single leg: make test-unit.
+# Fast legs are listed first, except the longest (the browser), which starts at once beside them.
+JOBS ?= 2
+LEG = $(PY) scripts/leg.py
+TEST_LEGS := test-browser lint typecheck test-js test-unit test-pyodide test-kernel test-install test-kernel6 test-integrations
+# Every folder of tests/ with test files must be run by some leg (check-legs, part of lint).
+LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install tests/integrations
+
+test: setup chromium $(LITE_DIR)/jupyter-lite.json
+	@$(LEG) --reset
+	@$(MAKE) --no-print-directory -k -j$(JOBS) $(TEST_LEGS); status=$$?; $(LEG) --summary || status=1; exit $$status
 
 # Browser tests use Debian's chromium (never a downloaded browser).
 chromium:
 	scripts/ensure-chromium.sh
 
+# Everything the Python tests run, in one process (slow; make test splits it into legs).
 test-python: setup chromium
 	$(PY) -m pytest
 
+test-unit: setup
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/unit
+
+# The core's tests again inside Pyodide (WebAssembly CPython, single-threaded, as in a browser), under Node.
+test-pyodide: setup
+	@$(LEG) $@ -- $(PY) scripts/run_pyodide_tests.py
+
+# A real ipykernel (7) driven as a frontend would, and the terminal prompt in a pseudo-terminal.
+test-kernel: setup
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/kernel tests/terminal
+
+# Real JupyterLab, Notebook 7, JupyterLite and a Pyodide page in headless Chromium.
+test-browser: setup chromium
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser tests/notebooks
+
+# pip install of the wheel into fresh venvs (beside JupyterLab; without the card's libraries), real kernels.
+test-install: setup
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/install
+
 test-js: setup
-	cd js && npm test
+	@$(LEG) $@ -- sh -c 'cd js && npm test'
 
 # The kernel tests again under ipykernel 6 (the main run uses ipykernel 7): the supported-kernel matrix.
 IK6 := .venv-ik6
-$(IK6)/.installed: pyproject.toml
+# hitl_widget itself comes from the checkout (PYTHONPATH), its dependencies from pyproject.toml.
+$(IK6)/.installed: pyproject.toml scripts/project_deps.py
 	$(PYTHON) -m venv $(IK6)
-	$(IK6)/bin/python -m pip install --quiet 'ipykernel>=6.29,<7' jupyter_client anywidget ipywidgets makefun \
+	$(PYTHON) scripts/project_deps.py > $(IK6)/requirements.txt
+	$(IK6)/bin/python -m pip install --quiet -r $(IK6)/requirements.txt 'ipykernel>=6.29,<7' jupyter_client \
 		pytest pytest-timeout pytest-asyncio nbformat
 	touch $@
 
 test-kernel6: setup $(IK6)/.installed
-	PYTHONPATH=$(CURDIR) $(IK6)/bin/python -m pytest tests/kernel -p no:cacheprovider
+	@PYTHONPATH=$(CURDIR) $(LEG) $@ -- $(IK6)/bin/python -m pytest tests/kernel -p no:cacheprovider
+
+# The agent-SDK glue against the real SDKs (optional extras), in a venv of its own so the core suite never needs them.
+# HATCH_BUILD_NO_HOOKS: the editable install skips the JS build (the integrations never load the widget).
+SDK_VENV := .venv-sdk
+$(SDK_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SDK_VENV)
+	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
+		pytest pytest-timeout pytest-asyncio
+	touch $@
+
+test-integrations: $(SDK_VENV)/.installed
+	@$(LEG) $@ -- $(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider
 
 lint: setup
-	$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts
+	@$(LEG) $@ -- sh -c '$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts && $(MAKE) --no-print-directory check-legs'
+
+# Fails when a folder of tests/ with test files is in no leg (it would never run).
+check-legs:
+	@missing=$$(for d in tests/*/; do d=$${d%/}; ls $$d/test_*.py >/dev/null 2>&1 || continue; \
+		case " $(LEG_DIRS) " in *" $$d "*) ;; *) echo $$d;; esac; done); \
+	if [ -n "$$missing" ]; then echo "test folders no leg of make test runs (add them to LEG_DIRS and a leg): $$missing"; exit 1; fi
 
 typecheck: setup
-	$(VENV)/bin/mypy
-	cd js && npm run typecheck
+	@$(LEG) $@ -- sh -c '$(VENV)/bin/mypy && cd js && npm run typecheck'
 
-bench: setup
+bench: setup $(SDK_VENV)/.installed
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_card_latency.py
 	$(PY) benchmarks/bench_browser_latency.py
 	$(PY) benchmarks/bench_lite.py
+	$(SDK_VENV)/bin/python benchmarks/bench_sdk_cycle.py
 
 clean:
-	rm -rf $(VENV) $(IK6) js/node_modules hitl_widget/static build dist
+	rm -rf $(VENV) $(IK6) $(SDK_VENV) js/node_modules hitl_widget/static build dist

@@ -2,10 +2,90 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["detect_channel", "has_tty", "has_window", "in_ipython_kernel", "in_pyodide"]
+__all__ = [
+    "NOTEBOOK_INSTALL",
+    "NOTEBOOK_LIBRARIES",
+    "MissingLibrary",
+    "channel_problems",
+    "detect_channel",
+    "has_tty",
+    "has_window",
+    "in_ipython_kernel",
+    "in_pyodide",
+    "missing_modules",
+    "require_libraries",
+    "require_notebook_libraries",
+]
+
+#: what the notebook card (JupyterLab, Notebook 7, JupyterLite) imports beyond the core
+NOTEBOOK_LIBRARIES = ("anywidget", "ipywidgets", "traitlets")
+#: how to get them (they are dependencies of hitl_widget; the extra names them for installs made without)
+NOTEBOOK_INSTALL = "%pip install 'hitl_widget[notebook]' in a notebook cell (pip install 'hitl_widget[notebook]' in a terminal)"
+
+
+class MissingLibrary(ModuleNotFoundError):
+    """A library that a channel (or an integration) needs is not installed.
+
+    Raised where the channel is first used, before anything runs; the message names the
+    missing modules and the command that installs them; ``name`` is the first missing
+    module::
+
+        try:
+            from hitl_widget.widget import ApprovalCard
+        except MissingLibrary as e:
+            print(e)   # the notebook card needs anywidget ... pip install 'hitl_widget[notebook]'
+    """
+
+
+def missing_modules(modules: Iterable[str]) -> list[str]:
+    """The top-level modules among ``modules`` that cannot be imported here (found without importing them).
+
+    A module set to None in ``sys.modules`` counts as missing (Python's way to block an import).
+    """
+    missing = []
+    for name in modules:
+        if name in sys.modules:
+            if sys.modules[name] is None:
+                missing.append(name)
+            continue
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def missing_library_message(missing: list[str], *, needed_for: str, install: str) -> str:
+    """``"<needed_for> needs a and b, which are not installed in this Python (<path>): <install>"``."""
+    names = " and ".join(missing) if len(missing) <= 2 else ", ".join(missing[:-1]) + " and " + missing[-1]
+    verb = "is" if len(missing) == 1 else "are"
+    where = "" if in_pyodide() else f" ({sys.executable})"  # under Pyodide sys.executable names the JS host
+    return f"{needed_for} needs {names}, which {verb} not installed in this Python{where}. Install: {install}"
+
+
+def require_libraries(modules: Iterable[str], *, needed_for: str, install: str) -> None:
+    """Raise :class:`MissingLibrary` naming ``install`` unless every one of ``modules`` can be imported.
+
+    For channels and integrations that import their libraries lazily: call it where the channel
+    is created or first used, so the error says what to install instead of surfacing as a
+    bare ``ModuleNotFoundError`` from deep inside. ``needed_for`` is what needs them
+    (``"the notebook card"``), ``install`` the command (``"pip install 'hitl_widget[notebook]'"``).
+    """
+    missing = missing_modules(modules)
+    if missing:
+        raise MissingLibrary(missing_library_message(missing, needed_for=needed_for, install=install), name=missing[0])
+
+
+def require_notebook_libraries() -> None:
+    """Raise :class:`MissingLibrary` unless the notebook card's libraries (anywidget, ipywidgets) import."""
+    require_libraries(NOTEBOOK_LIBRARIES, needed_for="hitl_widget's notebook card", install=NOTEBOOK_INSTALL)
 
 
 def in_pyodide() -> bool:
@@ -84,15 +164,33 @@ _notebook: Any = None
 _browser: Any = None
 
 
+def channel_problems() -> list[str]:
+    """Why a channel that fits this environment cannot be used (its libraries are missing); empty normally.
+
+    Inside a Jupyter kernel (JupyterLab, Notebook 7, JupyterLite) the card needs anywidget and
+    ipywidgets; the text names what to install, for the error the default approver raises.
+    """
+    if not in_ipython_kernel():
+        return []
+    missing = missing_modules(NOTEBOOK_LIBRARIES)
+    if not missing:
+        return []
+    needed = missing_library_message(
+        missing, needed_for="this is a Jupyter kernel, but hitl_widget's notebook card", install=NOTEBOOK_INSTALL
+    )
+    return [needed + ", then restart the kernel"]
+
+
 def detect_channel() -> Any:
     """An approver for this environment, or None when no person can be asked here.
 
-    Order: the notebook card inside a Jupyter kernel (JupyterLite's card under Pyodide),
+    Order: the notebook card inside a Jupyter kernel (JupyterLite's card under Pyodide)
+    where its libraries are installed (else :func:`channel_problems` says what to install),
     browser dialogs for Pyodide on a page's main thread, then a terminal (stdin and
     stdout are TTYs).
     """
     global _terminal, _notebook, _browser
-    if in_ipython_kernel():
+    if in_ipython_kernel() and (_notebook is not None or not missing_modules(NOTEBOOK_LIBRARIES)):
         if _notebook is None:
             if in_pyodide():
                 from .approvers.lite import LiteApprover

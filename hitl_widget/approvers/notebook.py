@@ -51,6 +51,9 @@ class NotebookApprover:
     honors_deadline = True
 
     def __init__(self, user: str | None = None) -> None:
+        from ..environment import require_notebook_libraries
+
+        require_notebook_libraries()  # MissingLibrary naming the extra, here rather than at the first card
         self.user = user or notebook_user()
 
     def _card(self, request: ApprovalRequest) -> Any:

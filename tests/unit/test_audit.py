@@ -195,6 +195,7 @@ def test_auto_rejection_from_hitl_mode_is_audited(path, monkeypatch):
     assert records[1]["rule"] == "env:HITL_MODE=reject"
 
 
+@pytest.mark.threads
 def test_timeouts_are_recorded_as_timed_out_not_rejected(path):
     def slow(request):
         time.sleep(1.0)
@@ -361,6 +362,7 @@ def test_reopening_appends_and_keeps_the_chain(path):
     assert AuditLog.verify(path)
 
 
+@pytest.mark.subprocess
 def test_reopening_in_a_fresh_process_appends_and_keeps_the_chain(path):
     with AuditLog(path) as log:
         log.append("note", n=1)
@@ -388,6 +390,7 @@ def test_refuses_to_append_after_a_garbage_last_line(tmp_path):
         AuditLog(p)
 
 
+@pytest.mark.threads
 def test_two_logs_on_one_path_in_one_process_keep_the_chain(path):
     a = AuditLog(path)
     b = AuditLog(path)
@@ -425,6 +428,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.subprocess
 def test_other_processes_appending_keep_the_chain(path, tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)

@@ -133,6 +133,7 @@ def test_function_error_is_reported_not_raised():
     assert batch.review_and_execute() == {1: "ERROR: RuntimeError: smtp down"}
 
 
+@pytest.mark.threads
 def test_async_functions_in_a_batch():
     ran = []
 
@@ -154,6 +155,7 @@ def test_async_functions_in_a_batch():
     assert ran == ["ann"]
 
 
+@pytest.mark.threads
 async def test_async_batch_review_inside_a_running_loop():
     async def notify(user: str) -> str:
         return f"notified {user}"
@@ -200,6 +202,7 @@ def test_policy_rejection_raises_at_once(monkeypatch, send_email, sent):
     assert batch.pending == [] and sent == []
 
 
+@pytest.mark.threads
 def test_placeholders_unique_under_threads(send_email, sent):
     batch = Batch(approver=ScriptedApprover(default=Approve()))
     send = batch.wrap(send_email)
@@ -222,6 +225,7 @@ def test_placeholders_unique_under_threads(send_email, sent):
         assert result == f"sent to {by_placeholder[f'PENDING_APPROVAL_{n}']}@x"
 
 
+@pytest.mark.threads
 def test_placeholders_unique_under_asyncio_tasks():
     async def notify(user: int) -> int:
         return user
@@ -300,6 +304,7 @@ def test_approver_with_review_method(send_email, sent):
     assert reviewer.seen == [["a@x", "b@x"]]
 
 
+@pytest.mark.threads
 def test_timeout_in_batch_review_fails_closed(send_email, sent):
     release = threading.Event()
 
@@ -317,6 +322,7 @@ def test_timeout_in_batch_review_fails_closed(send_email, sent):
     assert sent == []
 
 
+@pytest.mark.notebook
 def test_each_queued_request_carries_its_placeholder_as_label_for_the_reviewer() -> None:
     from hitl_widget.widget import request_view
 

@@ -192,6 +192,7 @@ def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, env=child_env(), timeout=60, cwd=REPO)
 
 
+@pytest.mark.subprocess
 def test_python_m_hitl_widget_exit_codes(log_path, tmp_path):
     ok = run([sys.executable, "-m", "hitl_widget", "audit", "verify", str(log_path)])
     assert ok.returncode == 0, ok.stderr

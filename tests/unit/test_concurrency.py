@@ -66,6 +66,7 @@ def check(results, approver: ScriptedApprover):
 
 
 @pytest.mark.parametrize("timeout", [None, 10])
+@pytest.mark.threads
 def test_threads_get_their_own_decisions(timeout):
     approver = ScriptedApprover(default=decide)
     ran = []
@@ -142,6 +143,7 @@ async def test_asyncio_gather_with_async_approver():
     assert len({r.id for r in requests}) == N
 
 
+@pytest.mark.threads
 def test_threads_with_async_approver_and_sync_function():
     async def approver(request):
         return await decide_async(request)
@@ -160,6 +162,7 @@ def test_threads_with_async_approver_and_sync_function():
 
 
 @pytest.mark.parametrize("timeout", [None, 10])
+@pytest.mark.threads
 def test_approver_sees_the_callers_context(timeout):
     def approver(request):
         time.sleep(random.uniform(0, 0.002))
@@ -195,6 +198,7 @@ async def test_async_approver_sees_the_tasks_context():
     assert await asyncio.gather(*(call(i) for i in range(40))) == list(range(40))
 
 
+@pytest.mark.threads
 def test_always_arguments_grants_under_threads():
     asked = []
     lock = threading.Lock()
@@ -217,6 +221,7 @@ def test_always_arguments_grants_under_threads():
     assert len(asked) == before  # every argument set is granted now
 
 
+@pytest.mark.threads
 def test_mixed_functions_on_one_gate_from_threads():
     approver = ScriptedApprover(default=lambda r: Reject("no") if r.function == "dangerous" else Approve())
 

@@ -150,6 +150,7 @@ def test_invalid_edit_message_and_problems():
 # -- timeouts ----------------------------------------------------------------------------------
 
 
+@pytest.mark.threads
 def test_slow_sync_approver_times_out_fast_and_fails_closed(delete_user, calls):
     def slow(request):
         time.sleep(3)
@@ -168,6 +169,7 @@ def test_slow_sync_approver_times_out_fast_and_fails_closed(delete_user, calls):
     assert calls == []
 
 
+@pytest.mark.threads
 def test_timeout_per_function_overrides_gate(delete_user, calls):
     release = threading.Event()
 
@@ -185,6 +187,7 @@ def test_timeout_per_function_overrides_gate(delete_user, calls):
     assert calls == []
 
 
+@pytest.mark.threads
 def test_on_timeout_approve_runs_the_function(delete_user, calls):
     release = threading.Event()
 
@@ -202,6 +205,7 @@ def test_on_timeout_approve_runs_the_function(delete_user, calls):
     assert calls == [9]
 
 
+@pytest.mark.threads
 def test_fast_approver_within_timeout(delete_user, calls):
     gate = Gate(approver=ScriptedApprover([Approve()]), timeout=5)
     assert gate.wrap(delete_user)(2) == "deleted 2"
@@ -224,6 +228,7 @@ async def test_async_approver_timeout_on_async_function(calls):
     assert calls == []
 
 
+@pytest.mark.threads
 def test_async_approver_timeout_on_sync_function(delete_user, calls):
     async def slow(request):
         await asyncio.sleep(5)
@@ -237,6 +242,7 @@ def test_async_approver_timeout_on_sync_function(delete_user, calls):
     assert calls == []
 
 
+@pytest.mark.threads
 async def test_sync_slow_approver_timeout_on_async_function(calls):
     release = threading.Event()
 
@@ -293,6 +299,7 @@ def test_approver_exception_propagates_and_function_not_run(delete_user, calls):
     assert calls == []
 
 
+@pytest.mark.threads
 def test_approver_exception_propagates_with_timeout(delete_user, calls):
     def broken(request):
         raise ConnectionError("gone")

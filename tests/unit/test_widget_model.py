@@ -505,15 +505,23 @@ def test_record_text_for_each_status() -> None:
     assert record_text("f", {"status": "approved"}) == "✓ f() approved"
 
 
-def test_without_pydantic_plain_annotations_still_get_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
+def test_an_argument_that_could_not_be_copied_is_flagged_in_the_view() -> None:
+    class Uncopyable:
+        def __deepcopy__(self, memo: Any) -> Any:
+            raise TypeError("cannot copy a live connection")
 
-    from hitl_widget import widget
+        def __reduce_ex__(self, protocol: Any) -> Any:
+            raise TypeError("cannot copy a live connection")
 
-    monkeypatch.setitem(sys.modules, "pydantic", None)  # import pydantic -> ImportError, as in a bare Pyodide
-    monkeypatch.setattr(widget, "_schema_cache", {})
-    args = view_args(make_request())
-    assert args["user_id"]["schema"] == {"type": "integer"}
-    assert args["mode"]["choices"] == [{"label": '"soft"', "json": '"soft"'}, {"label": '"hard"', "json": '"hard"'}]
-    assert args["color"]["schema"] == {"enum": ["red", "blue"]}
-    assert args["note"]["schema"] == {"type": "string"}
+    seen: list[dict[str, dict[str, Any]]] = []
+
+    def approver(request: ApprovalRequest) -> Any:
+        seen.append(view_args(request))
+        return Approve()
+
+    def query(conn: Any, sql: str) -> None:
+        return None
+
+    Gate(approver=approver).wrap(query)(Uncopyable(), "select 1")
+    assert seen[0]["conn"]["uncopied"] and "could not be copied" in seen[0]["conn"]["uncopied"]
+    assert seen[0]["sql"]["uncopied"] is None

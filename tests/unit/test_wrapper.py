@@ -233,6 +233,7 @@ async def test_async_approver_with_async_function():
     assert await gate.wrap(fetch)("u") == "u:0"
 
 
+@pytest.mark.threads
 def test_async_approver_with_sync_function():
     async def approver(request):
         await asyncio.sleep(0)
@@ -242,6 +243,7 @@ def test_async_approver_with_sync_function():
     assert gate.wrap(delete_user)(5) == "deleted 5 (cleanup)"
 
 
+@pytest.mark.threads
 async def test_sync_function_called_inside_a_running_loop_with_async_approver():
     async def approver(request):
         return Approve()
