@@ -87,7 +87,7 @@ _deferred = _Deferred()
 _main_polls = 0  # how many waits the main thread runs now (it handles comm messages meanwhile)
 
 
-def wait_for(event: threading.Event, timeout: float | None) -> bool:
+def wait_for(event: threading.Event, timeout: float | None, *, widget: Any = None) -> bool:
     """Wait until ``event`` is set or ``timeout`` seconds pass; return ``event.is_set()``.
 
     On the main thread of a running IPython kernel, comm messages keep flowing while it
@@ -96,7 +96,9 @@ def wait_for(event: threading.Event, timeout: float | None) -> bool:
     the cell it was started from raises ``KeyboardInterrupt`` here as well.
 
     Raises :class:`NotAnswerable` (at once, after :data:`GRACE` seconds) where the click
-    cannot reach the kernel while this thread waits.
+    cannot reach the kernel while this thread waits. ``widget`` is the widget whose click
+    sets ``event``: on ipykernel >= 7.4, one not made by :func:`served` (its subshell could
+    not be created) has its messages sent to the main thread, so the same check applies.
     """
     found = _main_shell_stream()
     if found is not None:
@@ -114,7 +116,10 @@ def wait_for(event: threading.Event, timeout: float | None) -> bool:
             return True
         if _has_message_queue(kernel):
             return _wait_draining_queue(kernel, event, timeout, _msg_id(parent))
-        return _wait_in_slices(event, timeout, _msg_id(parent), lambda: None)
+        check = _no_check
+        if widget is not None and _routes_comms(kernel) and not _is_served(widget):
+            check = _blocked_main_check(time.monotonic())
+        return _wait_in_slices(event, timeout, _msg_id(parent), check)
     finally:
         if parent is not None:
             _adopt_cell_output(kernel, parent)
@@ -189,6 +194,32 @@ def _wait_in_slices(event: threading.Event, timeout: float | None, cell: str | N
         if cell is not None and _interrupts.hit(cell):
             raise KeyboardInterrupt
         check()
+
+
+def _no_check() -> None:
+    return None
+
+
+def _blocked_main_check(started: float) -> Callable[[], None]:
+    """ipykernel 7.4, a widget whose messages go to the main thread: NotAnswerable while it is blocked."""
+
+    def check() -> None:
+        if _main_polls or time.monotonic() - started < GRACE:
+            return
+        blocked_in = _main_thread_waits_on_lock()
+        if blocked_in:
+            raise NotAnswerable(
+                f"the kernel's main thread is blocked in the cell's own code ({blocked_in}), waiting "
+                "for this thread, and this card's messages go to the main thread (a kernel subshell "
+                f"for it could not be created), so no click could reach it. {WHAT_WORKS}"
+            )
+
+    return check
+
+
+def _is_served(widget: Any) -> bool:
+    route = getattr(getattr(widget, "comm", None), "__dict__", {}).get("_reply_subshell_for")
+    return getattr(route, "__name__", "") == "route"
 
 
 def _adopt_cell_output(kernel: Any, parent: dict[str, Any]) -> None:

@@ -101,7 +101,7 @@ class NotebookApprover:
         handle = None
         try:  # an interrupt at any point from here on leaves the card saying "cancelled"
             handle = self._display(card)
-            decided = wait_for(card.decided, request.remaining())
+            decided = wait_for(card.decided, request.remaining(), widget=card)
         except KeyboardInterrupt:
             self._finish(card, handle, "cancelled")
             raise
@@ -127,7 +127,7 @@ class NotebookApprover:
         timeout = review_timeout(requests)
         try:
             handle = self._display(table)
-            finished = wait_for(table.done, timeout)
+            finished = wait_for(table.done, timeout, widget=table)
         except KeyboardInterrupt:
             for request in requests:
                 if request.id not in table.decisions:

@@ -339,3 +339,21 @@ def test_interrupt_of_an_awaiting_cell_cancels_the_card_promptly(nb: Frontend) -
     assert error is not None and error["ename"] in ("CancelledError", "KeyboardInterrupt"), error
     assert records(nb, comm_id)[-1]["status"] == "cancelled"
     assert finish(nb, queued) == "queued\n"
+
+
+def test_without_its_subshell_a_thread_pool_card_fails_closed_at_once(nb: Frontend) -> None:
+    """ipykernel 7.4 where hitl_widget's subshell cannot be created: the card's messages go to the
+    blocked main thread, so the card says so at once instead of hanging."""
+    if kernel_version(nb) < (7, 4):
+        pytest.skip("ipykernel 6 has no subshells (its thread-pool case is tested above)")
+    nb.run("import hitl_widget.kernel_wait as kw\nkw._subshell_id = lambda kernel: None")
+    before = len(nb.iopub)
+    started = time.monotonic()
+    msg_id = nb.client.execute(BLOCKERS["pool.map"])
+    cards = cards_after(nb, before, 2)
+    out = finish(nb, msg_id)
+    assert time.monotonic() - started < 5 and "RAN" not in out, out
+    error = error_of(nb, msg_id)
+    assert error is not None and error["ename"] == "NoApprovalChannel" and "subshell" in error["evalue"], error
+    for comm_id, _ in cards.values():
+        assert records(nb, comm_id)[-1]["status"] == "rejected"

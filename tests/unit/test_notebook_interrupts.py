@@ -72,7 +72,7 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> Shown:
 
 
 def test_keyboard_interrupt_while_waiting_settles_the_card_and_propagates(shown: Shown, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(event: threading.Event, timeout: float | None) -> bool:
+    def interrupted(event: threading.Event, timeout: float | None, **_: Any) -> bool:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(kernel_wait, "wait_for", interrupted)
@@ -83,7 +83,7 @@ def test_keyboard_interrupt_while_waiting_settles_the_card_and_propagates(shown:
 
 
 def test_an_unanswerable_wait_fails_closed_at_once_and_the_card_says_why(shown: Shown, monkeypatch: pytest.MonkeyPatch) -> None:
-    def blocked(event: threading.Event, timeout: float | None) -> bool:
+    def blocked(event: threading.Event, timeout: float | None, **_: Any) -> bool:
         raise kernel_wait.NotAnswerable(f"the kernel's main thread is blocked. {kernel_wait.WHAT_WORKS}")
 
     monkeypatch.setattr(kernel_wait, "wait_for", blocked)
@@ -101,7 +101,7 @@ def test_an_unanswerable_wait_fails_closed_at_once_and_the_card_says_why(shown: 
 
 
 def test_an_unanswerable_review_fails_every_row_closed(shown: Shown, monkeypatch: pytest.MonkeyPatch) -> None:
-    def blocked(event: threading.Event, timeout: float | None) -> bool:
+    def blocked(event: threading.Event, timeout: float | None, **_: Any) -> bool:
         raise kernel_wait.NotAnswerable("no click can reach this kernel")
 
     monkeypatch.setattr(kernel_wait, "wait_for", blocked)
@@ -117,7 +117,7 @@ def test_keyboard_interrupt_during_a_review_cancels_the_undecided_rows_and_propa
 ) -> None:
     requests = make_requests(3)
 
-    def first_decided_then_interrupted(event: threading.Event, timeout: float | None) -> bool:
+    def first_decided_then_interrupted(event: threading.Event, timeout: float | None, **_: Any) -> bool:
         shown.widgets[0].decide(requests[0].id, Approve())
         raise KeyboardInterrupt
 
