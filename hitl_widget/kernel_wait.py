@@ -119,7 +119,14 @@ def wait_for(event: threading.Event, timeout: float | None, *, widget: Any = Non
         check = _no_check
         if widget is not None and _routes_comms(kernel) and not _is_served(widget):
             check = _blocked_main_check(time.monotonic())
-        return _wait_in_slices(event, timeout, _msg_id(parent), check)
+        stop = threading.Event()
+        loop = getattr(kernel, "io_loop", None)
+        if loop is not None:  # an awaiting cell's interrupt needs its loop awake, see _tick
+            loop.add_callback(_tick, stop, event)
+        try:
+            return _wait_in_slices(event, timeout, _msg_id(parent), check)
+        finally:
+            stop.set()
     finally:
         if parent is not None:
             _adopt_cell_output(kernel, parent)
@@ -267,6 +274,17 @@ def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | N
         stop.set()
 
 
+async def _tick(stop: threading.Event, event: threading.Event) -> None:
+    """On the kernel's loop: wake it every 0.1 s until ``stop``.
+
+    Python runs a signal handler only when the main thread runs bytecode; an idle loop (a cell
+    awaiting this worker) sleeps in ``select``, so the kernel's SIGINT handler, which cancels the
+    awaiting cell, would wait for the next message.
+    """
+    while not (stop.is_set() or event.is_set()):
+        await asyncio.sleep(0.1)
+
+
 async def _drain(kernel: Any, stop: threading.Event, event: threading.Event | None, beats: list[float]) -> None:
     """On the kernel's loop (ipykernel 6): handle queued comm messages every few ms until ``stop``."""
     while not (stop.is_set() or (event is not None and event.is_set())):
@@ -374,7 +392,8 @@ class _Interrupts:
             events.register("post_run_cell", lambda result: self._ended(kernel, result))
 
     def _ended(self, kernel: Any, result: Any) -> None:
-        if isinstance(getattr(result, "error_in_exec", None), KeyboardInterrupt):
+        # An awaiting cell's interrupt reaches it as CancelledError (ipykernel cancels its task).
+        if isinstance(getattr(result, "error_in_exec", None), (KeyboardInterrupt, asyncio.CancelledError)):
             cell = _msg_id(kernel.get_parent("shell"))
             if cell is not None:
                 self.cells.add(cell)

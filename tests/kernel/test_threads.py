@@ -357,3 +357,19 @@ def test_without_its_subshell_a_thread_pool_card_fails_closed_at_once(nb: Fronte
     assert error is not None and error["ename"] == "NoApprovalChannel" and "subshell" in error["evalue"], error
     for comm_id, _ in cards.values():
         assert records(nb, comm_id)[-1]["status"] == "rejected"
+
+
+def test_interrupt_of_a_cell_awaiting_a_worker_thread_cancels_the_workers_card(nb: Frontend) -> None:
+    """``await asyncio.to_thread(tool)``: the cell is cancelled, and the worker's card with it (no
+    card left answerable that would run the tool in the background later)."""
+    nb.run(SPY)
+    start = len(nb.iopub)
+    msg_id = nb.client.execute("print('RESULT', await asyncio.to_thread(spied, 7))", stop_on_error=False)
+    comm_id, _ = cards_after(nb, start, 1)[7]
+    time.sleep(0.3)
+    nb.manager.interrupt_kernel()
+    finish(nb, msg_id)
+    nb.wait_iopub(lambda m: bool(records(nb, comm_id)), timeout=5)
+    assert records(nb, comm_id)[-1]["status"] == "cancelled"
+    assert nb.run("import time; time.sleep(0.1); print(escaped)") == "['KeyboardInterrupt']\n"
+    assert not any("RAN" in m["content"].get("text", "") for m in nb.iopub if m["msg_type"] == "stream")
