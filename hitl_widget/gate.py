@@ -30,7 +30,7 @@ from .audit import AuditLog
 from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
 from .formatting import bounded_repr, json_safe
-from .frozen import copy_arguments, fingerprint
+from .frozen import fingerprint
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
 from .target import Target, inspect_target
@@ -50,6 +50,7 @@ _counter = itertools.count(1)
 
 #: how many times one call may be decided (the first answer, then after each edit) before it fails closed
 MAX_DECISION_ROUNDS = 4
+_NOT_REQUIRED = Verdict("run", "when", "when= returned False")
 #: stands for "the default approver" when no approver is configured, in grants and re-decisions
 _DEFAULT_ROUTE = "default approver"
 
@@ -204,6 +205,9 @@ class Gate:
         for level, routed in (routes or {}).items():
             if not callable(routed):
                 raise TypeError(f"routes[{level!r}] must be an approver (callable), not {type(routed).__name__}")
+        for name, fn in (("clock", clock), ("id_factory", id_factory)):
+            if not callable(fn):
+                raise TypeError(f"{name}= must be a function, not {type(fn).__name__}")
         self.approver = approver
         self.when = when
         self.risk = risk
@@ -359,7 +363,7 @@ class Gate:
                 log.warning("%s: %s", request.call_text(), note)
             else:
                 if needed is False:
-                    return Verdict("run", "when", "when= returned False")
+                    return _NOT_REQUIRED
         if self._grants:
             grants = self._grants.get(guard)
             if grants is not None:
@@ -519,15 +523,9 @@ class Gate:
 
     def _edited_request(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> ApprovalRequest:
         """The request state an edit made: same id, the edited arguments, its own risk level and timeout."""
-        arguments = resolution.arguments
-        changed = {k: v for k, v in arguments.items() if k not in request.arguments or v is not request.arguments[k]}
-        if changed:  # values the approver handed over are copied too: its own code may still hold them
-            copied, uncopied_new = copy_arguments(changed)
-            arguments = {**arguments, **copied}
-        else:
-            uncopied_new = {}
+        arguments = resolution.arguments  # values an approver handed over are kept as given (validation's contract)
+        changed = {k for k, v in arguments.items() if k not in request.arguments or v is not request.arguments[k]}
         uncopied = {k: why for k, why in request.uncopied.items() if k not in changed}
-        uncopied.update(uncopied_new)
         new = ApprovalRequest(
             id=request.id,
             function=request.function,

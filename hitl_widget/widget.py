@@ -183,6 +183,8 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         shown, _ = display.preview(value, TOO_LARGE_PREVIEW)
         if text is not None:
             length = len(text)
+        elif type(value) in (str, bytes, bytearray):
+            length = len(value)  # the value's own length (its text is at least as long)
         is_json = shown.startswith(("[", "{", '"'))
         not_editable = "too large to show whole in the card"
     if injected:
