@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+.PHONY: chromium setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-integrations test-browser test-install test-js \
 	lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
@@ -52,11 +52,11 @@ lite: lite-build
 # Fast legs are listed first, except the longest (the browser), which starts at once beside them.
 JOBS ?= 2
 LEG = $(PY) scripts/leg.py
-TEST_LEGS := test-browser lint typecheck test-js test-unit test-pyodide test-kernel test-install test-kernel6
-# Optional agent-SDK integrations (issue 9): a test-integrations target (its own venv, like
-# test-kernel6) goes below, and its name into TEST_LEGS (and its folder into LEG_DIRS).
-# Every folder of tests/ with test files must be run by some leg (check-legs, part of lint).
-LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install
+TEST_LEGS := test-browser lint typecheck test-js test-unit test-pyodide test-kernel test-install test-kernel6 test-integrations
+# A new leg (its own venv, like test-kernel6 and test-integrations) goes into TEST_LEGS, and the
+# test folders it runs into LEG_DIRS: every folder of tests/ with test files must be run by some
+# leg (check-legs, part of lint).
+LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install tests/integrations
 
 test: setup chromium $(LITE_DIR)/jupyter-lite.json
 	@$(LEG) --reset
@@ -105,6 +105,18 @@ $(IK6)/.installed: pyproject.toml scripts/project_deps.py
 test-kernel6: setup $(IK6)/.installed
 	@PYTHONPATH=$(CURDIR) $(LEG) $@ -- $(IK6)/bin/python -m pytest tests/kernel -p no:cacheprovider
 
+# The agent-SDK glue against the real SDKs (optional extras), in a venv of its own so the core suite never needs them.
+# HATCH_BUILD_NO_HOOKS: the editable install skips the JS build (the integrations never load the widget).
+SDK_VENV := .venv-sdk
+$(SDK_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SDK_VENV)
+	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
+		pytest pytest-timeout pytest-asyncio
+	touch $@
+
+test-integrations: $(SDK_VENV)/.installed
+	@$(LEG) $@ -- $(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider
+
 lint: setup
 	@$(LEG) $@ -- sh -c '$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts && $(MAKE) --no-print-directory check-legs'
 
@@ -117,12 +129,13 @@ check-legs:
 typecheck: setup
 	@$(LEG) $@ -- sh -c '$(VENV)/bin/mypy && cd js && npm run typecheck'
 
-bench: setup
+bench: setup $(SDK_VENV)/.installed
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_card_latency.py
 	$(PY) benchmarks/bench_browser_latency.py
 	$(PY) benchmarks/bench_lite.py
+	$(SDK_VENV)/bin/python benchmarks/bench_sdk_cycle.py
 
 clean:
-	rm -rf $(VENV) $(IK6) js/node_modules hitl_widget/static build dist
+	rm -rf $(VENV) $(IK6) $(SDK_VENV) js/node_modules hitl_widget/static build dist

@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT / "tests" / "kernel"))
 from jupyter_client.manager import KernelManager  # noqa: E402
 from kernel_frontend import Frontend  # noqa: E402
 
+from hitl_widget.protocol import PROTOCOL_VERSION  # noqa: E402
+
 SETUP = """
 from hitl_widget import require_approval
 from comm import create_comm
@@ -61,7 +63,12 @@ def main(n: int = 50) -> None:
                 opened["content"]["comm_id"],
                 {
                     "method": "custom",
-                    "content": {"kind": "decision", "version": 1, "request_id": request_id, "decision": {"kind": "approve"}},
+                    "content": {
+                        "kind": "decision",
+                        "version": PROTOCOL_VERSION,
+                        "request_id": request_id,
+                        "decision": {"kind": "approve"},
+                    },
                 },
             )
             wait_text(fe, f"RAN {i}\n")

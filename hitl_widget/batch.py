@@ -82,6 +82,11 @@ class Batch(Gate):
         return cast(F, stand_in(target, impl, guard))
 
     def _enqueue(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
+        """Decide by policy now, or queue the call with a private copy of its arguments.
+
+        The copy is made here, so an agent that reuses (and mutates) its argument objects
+        after getting ``PENDING_APPROVAL_n`` does not change what is reviewed or run.
+        """
         request = self._new_request(guard, arguments)
         verdict = self.evaluate(guard, request)
         if verdict.action != "ask":
@@ -89,6 +94,7 @@ class Batch(Gate):
             if not resolution.runs:
                 raise self._rejection(request, resolution)
             return _RunNow(request, resolution)
+        self._freeze(guard, request)
         with self._queue_lock:
             n = next(self._numbers)
             call = PendingCall(n, request, guard)
@@ -136,6 +142,7 @@ class Batch(Gate):
         for index, (call, answer) in enumerate(zip(calls, answers)):
             try:
                 resolution = self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
+                resolution = self._follow_sync(call.guard, call.request, resolution)  # grants; edits decided again
             except InvalidEdit as exc:
                 invalid.append((call, exc))
                 continue

@@ -25,8 +25,10 @@ caller decides how much of the text it can show (see the card's limit in ``widge
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -125,11 +127,31 @@ def _int_text(value: int) -> str:
     return sign + "".join(reversed(chunks))
 
 
+#: Under Pyodide a ``__repr__`` that recurses through ``repr()`` overflows the JavaScript stack
+#: (a fatal error that kills the runtime: the JupyterLite kernel) long before Python's recursion
+#: limit of 1000; this many more levels turn it into a RecursionError there.
+PYODIDE_REPR_DEPTH = 60
+
+
+def _repr(value: Any) -> Any:
+    if sys.platform != "emscripten":
+        return repr(value)
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, depth + PYODIDE_REPR_DEPTH))
+    try:
+        return repr(value)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def _leaf_repr(value: Any) -> str:
     if isinstance(value, int) and type(value).__repr__ is int.__repr__:
         return _int_text(value)
     try:
-        text = repr(value)
+        text = _repr(value)
         if not isinstance(text, str):
             raise TypeError(f"__repr__ returned {type(text).__name__}")
         return text
@@ -228,15 +250,20 @@ def preview(value: Any, limit: int) -> tuple[str, bool]:
     """``(text, shortened)``: :func:`full_text` cut to at most ``limit`` characters.
 
     A cut text ends with ``"…"``; ``shortened`` says so, and the channel must then offer the
-    whole :func:`full_text`. ``limit`` below 1 counts as 1.
+    whole :func:`full_text`. ``limit`` below 1 counts as 1. Costs time in proportion to
+    ``limit``, not to the value, for strings, bytes and builtin containers longer than ``limit``
+    (their first ``limit`` items cannot fit in ``limit`` characters anyway).
     """
     limit = max(int(limit), 1)
-    if type(value) is str and len(value) > limit:
-        # Only the beginning of a long string needs quoting and escaping.
-        head = json_text(value[:limit])
-        assert head is not None
-        return head[: limit - 1] + "…", True
-    text = full_text(value)
-    if len(text) <= limit:
+    kind = type(value)
+    head: Any = None
+    if kind in (str, bytes, bytearray, list, tuple) and len(value) > limit:
+        head = value[:limit]
+    elif kind in (dict, set, frozenset) and len(value) > limit:
+        head = dict(itertools.islice(value.items(), limit)) if kind is dict else list(itertools.islice(value, limit))
+        if kind is not dict:
+            head = kind(head)
+    text = full_text(value if head is None else head)
+    if head is None and len(text) <= limit:
         return text, False
     return text[: limit - 1] + "…", True

@@ -7,9 +7,15 @@ Values are text: callers must never interpret them as markup.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import decimal
+import enum
 import json
 import math
 import reprlib
+import uuid
+from pathlib import PurePath
 from typing import Any
 
 __all__ = ["bounded_repr", "call_text", "json_safe", "pretty_value"]
@@ -39,57 +45,118 @@ def bounded_repr(value: Any, limit: int = 200) -> str:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_EXACT_INTS = 10**300  # larger ints are shown by a bounded repr (str() of huge ints is slow and limited)
+
+
+def _leaf_json(value: Any) -> tuple[bool, Any]:
+    """(True, JSON scalar) for values pydantic writes as one string, as pydantic writes them."""
+    if isinstance(value, (datetime.datetime, datetime.time)):
+        text = value.isoformat()
+        return True, text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, datetime.date):
+        return True, value.isoformat()
+    if isinstance(value, (uuid.UUID, decimal.Decimal, PurePath)):
+        return True, str(value)
+    if isinstance(value, datetime.timedelta):
+        try:
+            from pydantic_core import to_jsonable_python
+
+            return True, to_jsonable_python(value)  # ISO 8601: "P1DT2H"
+        except Exception:
+            return True, str(value)
+    return False, None
+
+
+def _fields(value: Any) -> list[tuple[str, Any]] | None:
+    """Named fields of a dataclass instance or a pydantic model; None for anything else."""
+    cls = type(value)
+    if dataclasses.is_dataclass(cls):
+        return [(f.name, getattr(value, f.name, None)) for f in dataclasses.fields(cls)]
+    model_fields = getattr(cls, "__pydantic_fields__", None)
+    if isinstance(model_fields, dict) and hasattr(value, "__pydantic_fields_set__"):
+        return [(name, getattr(value, name, None)) for name in model_fields]
+    return None
 
 
 def json_safe(value: Any, *, max_chars: int = 4000, _depth: int = 0, _budget: list[int] | None = None) -> Any:
-    """A JSON-serializable copy of ``value`` of bounded size.
+    """A JSON-serializable copy of ``value`` of bounded size (about ``max_chars`` characters).
 
-    Plain JSON data (str, numbers, bool, None, lists/tuples and str-keyed dicts of
-    them) is kept as is while it is small; anything else, or anything too large or
-    too deep, becomes a bounded ``repr`` string. Cycles end in a repr, never recurse.
+    Plain JSON data (str, numbers, bool, None, lists/tuples and str-keyed dicts of them)
+    is kept as is while it is small. Structured values are written the way pydantic writes
+    them (``pydantic_core.to_jsonable_python``): dataclasses and pydantic models as objects
+    of their fields, NamedTuples as lists, datetime/date/time as ISO
+    8601 text (``Z`` for UTC), timedelta as an ISO 8601 duration, Path, UUID and Decimal as
+    text, enums as their value. Anything else (sets and bytes too), anything too large or too deep, and dicts with
+    keys that are not strings become a bounded ``repr`` string. Cycles end in a repr, never
+    recurse. Never raises.
     """
     budget = _budget if _budget is not None else [max_chars]
+    try:
+        return _json_safe(value, max_chars, _depth, budget)
+    except Exception:  # a hostile __iter__, __getattr__ or property: the value is shown by repr
+        text = bounded_repr(value, min(max(budget[0], 40), 400))
+        budget[0] -= len(text)
+        return text
+
+
+def _json_safe(value: Any, max_chars: int, depth: int, budget: list[int]) -> Any:
     if budget[0] <= 0:
         return "…"
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, int):
-        if abs(value) < 10**30:
-            budget[0] -= 8
-            return value
+    if isinstance(value, int) and not isinstance(value, enum.Enum):
+        if -_EXACT_INTS < value < _EXACT_INTS:
+            budget[0] -= 8 if -(10**15) < value < 10**15 else len(str(value))
+            return int(value)
         return bounded_repr(value, 80)
-    if isinstance(value, float):
+    if isinstance(value, float) and not isinstance(value, enum.Enum):
         budget[0] -= 8
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, str):
+        return float(value) if math.isfinite(value) else repr(value)
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
         limit = min(max(budget[0], 16), max_chars)
-        out = _truncate(value, limit)
+        out = _truncate(str(value), limit)
         budget[0] -= len(out) + 2
         return out
-    if _depth >= 6:
+    is_leaf, leaf = _leaf_json(value)
+    if is_leaf:
+        return _json_safe(leaf, max_chars, depth, budget)
+    if depth >= 6:
         deep = bounded_repr(value, 120)
         budget[0] -= len(deep)
         return deep
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        items = []
-        for i, item in enumerate(value):
-            if budget[0] <= 0 or i >= 200:
-                items.append(f"… [{len(value)} items]")
-                break
-            items.append(json_safe(item, max_chars=max_chars, _depth=_depth + 1, _budget=budget))
-        return items
-    if type(value) is dict and all(isinstance(k, str) for k in value):
-        out_dict: dict[str, Any] = {}
-        for i, (key, item) in enumerate(value.items()):
-            if budget[0] <= 0 or i >= 200:
-                out_dict["…"] = f"[{len(value)} keys]"
-                break
-            budget[0] -= len(key) + 4
-            out_dict[_truncate(key, 200)] = json_safe(item, max_chars=max_chars, _depth=_depth + 1, _budget=budget)
-        return out_dict
+    if isinstance(value, enum.Enum):
+        return _json_safe(value.value, max_chars, depth + 1, budget)
+    fields = _fields(value)
+    if fields is not None:
+        return _json_object(fields, len(fields), max_chars, depth, budget)
+    if isinstance(value, (list, tuple)):  # NamedTuples too: a list, as pydantic writes them
+        return _json_list(value, len(value), max_chars, depth, budget)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return _json_object(value.items(), len(value), max_chars, depth, budget)
     text = bounded_repr(value, min(max(budget[0], 40), 400))
     budget[0] -= len(text)
     return text
+
+
+def _json_list(items: Any, size: int, max_chars: int, depth: int, budget: list[int]) -> list[Any]:
+    out = []
+    for i, item in enumerate(items):
+        if budget[0] <= 0 or i >= 200:
+            out.append(f"… [{size} items]")
+            break
+        out.append(_json_safe(item, max_chars, depth + 1, budget))
+    return out
+
+
+def _json_object(items: Any, size: int, max_chars: int, depth: int, budget: list[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, (key, item) in enumerate(items):
+        if budget[0] <= 0 or i >= 200:
+            out["…"] = f"[{size} keys]"
+            break
+        budget[0] -= len(key) + 4
+        out[_truncate(str(key), 200)] = _json_safe(item, max_chars, depth + 1, budget)
+    return out
 
 
 def pretty_value(value: Any, limit: int = 2000) -> str:

@@ -14,9 +14,11 @@ import functools
 import inspect
 import itertools
 import logging
+import math
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,9 +30,11 @@ from .audit import AuditLog
 from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
 from .formatting import bounded_repr, json_safe
+from .frozen import copy_arguments, fingerprint
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
-from .request import RISK_LEVELS, ApprovalRequest, fingerprint
+from .request import RISK_LEVELS, ApprovalRequest
 from .target import Target, inspect_target
+from .validation import injected_parameters
 
 __all__ = ["Gate", "Resolution", "require_approval"]
 
@@ -43,6 +47,11 @@ OnTimeout = Literal["reject", "approve"]
 
 _process_prefix = secrets.token_hex(3)
 _counter = itertools.count(1)
+
+#: how many times one call may be decided (the first answer, then after each edit) before it fails closed
+MAX_DECISION_ROUNDS = 4
+#: stands for "the default approver" when no approver is configured, in grants and re-decisions
+_DEFAULT_ROUTE = "default approver"
 
 
 def _default_id() -> str:
@@ -66,6 +75,8 @@ class Resolution:
     diff: dict[str, Any] = field(default_factory=dict)
     always: str | None = None
     waited_ms: float = 0.0
+    grant_refused: str = ""  # why an "always: arguments" asked for was not granted
+    grant_key: str | None = field(default=None, repr=False)  # the fingerprint an arguments grant is keyed by
 
     @property
     def runs(self) -> bool:
@@ -81,7 +92,6 @@ class _Guard:
             raise TypeError(f"unknown option(s) {sorted(unknown)}; expected some of {sorted(_OPTION_NAMES)}")
         self.gate = gate
         self.target = target
-        self.key = f"{target.module}.{target.qualname}"
         get = options.get
         self.when: Callable[[ApprovalRequest], Any] | None = get("when", gate.when)
         self.risk: Risk = get("risk", gate.risk)
@@ -91,21 +101,63 @@ class _Guard:
         self.window: TimeWindow | None = get("window", gate.window)
         self.approver: Approver | None = get("approver", None)
         self.audit: AuditLog | None = get("audit", gate.audit)
-        self.context: dict[str, Any] = dict(get("context", None) or {})
+        context = get("context", None)
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError(f"context= takes a dict, not {type(context).__name__}")
+        self.context: dict[str, Any] = dict(context or {})
         _check_options(self.risk, self.timeout, self.on_timeout)
+        _check_parts(when=self.when, approver=self.approver, budget=self.budget, window=self.window, audit=self.audit)
         params = list(target.signature.parameters)
         self.frozen = frozenset(params[:1]) if params[:1] in (["self"], ["cls"]) and "." in target.qualname else frozenset()
         self.static_risk = self.risk if isinstance(self.risk, str) else None
+        # the policy reads the arguments (so they are copied before it looks, not after)
+        self.reads_arguments = (
+            self.when is not None or self.static_risk is None or (self.budget is not None and self.budget.amount is not None)
+        )
+        self.shared_names: frozenset[str] | None = None  # arguments never copied (self, injected contexts)
+        self.unrecorded = self.audit is None and self.when is None  # an auto-approved call leaves no trace
+
+
+def _check_parts(*, when: Any, approver: Any, budget: Any, window: Any, audit: Any) -> None:
+    """Refuse option values of the wrong kind at definition time, before any call could slip through."""
+    if when is not None and not callable(when):
+        raise TypeError(
+            f"when= takes a function of the request (ask when it returns anything but False), not {type(when).__name__}: "
+            f"{when!r:.60}; to never ask, use risk='low' or auto_approve="
+        )
+    if approver is not None and not callable(approver):
+        raise TypeError(f"approver= must be callable (request -> Approve/Edit/Reject), not {type(approver).__name__}")
+    if budget is not None and not isinstance(budget, Budget):
+        raise TypeError(f"budget= takes a Budget(...), not {type(budget).__name__}: {budget!r:.60}")
+    if window is not None and not isinstance(window, TimeWindow):
+        raise TypeError(f"window= takes a TimeWindow(...), not {type(window).__name__}: {window!r:.60}")
+    if audit is not None and not callable(getattr(audit, "append", None)):
+        raise TypeError(f"audit= takes an AuditLog(...), not {type(audit).__name__}: {audit!r:.60}")
+
+
+def _levels(name: str, levels: Any) -> frozenset[str]:
+    if isinstance(levels, str) or not isinstance(levels, Iterable):
+        raise TypeError(f"{name}= takes a tuple of risk levels such as ('low',), not {type(levels).__name__}: {levels!r:.60}")
+    out = frozenset(levels)
+    for level in out:
+        if level not in RISK_LEVELS:
+            raise ValueError(f"unknown risk level {level!r} in {name}=; levels are {RISK_LEVELS}")
+    return out
 
 
 _OPTION_NAMES = frozenset({"when", "risk", "timeout", "on_timeout", "budget", "window", "approver", "audit", "context"})
 
 
 def _check_options(risk: Any, timeout: Any, on_timeout: Any) -> None:
-    if isinstance(risk, str) and risk not in RISK_LEVELS:
-        raise ValueError(f"risk must be one of {RISK_LEVELS} (or a function of the request), not {risk!r}")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    if isinstance(risk, str):
+        if risk not in RISK_LEVELS:
+            raise ValueError(f"risk must be one of {RISK_LEVELS} (or a function of the request), not {risk!r}")
+    elif not callable(risk):
+        raise TypeError(f"risk must be one of {RISK_LEVELS} or a function of the request, not {type(risk).__name__}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0
+    ):
+        raise ValueError(f"timeout must be a positive, finite number of seconds or None (no timeout), not {timeout!r}")
     if on_timeout not in ("reject", "approve"):
         raise ValueError(f"on_timeout must be 'reject' (fail closed) or 'approve', not {on_timeout!r}")
 
@@ -145,6 +197,13 @@ class Gate:
         id_factory: Callable[[], str] = _default_id,
     ) -> None:
         _check_options(risk, timeout, on_timeout)
+        _check_parts(when=when, approver=approver, budget=budget, window=window, audit=audit)
+        if routes is not None and not isinstance(routes, Mapping):
+            raise TypeError(f"routes= takes a dict of risk level -> approver, not {type(routes).__name__}: {routes!r:.60}")
+        _levels("routes", list(routes or {}))
+        for level, routed in (routes or {}).items():
+            if not callable(routed):
+                raise TypeError(f"routes[{level!r}] must be an approver (callable), not {type(routed).__name__}")
         self.approver = approver
         self.when = when
         self.risk = risk
@@ -152,16 +211,13 @@ class Gate:
         self.on_timeout: OnTimeout = on_timeout
         self.audit = audit
         self.routes = dict(routes or {})
-        for level in [*self.routes, *auto_approve]:
-            if level not in RISK_LEVELS:
-                raise ValueError(f"unknown risk level {level!r}; levels are {RISK_LEVELS}")
-        self.auto_approve = frozenset(auto_approve)
+        self.auto_approve = _levels("auto_approve", auto_approve)
         self.budget = budget
         self.window = window
         self.clock = clock
         self.id_factory = id_factory
-        self._grant_functions: set[str] = set()
-        self._grant_arguments: dict[str, set[str]] = {}
+        # "approve always" grants, per stand-in (its _Guard) and per approver that gave them
+        self._grants: weakref.WeakKeyDictionary[_Guard, _Grants] = weakref.WeakKeyDictionary()
         self._grant_lock = threading.Lock()
 
     # -- wrapping ------------------------------------------------------------------
@@ -185,16 +241,26 @@ class Gate:
         """
         target = inspect_target(fn)
         guard = _Guard(self, target, options)
+        arguments_from_wrapper = target.arguments_from_wrapper
+        info = logging.INFO
         if target.is_async:
 
             async def impl_async(*args: Any, **kwargs: Any) -> Any:
-                return await self._call_async(guard, target.arguments_from_wrapper(args, kwargs))
+                arguments = arguments_from_wrapper(args, kwargs)
+                # approved whatever else holds, and nothing to record: no request at all
+                if guard.unrecorded and guard.static_risk in self.auto_approve and not log.isEnabledFor(info):
+                    return await target.call(arguments)
+                return await self._call_async(guard, arguments)
 
             impl: Callable[..., Any] = impl_async
         else:
 
             def impl_sync(*args: Any, **kwargs: Any) -> Any:
-                return self._call_sync(guard, target.arguments_from_wrapper(args, kwargs))
+                arguments = arguments_from_wrapper(args, kwargs)
+                # approved whatever else holds, and nothing to record: no request at all
+                if guard.unrecorded and guard.static_risk in self.auto_approve and not log.isEnabledFor(info):
+                    return target.call(arguments)
+                return self._call_sync(guard, arguments)
 
             impl = impl_sync
         return cast(F, stand_in(target, impl, guard))
@@ -204,19 +270,46 @@ class Gate:
     def revoke_always(self) -> None:
         """Forget every "approve always" given so far."""
         with self._grant_lock:
-            self._grant_functions.clear()
-            self._grant_arguments.clear()
+            self._grants.clear()
 
-    def _grant(self, guard: _Guard, scope: str, arguments: dict[str, Any]) -> None:
+    def _grant(self, guard: _Guard, route: object, scope: str, key: str | None) -> None:
+        """Record "approve always" for this stand-in, as given by the approver at ``route``."""
         with self._grant_lock:
+            grants = self._grants.get(guard)
+            if grants is None:
+                grants = self._grants[guard] = _Grants()
             if scope == "function":
-                self._grant_functions.add(guard.key)
-            else:
-                self._grant_arguments.setdefault(guard.key, set()).add(fingerprint(guard.target, arguments))
+                if not any(r is route for r in grants.functions):
+                    grants.functions.append(route)
+            elif key is not None:
+                for r, keys in grants.arguments:
+                    if r is route:
+                        keys.add(key)
+                        break
+                else:
+                    grants.arguments.append((route, {key}))
+
+    def _has_argument_grants(self, guard: _Guard) -> bool:
+        if not self._grants:
+            return False
+        grants = self._grants.get(guard)
+        return grants is not None and bool(grants.arguments)
+
+    def _route(self, guard: _Guard, request: ApprovalRequest) -> object:
+        """Who is asked about ``request`` (an approver object, or the default-approver marker)."""
+        if guard.approver is not None:
+            return guard.approver
+        routed = self.routes.get(request.risk)
+        if routed is not None:
+            return routed
+        return self.approver if self.approver is not None else _DEFAULT_ROUTE
 
     # -- policy --------------------------------------------------------------------
 
-    def _new_request(self, guard: _Guard, arguments: dict[str, Any]) -> ApprovalRequest:
+    def _new_request(self, guard: _Guard, arguments: dict[str, Any], *, copy: bool | None = None) -> ApprovalRequest:
+        """The request for one call. Its arguments are copied now when the policy will read them
+        (``when=``, a risk function, a budget amount, an argument grant) or ``copy`` is true;
+        otherwise ``_freeze`` copies them before anyone is asked."""
         request = ApprovalRequest(
             id=self.id_factory(),
             function=guard.target.name,
@@ -228,23 +321,54 @@ class Gate:
             context=guard.context,
             frozen=guard.frozen,
         )
+        if copy or (copy is None and (guard.reads_arguments or self._has_argument_grants(guard))):
+            self._freeze(guard, request)
         if guard.static_risk is None:
-            level = cast(Callable[[ApprovalRequest], str], guard.risk)(request)
-            if level not in RISK_LEVELS:
-                raise ValueError(f"risk function for {guard.target.name} returned {level!r}; expected one of {RISK_LEVELS}")
-            request.risk = level
+            request.risk = self._risk_of(guard, request)
         return request
 
+    def _risk_of(self, guard: _Guard, request: ApprovalRequest) -> str:
+        level = cast(Callable[[ApprovalRequest], str], guard.risk)(request)
+        if not isinstance(level, str) or level not in RISK_LEVELS:
+            raise ValueError(f"risk function for {guard.target.name} returned {level!r:.80}; expected one of {RISK_LEVELS}")
+        return level
+
+    def _freeze(self, guard: _Guard, request: ApprovalRequest) -> None:
+        """Give ``request`` its private copy of the arguments (once)."""
+        if request.copied:
+            return
+        shared = guard.shared_names
+        if shared is None:  # self/cls and SDK-injected contexts: never editable, passed through as they are
+            shared = guard.shared_names = request.frozen | injected_parameters(guard.target)  # no schemas built
+        request.copy_arguments(shared)
+
     def evaluate(self, guard: _Guard, request: ApprovalRequest) -> Verdict:
-        """The first policy rule that decides this request, or ASK (see hitl_widget.policy)."""
-        if guard.when is not None and not guard.when(request):
-            return Verdict("run", "when", "when= returned false")
-        if self._grant_functions or self._grant_arguments:
-            with self._grant_lock:
-                if guard.key in self._grant_functions:
-                    return Verdict("approve", "always:function")
-                granted = self._grant_arguments.get(guard.key)
-                if granted and request.fingerprint in granted:
+        """The first policy rule that decides this request, or ASK (see hitl_widget.policy).
+
+        ``when=`` skips approval only when it returns ``False`` itself; any other
+        result (``None`` from a forgotten ``return``, 0, "") asks, and so does a
+        ``when=`` that raises (logged, and noted in the request record).
+        """
+        note = ""
+        when = guard.when
+        if when is not None:
+            try:
+                needed = when(request)
+            except Exception as exc:  # fail closed: an unanswerable question means asking
+                note = f"when= raised {type(exc).__name__}; asking"
+                log.warning("%s: %s", request.call_text(), note)
+            else:
+                if needed is False:
+                    return Verdict("run", "when", "when= returned False")
+        if self._grants:
+            grants = self._grants.get(guard)
+            if grants is not None:
+                route = self._route(guard, request)
+                with self._grant_lock:
+                    if any(r is route for r in grants.functions):
+                        return Verdict("approve", "always:function")
+                    keys = next((k for r, k in grants.arguments if r is route), None)
+                if keys and request.fingerprint in keys:
                     return Verdict("approve", "always:arguments")
         if request.risk in self.auto_approve:
             return Verdict("approve", f"risk:{request.risk}")
@@ -259,7 +383,7 @@ class Gate:
         mode = env_mode()
         if mode != "ask":
             return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}")
-        return ASK
+        return Verdict("ask", "ask", note) if note else ASK
 
     def approver_for(self, guard: _Guard, request: ApprovalRequest) -> Approver:
         """The approver asked about ``request``: the function's, the risk route, the gate's, or the default."""
@@ -291,7 +415,7 @@ class Gate:
 
     def _decision_fields(self, resolution: Resolution, detail: str = "") -> dict[str, Any]:
         fields: dict[str, Any] = {"decision": resolution.status, "rule": resolution.rule}
-        for name in ("by", "channel", "feedback", "always"):
+        for name in ("by", "channel", "feedback", "always", "grant_refused"):
             value = getattr(resolution, name)
             if value:
                 fields[name] = value
@@ -364,10 +488,138 @@ class Gate:
         else:
             resolution = Resolution("approved", request.arguments, "person", by, channel, always=decision.always)
         resolution.waited_ms = waited
-        if resolution.always and resolution.runs:
-            self._grant(guard, resolution.always, resolution.arguments)
+        if resolution.always == "arguments" and resolution.runs:
+            self._grant_key(request, resolution)
         self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
         return resolution
+
+    def _grant_key(self, request: ApprovalRequest, resolution: Resolution) -> None:
+        """The exact fingerprint an "always: arguments" grant would be keyed by, or why there is none."""
+        if resolution.arguments is request.arguments:
+            key = request.fingerprint
+        elif any(name in request.uncopied for name in resolution.arguments):
+            key = None
+        else:
+            key = fingerprint(resolution.arguments)
+        if key is None:
+            resolution.grant_refused = (
+                "not granted: some argument has no exact encoding (or could not be copied), "
+                "so no later call could be matched exactly; such calls are asked about every time"
+            )
+        resolution.grant_key = key
+
+    # -- after a decision: grants, and edited calls decided again --------------------------
+
+    def _apply_grant(self, guard: _Guard, route: object, resolution: Resolution) -> None:
+        if resolution.always and resolution.runs:
+            if resolution.always == "function":
+                self._grant(guard, route, "function", None)
+            elif resolution.grant_key is not None:
+                self._grant(guard, route, "arguments", resolution.grant_key)
+
+    def _edited_request(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> ApprovalRequest:
+        """The request state an edit made: same id, the edited arguments, its own risk level and timeout."""
+        arguments = resolution.arguments
+        changed = {k: v for k, v in arguments.items() if k not in request.arguments or v is not request.arguments[k]}
+        if changed:  # values the approver handed over are copied too: its own code may still hold them
+            copied, uncopied_new = copy_arguments(changed)
+            arguments = {**arguments, **copied}
+        else:
+            uncopied_new = {}
+        uncopied = {k: why for k, why in request.uncopied.items() if k not in changed}
+        uncopied.update(uncopied_new)
+        new = ApprovalRequest(
+            id=request.id,
+            function=request.function,
+            arguments=arguments,
+            risk=guard.static_risk or "medium",
+            created_at=request.created_at,
+            target=request.target,
+            timeout=request.timeout,
+            context=request.context,
+            frozen=request.frozen,
+            label=request.label,
+            uncopied=uncopied,
+            edited_from=request,
+            copied=True,
+        )
+        if guard.static_risk is None:
+            new.risk = self._risk_of(guard, new)
+        return new
+
+    def _after_decision(
+        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int
+    ) -> Resolution | _Reask:
+        """What follows a person's decision about ``request``: the final resolution, or another approver to ask.
+
+        An edit makes a new request state that the policy decides again (risk, ``when=``,
+        grants, auto-approved levels, window, budget, ``HITL_MODE``): when it decides, that
+        stands; when it would ask the same approver, the edit stands; when another approver
+        now applies, that approver is asked about the edited call (at most
+        ``MAX_DECISION_ROUNDS`` decisions in all, then the call fails closed).
+        """
+        route = self._route(guard, request)
+        if resolution.status != "edited":
+            self._apply_grant(guard, route, resolution)
+            return resolution
+        new = self._edited_request(guard, request, resolution)
+        verdict = self.evaluate(guard, new)
+        if verdict.action == "ask":
+            if self._route(guard, new) is route:
+                self._apply_grant(guard, route, resolution)
+                return resolution
+            if rounds >= MAX_DECISION_ROUNDS:
+                feedback = (
+                    f"rejected automatically: decided {rounds} times, and each edit moved it to another approver "
+                    f"(limit {MAX_DECISION_ROUNDS})"
+                )
+                final = Resolution("auto_rejected", new.arguments, "rounds", channel="policy", feedback=feedback)
+                self._audit(guard, "decision", request_id=new.id, round=rounds + 1, **self._decision_fields(final))
+                return final
+            self._freeze(guard, new)
+            approver = self.approver_for(guard, new)
+            return _Reask(new, approver, _channel_name(approver))
+        if verdict.action == "reject":
+            detail = f"{verdict.rule}{': ' + verdict.detail if verdict.detail else ''}"
+            final = Resolution(
+                "auto_rejected", new.arguments, verdict.rule, channel="policy",
+                feedback=f"rejected automatically by policy ({detail}) after an edit",
+            )  # fmt: skip
+            fields = self._decision_fields(final, verdict.detail)
+        else:  # the policy lets the edited call through: the person's edit stands
+            self._apply_grant(guard, route, resolution)
+            final = resolution
+            fields = {"decision": "approved_after_edit", "rule": verdict.rule, "channel": "policy"}
+            if verdict.detail:
+                fields["detail"] = verdict.detail
+        self._audit(guard, "decision", request=new.to_dict(), round=rounds + 1, after="edit", **fields)
+        return final
+
+    def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
+        """Settle what follows a decision (grants; an edited call decided again), asking synchronously."""
+        rounds = 1
+        step = self._after_decision(guard, request, resolution, rounds)
+        while isinstance(step, _Reask):
+            rounds += 1
+            self._audit(guard, "request", request=step.request.to_dict(), channel=step.channel, round=rounds, after="edit")
+            started = time.monotonic()
+            answer = self._ask_sync(step.approver, step.request)
+            resolution = self._settle(guard, step.request, answer, step.channel, started)
+            step = self._after_decision(guard, step.request, resolution, rounds)
+        return step
+
+    async def _follow_async(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
+        """``_follow_sync`` for async callers: another approver is awaited, never blocking the loop."""
+        rounds = 1
+        step = self._after_decision(guard, request, resolution, rounds)
+        while isinstance(step, _Reask):
+            rounds += 1
+            self._audit(guard, "request", request=step.request.to_dict(), channel=step.channel, round=rounds, after="edit")
+            started = time.monotonic()
+            answer = await self._ask_async(step.approver, step.request)
+            resolution = self._settle(guard, step.request, answer, step.channel, started)
+            step = self._after_decision(guard, step.request, resolution, rounds)
+        return step
 
     def _audit(self, guard: _Guard, kind: str, **fields: Any) -> None:
         if guard.audit is not None:
@@ -452,21 +704,25 @@ class Gate:
         verdict = self.evaluate(guard, request)
         if verdict.action != "ask":
             return self._automatic(guard, request, verdict)
+        self._freeze(guard, request)
         approver = self.approver_for(guard, request)
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
         started = time.monotonic()
-        return self._settle(guard, request, self._ask_sync(approver, request), channel, started)
+        resolution = self._settle(guard, request, self._ask_sync(approver, request), channel, started)
+        return self._follow_sync(guard, request, resolution)
 
     async def resolve_async(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
         verdict = self.evaluate(guard, request)
         if verdict.action != "ask":
             return self._automatic(guard, request, verdict)
+        self._freeze(guard, request)
         approver = self.approver_for(guard, request)
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
         started = time.monotonic()
-        return self._settle(guard, request, await self._ask_async(approver, request), channel, started)
+        resolution = self._settle(guard, request, await self._ask_async(approver, request), channel, started)
+        return await self._follow_async(guard, request, resolution)
 
     # -- running -------------------------------------------------------------------
 
@@ -526,8 +782,51 @@ class Gate:
         self._outcome(guard, request, started, result)
         return result
 
+    # -- many tools at once ----------------------------------------------------------
+
+    def wrap_all(self, tools: Iterable[F], /, **options: Any) -> list[F]:
+        """``wrap`` each of ``tools`` with the same options, in order: an agent's tool list in one line.
+
+        ::
+
+            agent = Agent(model, tools=gate.wrap_all([refund, delete_user], risk="high"))
+
+        A function that is already a stand-in (from any gate) is kept as it is, so one
+        decorated with its own options is not asked about twice. Raises TypeError for an
+        item that is not callable, such as an SDK's tool object: wrap the function first.
+        """
+        wrapped: list[F] = []
+        for index, tool in enumerate(tools):
+            if getattr(tool, "__hitl_guard__", None) is not None:
+                wrapped.append(tool)
+                continue
+            if not callable(tool):
+                raise TypeError(
+                    f"wrap_all: item {index} is a {type(tool).__name__}, not a function; "
+                    "wrap the function itself, then hand the result to the SDK"
+                )
+            wrapped.append(self.wrap(tool, **options))
+        return wrapped
+
 
 _MISSING = object()
+
+
+@dataclass(slots=True)
+class _Reask:
+    """An edited call that another approver must now decide."""
+
+    request: ApprovalRequest
+    approver: Approver
+    channel: str
+
+
+@dataclass(slots=True)
+class _Grants:
+    """The "approve always" grants of one stand-in, each with the approver (route) that gave it."""
+
+    functions: list[object] = field(default_factory=list)
+    arguments: list[tuple[object, set[str]]] = field(default_factory=list)
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -562,6 +861,8 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     )
     if target.doc is None:
         wrapper.__doc__ = None
+    if not wrapper.__defaults__:  # makefun leaves () where a plain function has None
+        wrapper.__defaults__ = None
     wrapper.__annotations__ = dict(target.hints)
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]

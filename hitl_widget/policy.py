@@ -17,7 +17,9 @@ block calls that never needed a person.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -59,10 +61,29 @@ def env_mode() -> str:
 
 
 def _seconds(per: float | timedelta) -> float:
-    seconds = per.total_seconds() if isinstance(per, timedelta) else float(per)
-    if seconds <= 0:
-        raise ValueError("a budget window must be positive")
+    if isinstance(per, timedelta):
+        seconds = per.total_seconds()
+    elif isinstance(per, (int, float)) and not isinstance(per, bool):
+        seconds = float(per)
+    else:
+        raise TypeError(f"per= takes seconds (a number) or a timedelta, not {type(per).__name__}: {per!r:.60}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a budget window (per=) must be a positive, finite number of seconds, not {per!r}")
     return seconds
+
+
+def _limit(name: str, value: object, *, integer: bool) -> float:
+    """A budget limit, checked: a finite, non-negative number (an int for calls=)."""
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        wanted = "a whole number of calls" if integer else "a number"
+        raise TypeError(f"{name}= takes {wanted}, not {type(value).__name__}: {value!r:.60}")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):  # NaN would compare false and approve everything; inf is no budget at all
+        raise ValueError(f"{name}= must be finite, not {value!r} (to approve without asking, use auto_approve= or when=)")
+    if number < 0:
+        raise ValueError(f"a budget cannot be negative ({name}={value!r})")
+    return number
 
 
 class Budget:
@@ -88,8 +109,16 @@ class Budget:
             raise ValueError("give exactly one of calls= or total=")
         if total is not None and amount is None:
             raise ValueError("total= needs amount=, a function from the request to its amount")
-        if (calls is not None and calls < 0) or (total is not None and total < 0):
-            raise ValueError("a budget cannot be negative")
+        if calls is not None and amount is not None:
+            raise ValueError("amount= counts towards total=; a calls= budget counts each call as 1")
+        if amount is not None and not callable(amount):
+            raise TypeError(f"amount= must be a function of the request, not {type(amount).__name__}")
+        if not callable(clock):
+            raise TypeError(f"clock= must be a function returning seconds, not {type(clock).__name__}")
+        if calls is not None:
+            _limit("calls", calls, integer=True)
+        if total is not None:
+            _limit("total", total, integer=False)
         self.calls = calls
         self.total = total
         self.amount = amount
@@ -115,11 +144,14 @@ class Budget:
         """Spend this call's cost if it fits; ``(spent, detail)``."""
         if self.amount is not None:
             try:
-                cost = float(self.amount(request))
+                raw = self.amount(request)
             except Exception as exc:  # an amount we cannot read is not covered by the budget
-                return False, f"amount unavailable ({type(exc).__name__}: {exc})"
-            if cost != cost or cost < 0:
-                return False, f"amount {cost!r} is not a non-negative number"
+                return False, f"amount unavailable ({type(exc).__name__})"
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                return False, f"amount is not a number ({type(raw).__name__})"
+            cost = float(raw)
+            if not math.isfinite(cost) or cost < 0:
+                return False, f"amount {cost!r} is not a finite, non-negative number"
         else:
             cost = 1.0
         with self._lock:
@@ -134,27 +166,71 @@ class Budget:
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day(name: object) -> int:
+    """0 (Monday) .. 6 (Sunday) from an int, ``"mon"`` or ``"monday"``; anything else is an error."""
+    if isinstance(name, int) and not isinstance(name, bool):
+        if 0 <= name <= 6:
+            return name
+        raise ValueError(f"day numbers are 0 (Monday) to 6 (Sunday), not {name}")
+    if isinstance(name, str):
+        key = name.strip().lower()
+        for names in (_DAY_NAMES, _FULL_DAY_NAMES):
+            if key in names:
+                return names.index(key)
+    raise ValueError(f"unknown day {name!r}; use mon..sun, monday..sunday or 0..6")
 
 
 def _parse_days(days: str | Iterable[int | str]) -> frozenset[int]:
+    """The weekdays named by ``"mon-fri"``, ``"mon,wed,fri"``, ``"fri-mon"`` or an iterable of names/numbers.
+
+    Naming no day at all is refused: a window on no day would never ask.
+    """
+    out: set[int] = set()
+    if isinstance(days, str) and not days.strip():
+        raise ValueError("days='' names no day: the window would never apply (use the default 'mon-sun' for every day)")
     if isinstance(days, str):
-        out: set[int] = set()
-        for part in days.lower().replace(" ", "").split(","):
+        for part in days.split(","):
+            part = part.strip()
+            if not part:
+                raise ValueError(f"days={days!r} has an empty part; write e.g. 'mon-fri' or 'mon,wed'")
             if "-" in part:
                 a, b = part.split("-", 1)
-                ia, ib = _DAY_NAMES.index(a[:3]), _DAY_NAMES.index(b[:3])
+                ia, ib = _day(a), _day(b)
                 out.update(range(ia, ib + 1) if ia <= ib else [*range(ia, 7), *range(0, ib + 1)])
-            elif part:
-                out.add(_DAY_NAMES.index(part[:3]))
-        return frozenset(out)
-    return frozenset(d if isinstance(d, int) else _DAY_NAMES.index(d.lower()[:3]) for d in days)
+            else:
+                out.add(_day(part))
+    else:
+        try:
+            items = list(days)
+        except TypeError:
+            raise TypeError(f"days= takes a string like 'mon-fri' or an iterable of days, not {type(days).__name__}") from None
+        out.update(_day(d) for d in items)
+    if not out:
+        raise ValueError("days= names no day: the window would never apply (use the default 'mon-sun' for every day)")
+    return frozenset(out)
 
 
-def _parse_time(value: str | dtime) -> dtime:
+_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
+
+
+def _parse_time(value: str | dtime, *, end: bool = False) -> dtime | None:
+    """``"09:00"``/``"9:30"``/``"17:00:30"`` or a naive ``datetime.time``; ``"24:00"`` (end only) is None."""
     if isinstance(value, dtime):
+        if value.tzinfo is not None:
+            raise ValueError(f"give the time zone as tz=, not inside the time ({value!r})")
         return value
-    hours, _, minutes = value.partition(":")
-    return dtime(int(hours), int(minutes or 0))
+    if not isinstance(value, str):
+        raise TypeError(f"a window time is 'HH:MM' text or a datetime.time, not {type(value).__name__}: {value!r:.60}")
+    text = value.strip()
+    if end and text in ("24:00", "24:00:00"):
+        return None
+    match = _TIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"bad time {value!r}: write 24-hour 'HH:MM' (00:00 to 23:59{'; or 24:00' if end else ''})")
+    return dtime(int(match[1]), int(match[2]), int(match[3] or 0))
 
 
 def _zone(tz: str | tzinfo | None) -> tzinfo:
@@ -162,9 +238,14 @@ def _zone(tz: str | tzinfo | None) -> tzinfo:
         return UTC
     if isinstance(tz, tzinfo):
         return tz
+    if not isinstance(tz, str):
+        raise TypeError(f"tz= takes a zone name like 'Europe/Berlin' or a tzinfo, not {type(tz).__name__}")
     from zoneinfo import ZoneInfo
 
-    return ZoneInfo(tz)
+    try:
+        return ZoneInfo(tz)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown time zone {tz!r} (an IANA name such as 'Europe/Berlin', or a tzinfo)") from None
 
 
 class TimeWindow:
@@ -173,7 +254,14 @@ class TimeWindow:
     ``TimeWindow("09:00", "17:00", tz="Europe/Berlin", days="mon-fri")`` asks during
     Berlin business hours and auto-approves outside them; ``inside="approve",
     outside="ask"`` automates office hours and asks at night. A window whose end is
-    before its start wraps past midnight.
+    before its start wraps past midnight (its part after midnight belongs to the day
+    it started); ``"24:00"`` as ``end`` means the end of the day.
+
+    Times are 24-hour ``"HH:MM"`` (or ``"HH:MM:SS"``) text or naive ``datetime.time``;
+    ``days`` is ``"mon-fri"``, ``"sat,sun"``, ``"fri-mon"`` or an iterable of names
+    (``"mon"``/``"monday"``) or numbers (0 = Monday). Anything else, an empty
+    ``days``, or ``start == end`` (an empty window) raises ValueError/TypeError here,
+    so a typo never turns into "every call is outside the window".
     """
 
     def __init__(
@@ -190,23 +278,38 @@ class TimeWindow:
         for value in (inside, outside):
             if value not in _MODES:
                 raise ValueError(f"inside=/outside= must be one of {_MODES}, not {value!r}")
-        self.start = _parse_time(start)
-        self.end = _parse_time(end)
+        parsed_start = _parse_time(start)
+        assert parsed_start is not None
+        self.start: dtime = parsed_start
+        self.end: dtime | None = _parse_time(end, end=True)  # None: the end of the day ("24:00")
+        if self.end == self.start:
+            raise ValueError(
+                f"start and end are both {self.start:%H:%M}: the window would be empty; "
+                "for a whole day write TimeWindow('00:00', '24:00')"
+            )
         self.tz = _zone(tz)
         self.days = _parse_days(days)
         self.inside = inside
         self.outside = outside
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock= must be a function returning an aware datetime, not {type(clock).__name__}")
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def contains(self, moment: datetime) -> bool:
+        """Is ``moment`` (an aware datetime; a naive one is taken as UTC) inside the window?"""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
         local = moment.astimezone(self.tz)
         t = local.time().replace(tzinfo=None)
-        if self.start <= self.end:
-            return local.weekday() in self.days and self.start <= t < self.end
+        end = self.end
+        if end is None:
+            return local.weekday() in self.days and self.start <= t
+        if self.start < end:
+            return local.weekday() in self.days and self.start <= t < end
         # wraps midnight: the part after midnight belongs to the previous day's window
         if t >= self.start:
             return local.weekday() in self.days
-        if t < self.end:
+        if t < end:
             return (local - timedelta(days=1)).weekday() in self.days
         return False
 
@@ -215,5 +318,6 @@ class TimeWindow:
         now = self.clock()
         inside = self.contains(now)
         where = "inside" if inside else "outside"
-        label = f"{self.start:%H:%M}-{self.end:%H:%M} {getattr(self.tz, 'key', self.tz)}"
+        end = "24:00" if self.end is None else f"{self.end:%H:%M}"
+        label = f"{self.start:%H:%M}-{end} {getattr(self.tz, 'key', self.tz)}"
         return (self.inside if inside else self.outside), f"{where} {label}"

@@ -2,33 +2,46 @@
 
 Card -> kernel::
 
-    {"kind": "decision", "version": 1, "request_id": "...",
+    {"kind": "decision", "version": 2, "request_id": "...",
      "decision": {"kind": "approve", "always": "function" | "arguments" (optional)}
-               | {"kind": "edit", "arguments": {...}, "always": ... (optional)}
+               | {"kind": "edit", "arguments": {name: {"text": "..."} | {"json": "..."}, ...},
+                  "always": ... (optional)}
                | {"kind": "reject", "feedback": "..."}}
 
-Kernel -> card: ``{"kind": "error", "version": 1, "request_id": ..., "error": "...",
+An edit carries only the arguments the person changed, each as the text of its input:
+``{"text": s}`` is the string ``s`` itself (converted to the annotated type by
+``request.apply_edit``, e.g. ``"2026-01-02"`` for a ``date``); ``{"json": s}`` is JSON text,
+parsed here with Python's exact ``json`` (``[1234567890123456789]`` keeps every digit) — the
+card's JavaScript never turns a value into a JS number. Version 2 replaced version 1's raw
+JSON values for that reason; a version 1 message is refused.
+
+Kernel -> card: ``{"kind": "error", "version": 2, "request_id": ..., "error": "...",
 "problems": {...}}`` when a message is malformed, stale, or an edit is invalid.
 Mirrored in ``js/src/messages.ts``; ``tests/fixtures/messages/`` is checked by both sides.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal, TypedDict
 
 from .decisions import Approve, Decision, Edit, Reject
+from .errors import InvalidEdit
 
 __all__ = [
     "PROTOCOL_VERSION",
     "ErrorMessage",
     "ProtocolError",
+    "decode_edit_arguments",
     "error_message",
     "parse_decision_message",
     "parse_review_all_message",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_FEEDBACK = 10_000
+#: The longest edited value (characters of text or JSON) a card may send for one argument.
+MAX_EDIT_CHARS = 2_000_000
 _SCOPES = ("function", "arguments")
 
 
@@ -51,8 +64,49 @@ def _scope(payload: dict[str, Any]) -> Any:
     return always
 
 
-def parse_decision_message(message: object, *, request_id: str, by: str | None = None) -> Decision:
-    """The Decision a card sent for ``request_id``; ProtocolError for anything else."""
+def decode_edit_arguments(arguments: object, *, function: str = "the function") -> dict[str, Any]:
+    """Edited values from a card's ``{name: {"text": s} | {"json": s}}``.
+
+    ``{"text": s}`` gives ``s``; ``{"json": s}`` gives ``json.loads(s)`` (exact integers of any
+    size). ProtocolError when the shape is wrong (a forged or stale card); InvalidEdit naming
+    each argument whose JSON does not parse (the person fixes it and sends again).
+    """
+    if not isinstance(arguments, dict) or not all(isinstance(k, str) for k in arguments):
+        raise ProtocolError("decision.arguments must be an object of argument names to values")
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name, entry in arguments.items():
+        if not isinstance(entry, dict) or len(entry) != 1 or not ({"text", "json"} >= entry.keys()):
+            raise ProtocolError(f'decision.arguments[{name[:40]!r}] must be {{"text": ...}} or {{"json": ...}}')
+        ((encoding, text),) = entry.items()
+        if not isinstance(text, str):
+            raise ProtocolError(f"decision.arguments[{name[:40]!r}].{encoding} must be a string")
+        if len(text) > MAX_EDIT_CHARS:
+            problems[name] = f"longer than {MAX_EDIT_CHARS:,} characters"
+        elif encoding == "text":
+            values[name] = text
+        else:
+            try:
+                values[name] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems[name] = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            except RecursionError:
+                problems[name] = "not valid JSON here: nested too deeply"
+            except ValueError as exc:  # e.g. an integer above sys.get_int_max_str_digits()
+                problems[name] = f"not valid JSON here: {str(exc)[:200]}"
+    if problems:
+        raise InvalidEdit(function, problems)
+    return values
+
+
+def parse_decision_message(
+    message: object, *, request_id: str, by: str | None = None, function: str = "the function"
+) -> Decision:
+    """The Decision a card sent for ``request_id``; ProtocolError for anything else.
+
+    An edit's values are decoded (:func:`decode_edit_arguments`); JSON that does not parse
+    raises InvalidEdit naming the argument (``function`` names the call in its message).
+    """
     if not isinstance(message, dict):
         raise ProtocolError(f"a message must be an object, not {type(message).__name__}")
     if message.get("kind") != "decision":
@@ -68,10 +122,8 @@ def parse_decision_message(message: object, *, request_id: str, by: str | None =
     if kind == "approve":
         return Approve(always=_scope(payload), by=by)
     if kind == "edit":
-        arguments = payload.get("arguments")
-        if not isinstance(arguments, dict) or not all(isinstance(k, str) for k in arguments):
-            raise ProtocolError("decision.arguments must be an object of argument names to values")
-        return Edit(arguments=arguments, always=_scope(payload), by=by)
+        always = _scope(payload)
+        return Edit(arguments=decode_edit_arguments(payload.get("arguments"), function=function), always=always, by=by)
     if kind == "reject":
         feedback = payload.get("feedback", "")
         if not isinstance(feedback, str):

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from .formatting import bounded_repr, call_text, json_safe, pretty_value
+from .formatting import call_text, json_safe, pretty_value
+from .frozen import copy_arguments, fingerprint
 from .target import Target
-from .validation import apply_edit, type_label
+from .validation import apply_edit, injected_parameters, parameter_schema, type_label
 
 __all__ = ["ApprovalRequest", "ParameterInfo"]
 
 RISK_LEVELS = ("low", "medium", "high", "critical")
-_FINGERPRINT_KEY = secrets.token_bytes(32)
 
 
 @dataclass(frozen=True)
 class ParameterInfo:
-    """One parameter as a channel shows it: for edit forms and argument rows."""
+    """One parameter as a channel shows it: for edit forms and argument rows.
+
+    ``annotation`` is a short readable label (``list[int] | None``); ``schema`` the JSON Schema
+    of the values it accepts (pydantic's, ``{}`` when none can be made; structured types keep
+    their definitions in the schema's own ``"$defs"``; ``*args`` is an array and ``**kwargs``
+    an object of the annotated type; the default as ``"default"`` where it is JSON data).
+    ``injected`` marks a context parameter an agent SDK passes in (pydantic-ai ``RunContext``,
+    openai-agents ``RunContextWrapper``/``ToolContext``, langchain ``ToolRuntime`` or an
+    ``InjectedToolArg`` marker): shown as context, never editable.
+    """
 
     name: str
     kind: str  # "positional_only" | "positional_or_keyword" | "var_positional" | "keyword_only" | "var_keyword"
@@ -32,6 +38,8 @@ class ParameterInfo:
     has_default: bool
     default: Any
     editable: bool
+    schema: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    injected: bool = False
 
 
 @dataclass(eq=False)
@@ -42,6 +50,15 @@ class ApprovalRequest:
     ``context`` carries whatever else the caller attached (an agent name, a ticket).
     ``label`` is how the agent knows the call when it is not the call itself (a batch's
     ``PENDING_APPROVAL_n`` placeholder); channels show it.
+
+    When a person (or a batch) is asked, ``arguments`` is a private copy made when the
+    request was created, and the call runs with exactly that copy (or the person's
+    edit). ``uncopied`` names the arguments that could not be copied (a lock, a socket,
+    a generator, an open file) with the reason: those run with the caller's object,
+    which may change after it was shown, and every channel says so.
+    ``edited_from`` is the request state a reviewer edited into this one (the edited
+    call is decided by the policy again, and possibly asked of another approver);
+    it keeps the same ``id``.
     """
 
     id: str
@@ -55,6 +72,9 @@ class ApprovalRequest:
     frozen: frozenset[str] = field(default=frozenset(), repr=False)
     monotonic_start: float = field(default_factory=time.monotonic, repr=False)
     label: str | None = None
+    uncopied: dict[str, str] = field(default_factory=dict)
+    edited_from: ApprovalRequest | None = field(default=None, repr=False)
+    copied: bool = field(default=False, repr=False)
 
     @property
     def qualname(self) -> str:
@@ -79,14 +99,42 @@ class ApprovalRequest:
         deadline = self.deadline
         return None if deadline is None else max(0.0, deadline - time.monotonic())
 
+    def copy_arguments(self, shared: frozenset[str] = frozenset()) -> None:
+        """Replace ``arguments`` by a private copy (once); see ``hitl_widget.frozen.copy_arguments``.
+
+        ``shared`` names arguments passed through uncopied and unflagged (``self``,
+        SDK-injected contexts).
+        """
+        if not self.copied:
+            self.arguments, self.uncopied = copy_arguments(self.arguments, shared)
+            self.copied = True
+
     @cached_property
-    def fingerprint(self) -> str:
-        """A stable hash of the function and its arguments (for "approve these exact arguments")."""
-        return fingerprint(self.target, self.arguments)
+    def fingerprint(self) -> str | None:
+        """A keyed hash of the exact arguments (for "approve these exact arguments"), or None.
+
+        None when some argument has no exact encoding (see ``hitl_widget.frozen.fingerprint``)
+        or could not be copied: no argument grant can cover such a call.
+        """
+        if self.uncopied:
+            return None
+        return fingerprint(self.arguments)
+
+    @property
+    def can_grant_arguments(self) -> bool:
+        """Can "approve always for these exact arguments" be granted for this call?
+
+        False when an argument has no exact encoding or could not be copied; channels
+        should then not offer that choice (a gate asked for it grants nothing, and says
+        so in the audit log).
+        """
+        return self.fingerprint is not None
 
     @cached_property
     def parameters(self) -> tuple[ParameterInfo, ...]:
+        """Every parameter, in order, with its label, JSON Schema and whether it may be edited."""
         out = []
+        injected = injected_parameters(self.target)
         for p in self.target.signature.parameters.values():
             hint = self.target.hints.get(p.name, p.annotation)
             out.append(
@@ -96,7 +144,9 @@ class ApprovalRequest:
                     annotation=type_label(hint),
                     has_default=p.default is not inspect.Parameter.empty,
                     default=None if p.default is inspect.Parameter.empty else p.default,
-                    editable=p.name not in self.frozen,
+                    editable=p.name not in self.frozen and p.name not in injected,
+                    schema=parameter_schema(self.target, p.name),
+                    injected=p.name in injected,
                 )
             )
         return tuple(out)
@@ -124,42 +174,9 @@ class ApprovalRequest:
             "risk": self.risk,
             "created_at": self.created_at.isoformat(),
             "timeout": self.timeout,
-            "fingerprint": self.fingerprint,
             "context": json_safe(self.context),
+            **({"uncopied": dict(self.uncopied)} if self.uncopied else {}),
         }
-
-
-def fingerprint(target: Target, arguments: dict[str, Any]) -> str:
-    """A stable hash of a callable's identity and the given arguments."""
-    payload = json.dumps(
-        {"f": f"{target.module}.{target.qualname}", "a": _fingerprint_value(arguments)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
-    # keyed per process: grants last a session, and a plain hash would let a log reader test guessed secrets
-    return hashlib.blake2b(payload.encode(), key=_FINGERPRINT_KEY, digest_size=16).hexdigest()
-
-
-def _fingerprint_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
-    """Exact for plain data (any size); cycles and odd objects by a bounded repr."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return [type(value).__name__, value]
-    if isinstance(value, int):  # hex has no digit limit, unlike str() of a huge int
-        return ["int", value if -(10**300) < value < 10**300 else hex(value)]
-    if isinstance(value, float):
-        return ["float", value if value == value and abs(value) != float("inf") else repr(value)]
-    if id(value) in path:
-        return ["cycle"]
-    if depth > 8:
-        return ["repr", bounded_repr(value, 400)]
-    inner = path | {id(value)}
-    if type(value) in (list, tuple):
-        return [type(value).__name__, [_fingerprint_value(v, depth + 1, inner) for v in value]]
-    if type(value) is dict:
-        items = sorted(((str(k), _fingerprint_value(v, depth + 1, inner)) for k, v in value.items()), key=lambda kv: kv[0])
-        return ["dict", items]
-    return ["repr", bounded_repr(value, 400)]
 
 
 def now_utc() -> datetime:

@@ -1,36 +1,73 @@
 """Checking and converting edited arguments against a function's signature and type hints.
 
-Values from a UI often arrive as strings; a string is converted to the annotated type
-only where that is unambiguous (``"7"`` for ``int``, ``"true"`` for ``bool``, JSON text
-for a ``list``). Anything that does not fit is reported, never guessed.
-Supported annotations: int, float, str, bool, None/Optional/Union, Literal, Enum,
-list/tuple/set/dict (with item types) of these, Any, and unannotated parameters.
+Edits arrive from every channel as text (what a person typed) or as JSON-decoded values,
+and programmatic approvers pass Python values. Each edited argument becomes a value of the
+parameter's annotated type, or the edit is refused with :class:`~hitl_widget.InvalidEdit`
+naming the parameter and, inside structured values, the path (``address.city``, ``ids[2]``).
+Nothing raised while checking escapes as another exception.
+
+The conversion itself is pydantic's (``TypeAdapter`` in lax mode), so every type pydantic
+validates works: ``int``/``float``/``bool``/``str``/``bytes``, ``Decimal``, ``UUID``, ``Path``,
+``datetime``/``date``/``time``/``timedelta`` (ISO 8601 text), ``Enum``, ``Literal``,
+``Optional``/``Union``, ``Annotated`` constraints, ``list``/``tuple``/``set``/``dict`` and the
+``collections.abc`` ``Sequence``/``Mapping``/``Iterable`` of typed items, ``TypedDict``,
+``NamedTuple``, dataclasses and pydantic models, nested. Arbitrary classes are checked by
+``isinstance``. pydantic is imported on the first edit or schema, never on the call path.
+
+Rules for text (a ``str`` edit value):
+
+- The parameter accepts ``str`` (``str``, ``str | None``, ``str | int``, a ``Literal`` of
+  strings): the text is that string, as typed (``"80331"`` for ``zip_code: str | None`` stays
+  ``"80331"``, ``"7"`` for ``str | int`` stays ``"7"``, ``""`` stays ``""``). Two exceptions:
+  the text ``null`` is ``None`` when the type accepts ``None``; and a JSON array or object
+  (text starting with ``[`` or ``{``) is that container when the type also accepts one that
+  it fits (``str | list[str]``).
+- Otherwise the text is parsed: JSON for containers and objects; for scalars pydantic's lax
+  text parsing (``"7"`` -> 7, ``" 7 "`` -> 7, ``"true"``/``"yes"``/``"1"`` -> True, ISO dates,
+  paths, UUIDs; integers and decimals exactly, of any size), then JSON (``"1"`` for
+  ``Literal[1, 2]``, a quoted ``"2024-01-02"``). ``""``, ``null`` and ``None`` are ``None`` for
+  an optional type. An enum member may also be given by name (``"GREEN"``).
+- Unannotated and ``Any`` parameters are read like the value they replace: text for a
+  string argument, JSON (where it parses, else the text) for anything else.
+
+Values that are not text are validated as they are; a value already of the right type is
+kept as it is (the same object). Strictness: a float with a fraction is not an int, text is
+not a number for a ``str`` parameter, and NaN / infinity are refused for every float and
+Decimal (they slip past comparisons such as ``amount > 10_000``).
 """
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import enum
 import inspect
 import json
+import re
+import sys
+import threading
 import types
 import typing
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .errors import InvalidEdit
 from .formatting import bounded_repr
 from .target import Target
 
-__all__ = ["apply_edit", "coerce", "type_label"]
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
+
+__all__ = ["apply_edit", "coerce", "injected_parameters", "is_injected", "parameter_schema", "type_label"]
 
 _P = inspect.Parameter
+_CACHE_ATTR = "_hitl_checkers"
+_MAX_ERRORS = 4
 
 
 class _Mismatch(ValueError):
     pass
 
 
-_TRUE = {"true", "yes", "y", "1", "on"}
-_FALSE = {"false", "no", "n", "0", "off"}
+# -- labels ------------------------------------------------------------------------------------------
 
 
 def type_label(hint: Any) -> str:
@@ -39,6 +76,8 @@ def type_label(hint: Any) -> str:
         return "any"
     if hint is type(None) or hint is None:
         return "None"
+    if isinstance(hint, str):
+        return hint
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
         return type_label(typing.get_args(hint)[0])
@@ -47,177 +86,576 @@ def type_label(hint: Any) -> str:
     if origin in (Union, types.UnionType):
         return " | ".join(type_label(a) for a in typing.get_args(hint))
     if origin is not None:
-        args = ", ".join(type_label(a) for a in typing.get_args(hint))
+        args = ", ".join("..." if a is Ellipsis else type_label(a) for a in typing.get_args(hint))
         name = getattr(origin, "__name__", str(origin))
         return f"{name}[{args}]" if args else name
-    return getattr(hint, "__name__", str(hint))
+    return str(getattr(hint, "__name__", hint))
 
 
-def _parse_json_text(value: str, expected: str) -> Any:
+# -- SDK-injected context parameters -------------------------------------------------------------------
+
+# (top-level module, class name): context objects an agent SDK passes to a tool itself
+_INJECTED_CLASSES = frozenset(
+    {
+        ("pydantic_ai", "RunContext"),
+        ("agents", "RunContextWrapper"),
+        ("agents", "ToolContext"),
+        ("langchain", "ToolRuntime"),
+        ("langgraph", "ToolRuntime"),
+        ("langchain_core", "InjectedToolArg"),
+        ("langchain_core", "InjectedToolCallId"),
+        ("langgraph", "InjectedState"),
+        ("langgraph", "InjectedStore"),
+    }
+)
+_INJECTED_NAMES = frozenset(name for _, name in _INJECTED_CLASSES)
+_INJECTED_TEXT = re.compile(r"\b(?:" + "|".join(sorted(_INJECTED_NAMES)) + r")\b")
+
+
+def _is_sdk_class(obj: Any) -> bool:
+    cls = obj if isinstance(obj, type) else type(obj)
+    for base in getattr(cls, "__mro__", (cls,)):
+        module = str(getattr(base, "__module__", "") or "").split(".", 1)[0]
+        if (module, getattr(base, "__name__", "")) in _INJECTED_CLASSES:
+            return True
+    return False
+
+
+def is_injected(hint: Any, _depth: int = 0) -> bool:
+    """Whether ``hint`` marks a context parameter an agent SDK injects into a tool.
+
+    pydantic-ai ``RunContext``, openai-agents ``RunContextWrapper`` / ``ToolContext``, langchain
+    ``ToolRuntime``, and ``Annotated[..., InjectedToolArg]``-style markers (``InjectedState``,
+    ``InjectedStore``, ``InjectedToolCallId``), also inside ``Optional``. Detected by the class's
+    module and name, so the SDKs are never imported; an unresolved string annotation is
+    matched by name.
+    """
+    if _depth > 8 or hint is None or hint is _P.empty:
+        return False
+    if isinstance(hint, str):
+        return bool(_INJECTED_TEXT.search(hint))
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        base, *metadata = typing.get_args(hint)
+        return any(_is_sdk_class(m) for m in metadata) or is_injected(base, _depth + 1)
+    if origin in (Union, types.UnionType):
+        return any(is_injected(a, _depth + 1) for a in typing.get_args(hint) if a is not type(None))
+    if origin is not None:
+        return isinstance(origin, type) and _is_sdk_class(origin)
+    return isinstance(hint, type) and _is_sdk_class(hint)
+
+
+def injected_parameters(target: Target) -> frozenset[str]:
+    """Names of ``target``'s SDK-injected context parameters (see :func:`is_injected`)."""
+    cache = _cache(target)
+    found = cache.get(" injected")
+    if found is None:
+        found = frozenset(
+            p.name for p in target.signature.parameters.values() if is_injected(target.hints.get(p.name, p.annotation))
+        )
+        cache[" injected"] = found
+    return typing.cast(frozenset[str], found)
+
+
+# -- the annotation, prepared for pydantic ---------------------------------------------------------------
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _members(hint: Any) -> list[Any]:
+    """The alternatives a hint accepts: Annotated, Union, NewType and type aliases unwrapped."""
+    out: list[Any] = []
+    stack = [hint]
+    while stack and len(out) < 64:
+        h = stack.pop(0)
+        origin = typing.get_origin(h)
+        if origin is typing.Annotated:
+            stack.insert(0, typing.get_args(h)[0])
+        elif origin in (Union, types.UnionType):
+            stack[0:0] = list(typing.get_args(h))
+        elif isinstance(h, typing.NewType):
+            stack.insert(0, h.__supertype__)
+        elif type(h).__name__ == "TypeAliasType" and hasattr(h, "__value__"):
+            stack.insert(0, h.__value__)
+        else:
+            out.append(h)
+    return out
+
+
+def _accepts_anything(hint: Any) -> bool:
+    return hint is Any or hint is object or hint is _P.empty or isinstance(hint, (str, typing.TypeVar, typing.ForwardRef))
+
+
+def _is_legacy_typeddict(hint: Any) -> bool:
+    # pydantic refuses typing.TypedDict before Python 3.12 ("use typing_extensions.TypedDict")
+    return sys.version_info < (3, 12) and typing.is_typeddict(hint) and type(hint).__module__ == "typing"
+
+
+def _prepared(hint: Any, memo: dict[int, Any], depth: int = 0) -> Any:
+    """``hint`` as pydantic should see it: old-style TypedDicts rebuilt, ``Iterable[X]`` as ``list[X]``."""
+    if depth > 32:
+        raise _Unsupported("annotation nested too deeply")
+    if _is_legacy_typeddict(hint):
+        return _typeddict_copy(hint, memo, depth)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is None or not args:
+        return hint
+    if origin is typing.Literal:
+        return hint
+    if origin is typing.Annotated:
+        inner = _prepared(args[0], memo, depth + 1)
+        return hint if inner is args[0] else typing.Annotated[(inner, *hint.__metadata__)]  # type: ignore[attr-defined]
+    if not all(a is Ellipsis or isinstance(a, type) or typing.get_origin(a) is not None or a is None for a in args):
+        return hint  # Callable[[...], R], ParamSpec and such: leave as written
+    new_args = tuple(a if a is Ellipsis else _prepared(a, memo, depth + 1) for a in args)
+    if origin in (Union, types.UnionType):
+        return hint if new_args == args else Union[new_args]  # noqa: UP007 - built from a tuple
+    if origin is cabc.Iterable:  # pydantic validates Iterable lazily, inside the function: check it now
+        return list[new_args[0]]  # type: ignore[valid-type]
+    if new_args == args and all(a is b for a, b in zip(new_args, args)):
+        return hint
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise _Mismatch(f"expected {expected} (as JSON), got {bounded_repr(value, 60)}: {exc.msg}") from None
+        return origin[new_args]
+    except TypeError:
+        return hint
+
+
+def _typeddict_copy(td: Any, memo: dict[int, Any], depth: int) -> Any:
+    import typing_extensions as te
+
+    if id(td) in memo:
+        if memo[id(td)] is None:
+            raise _Unsupported(f"recursive TypedDict {td.__name__}")
+        return memo[id(td)]
+    memo[id(td)] = None
+    required: frozenset[str] = getattr(td, "__required_keys__", frozenset())
+    fields: dict[str, Any] = {}
+    for key, field_hint in typing.get_type_hints(td, include_extras=True).items():
+        base = field_hint
+        while typing.get_origin(base) in (typing.Required, typing.NotRequired, te.Required, te.NotRequired, te.ReadOnly):
+            base = typing.get_args(base)[0]
+        base = _prepared(base, memo, depth + 1)
+        fields[key] = te.Required[base] if key in required else te.NotRequired[base]
+    make: Any = te.TypedDict
+    copy: Any = make(td.__name__, fields)
+    copy.__module__ = td.__module__
+    copy.__qualname__ = getattr(td, "__qualname__", td.__name__)
+    copy.__doc__ = td.__doc__
+    if hasattr(td, "__pydantic_config__"):
+        copy.__pydantic_config__ = td.__pydantic_config__
+    memo[id(td)] = copy
+    return copy
+
+
+def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
+    """A TypeAdapter of a 1-tuple of the (prepared) hint, so pydantic's config (finite floats,
+    arbitrary classes by isinstance) reaches dataclasses and TypedDicts, which refuse a config."""
+    from pydantic import ConfigDict, PydanticUserError, TypeAdapter
+
+    item = _prepared(hint, {})
+    if iterator:
+        args = typing.get_args(hint)
+        item = list[args[0] if args else Any]  # type: ignore[misc]
+    if mode == "args":
+        item = list[item]  # type: ignore[valid-type]
+    elif mode == "kwargs":
+        item = dict[str, item]  # type: ignore[valid-type]
+    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True)
+    try:
+        return TypeAdapter(tuple[item], config=config)  # type: ignore[valid-type]
+    except PydanticUserError as exc:
+        if getattr(exc, "code", None) != "typed-dict-version":
+            raise
+    # Python < 3.12: a typing.TypedDict inside a dataclass or model (out of _prepared's reach).
+    # pydantic refuses those only for generic TypedDicts' sake; plain ones validate correctly.
+    from pydantic._internal import _generate_schema
+
+    with _PATCH_LOCK:
+        saved = _generate_schema._SUPPORTS_TYPEDDICT
+        _generate_schema._SUPPORTS_TYPEDDICT = True
+        try:
+            return TypeAdapter(tuple[item], config=config)  # type: ignore[valid-type]
+        finally:
+            _generate_schema._SUPPORTS_TYPEDDICT = saved
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+# -- one parameter's checker -----------------------------------------------------------------------------
+
+
+class _Checker:
+    """How one parameter's edits are converted; its pydantic TypeAdapter is built on first use.
+
+    ``mode`` is ``"one"`` for an ordinary parameter, ``"args"`` for ``*args`` (a list of the
+    annotated type) and ``"kwargs"`` for ``**kwargs`` (an object of it).
+    """
+
+    def __init__(self, hint: Any, mode: str = "one", name: str = "value") -> None:
+        self.hint = hint
+        self.name = name
+        self.mode = mode
+        members = _members(hint)
+        self.any = any(_accepts_anything(m) for m in members)
+        self.accepts_none = any(m is None or m is type(None) for m in members)
+        self.accepts_str = self.any or any(
+            m is str
+            or (typing.get_origin(m) is typing.Literal and any(isinstance(a, str) for a in typing.get_args(m)))
+            or (isinstance(m, type) and issubclass(m, str) and not issubclass(m, enum.Enum))
+            for m in members
+        )
+        self.enums = [m for m in members if isinstance(m, type) and issubclass(m, enum.Enum)]
+        self.iterator = mode == "one" and typing.get_origin(hint) in (cabc.Iterator, cabc.Generator)
+        self.union = sum(1 for m in members if m is not None and m is not type(None)) > 1 and mode == "one"
+        self.label = type_label(hint)
+        if mode == "args":
+            self.label = f"a list of {self.label}"
+        elif mode == "kwargs":
+            self.label = f"an object of {self.label} values"
+        self._adapter: TypeAdapter[Any] | None = None
+        self._built = False
+        self.build_error = ""
+        self._schema: dict[str, Any] | None = None
+
+    # the adapter validates a 1-tuple, so pydantic's config (finite floats, arbitrary classes)
+    # reaches dataclasses and TypedDicts too, which refuse a config of their own
+    def adapter(self) -> TypeAdapter[Any] | None:
+        if not self._built:
+            if not (self.any and self.mode == "one"):
+                try:
+                    self._adapter = _build_adapter(self.hint, self.mode, self.iterator)
+                except Exception as exc:  # an annotation pydantic cannot handle: edits of it are refused
+                    first = str(exc).splitlines()[0] if str(exc) else ""
+                    self.build_error = f"{type(exc).__name__}: {first[:200]}"
+            self._built = True
+        return self._adapter
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of one value (``{}`` where it cannot be generated)."""
+        if self._schema is None:
+            self._schema = {}
+            adapter = self.adapter()
+            if adapter is not None:
+                try:
+                    self._schema = _inner_schema(adapter)
+                except Exception:
+                    self._schema = {}
+        return self._schema
+
+    # -- converting -----------------------------------------------------------------------------
+
+    def convert(self, value: Any, current: Any) -> Any:
+        if self.adapter() is None and self.build_error:
+            return self._unchecked(value)
+        if isinstance(value, str):
+            result = self._from_text(value, current)
+        else:
+            result = self._validate(value)
+            result = value if _identical(result, value) else result
+        if self.iterator and isinstance(result, list):
+            return iter(result)
+        return result
+
+    def _from_text(self, text: str, current: Any) -> Any:
+        stripped = text.strip()
+        if self.mode != "one":
+            return self._validate_json(text)
+        if self.any and self.adapter() is None:
+            if isinstance(current, str):
+                return text
+            try:
+                return json.loads(text)
+            except (ValueError, RecursionError):
+                return text
+        if self.accepts_str:
+            if self.accepts_none and stripped == "null":
+                return self._validate(None)
+            if stripped[:1] in ("[", "{"):
+                try:
+                    parsed = self._validate_json(text)
+                except _Mismatch:
+                    pass
+                else:
+                    if not isinstance(parsed, str):
+                        return parsed
+            return self._validate(text)
+        if self.accepts_none and stripped in ("", "null", "None"):
+            return self._validate(None)
+        for enum_cls in self.enums:
+            member = enum_cls.__members__.get(stripped)
+            if member is not None and not any(str(m.value) == stripped for m in enum_cls):
+                return member
+        if stripped[:1] in ("[", "{"):
+            return self._validate_json(text)
+        try:
+            return self._validate(text)
+        except _Mismatch:
+            try:
+                return self._validate_json(text)
+            except _Mismatch:
+                pass
+            raise
+
+    def _unchecked(self, value: Any) -> Any:
+        """Without an adapter only a value that already is an instance of the class gets through."""
+        cls = typing.get_origin(self.hint) or self.hint
+        if self.mode == "one" and isinstance(cls, type):
+            try:
+                if isinstance(value, cls):
+                    return value
+            except Exception:
+                pass
+        raise _Mismatch(f"{self.label} cannot be checked here, so it cannot be edited ({self.build_error})")
+
+    def _validate(self, value: Any) -> Any:
+        adapter = self.adapter()
+        if adapter is None:
+            return value
+        from pydantic import ValidationError
+
+        try:
+            return adapter.validate_python((value,))[0]
+        except ValidationError as exc:
+            raise _Mismatch(self._describe(exc, value)) from None
+
+    def _validate_json(self, text: str) -> Any:
+        adapter = self.adapter()
+        if adapter is None:
+            try:
+                return json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise _Mismatch(f"expected {self.label} as JSON, got {bounded_repr(text, 60)}: {exc}") from None
+        from pydantic import ValidationError
+
+        try:
+            return adapter.validate_json(f"[{text}]")[0]
+        except ValidationError as exc:
+            raise _Mismatch(self._describe(exc, text, as_json=True)) from None
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    def _describe(self, exc: ValidationError, value: Any, as_json: bool = False) -> str:
+        errors = exc.errors(include_url=False, include_context=False)
+        got = bounded_repr(value, 60)
+        located: list[tuple[tuple[Any, ...], str, Any, str]] = []
+        for error in errors:
+            loc = tuple(error.get("loc", ()))
+            kind = str(error.get("type", ""))
+            if not loc:  # the wrapping 1-tuple: the text was not a single JSON value
+                msg = _short(error.get("msg", ""))
+                # columns on the first line count the "[" the text was wrapped in
+                msg = re.sub(r"at line 1 column (\d+)", lambda m: f"at line 1 column {max(int(m[1]) - 1, 1)}", msg)
+                return f"expected {self.label} as JSON, got {got}: {msg}"
+            located.append((loc[1:], _short(error.get("msg", "")), error.get("input"), kind))
+        if self.union and located:
+            groups: dict[Any, list[tuple[tuple[Any, ...], str, Any, str]]] = {}
+            for loc, msg, inp, kind in located:
+                if loc:
+                    groups.setdefault(loc[0], []).append((loc[1:], msg, inp, kind))
+            # the member the value had the shape of (its errors are inside it) explains best
+            deep = [g for g in groups.values() if all(e[0] for e in g)]
+            if not deep:
+                return f"expected {self.label}, got {got}"
+            located = min(deep, key=len)
+        parts = []
+        for loc, msg, inp, kind in located[:_MAX_ERRORS]:
+            if not loc:
+                plain = kind.endswith(("_type", "_parsing")) or kind in _PLAIN_KINDS
+                parts.append(f"expected {self.label}, got {got}" + ("" if plain else f" ({msg})"))
+                continue
+            detail = msg if kind in ("missing", "extra_forbidden") else f"{msg} (input: {bounded_repr(inp, 60)})"
+            parts.append(f"{_path(self.name, loc)}: {detail}")
+        if len(located) > _MAX_ERRORS:
+            parts.append(f"and {len(located) - _MAX_ERRORS} more")
+        return "; ".join(parts)
+
+
+# errors that only say "not of this type": the label says it already
+_PLAIN_KINDS = frozenset({"is_instance_of", "literal_error", "enum", "dataclass_exact_type", "model_attributes_type"})
+
+
+def _short(msg: Any) -> str:
+    text = str(msg)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _path(name: str, loc: tuple[Any, ...]) -> str:
+    """``address.city``, ``ids[2]``, ``items[0].name``: where inside an argument a problem is."""
+    out = name
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " (key)"
+        elif isinstance(part, str) and _IDENT.match(part):
+            out += f".{part}"
+        else:
+            out += f"[{bounded_repr(part, 40)}]"
+    return out
+
+
+def _inner_schema(adapter: TypeAdapter[Any]) -> dict[str, Any]:
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class _Lenient(GenerateJsonSchema):
+        # an arbitrary class or a callable inside a type describes as {} ("anything"), not an error
+        def handle_invalid_for_json_schema(self, schema: Any, error_info: str) -> dict[str, Any]:
+            return {}
+
+    full = adapter.json_schema(schema_generator=_Lenient)
+    items = full.get("prefixItems") or [{}]
+    inner = dict(items[0])
+    if "$defs" in full:  # kept beside the value's schema: every "$ref" points into its own "$defs"
+        inner["$defs"] = full["$defs"]
+    return inner
+
+
+def _identical(a: Any, b: Any, depth: int = 0) -> bool:
+    """Same types and equal values all the way down (True == 1, but a bool is not an int)."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or depth > 64:
+        return False
+    try:
+        if type(a) in (list, tuple):
+            return len(a) == len(b) and all(_identical(x, y, depth + 1) for x, y in zip(a, b))
+        if type(a) is dict:
+            return len(a) == len(b) and all(
+                type(k1) is type(k2) and k1 == k2 and _identical(v1, v2, depth + 1)
+                for (k1, v1), (k2, v2) in zip(a.items(), b.items())
+            )
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+# -- caches ------------------------------------------------------------------------------------------------
+
+
+def _cache(target: Target) -> dict[str, Any]:
+    """Per-target cache of checkers, kept on the Target itself (it lives as long as the wrapper)."""
+    try:
+        store = target.__dict__
+    except AttributeError:
+        return {}
+    cache = store.get(_CACHE_ATTR)
+    if cache is None:
+        cache = store.setdefault(_CACHE_ATTR, {})
+    return typing.cast(dict[str, Any], cache)
+
+
+def _checker(target: Target, name: str) -> _Checker:
+    cache = _cache(target)
+    checker = cache.get(name)
+    if checker is None:
+        param = target.signature.parameters[name]
+        hint = target.hints.get(name, param.annotation)
+        mode = "args" if param.kind is _P.VAR_POSITIONAL else "kwargs" if param.kind is _P.VAR_KEYWORD else "one"
+        checker = cache.setdefault(name, _Checker(hint, mode, name))
+    return typing.cast(_Checker, checker)
+
+
+def parameter_schema(target: Target, name: str) -> dict[str, Any]:
+    """The JSON Schema of parameter ``name`` of ``target`` (a copy; ``{}`` when none can be made).
+
+    ``*args`` is an array of the annotated type and ``**kwargs`` an object of it. Structured
+    types keep their definitions under the schema's own ``"$defs"``. The parameter's default
+    is added as ``"default"`` where it is JSON data.
+    """
+    if name in injected_parameters(target):
+        return {}
+    schema = dict(_checker(target, name).schema())
+    default = target.signature.parameters[name].default
+    if default is not _P.empty and "default" not in schema:
+        try:
+            from pydantic_core import to_jsonable_python
+
+            jsonable = to_jsonable_python(default)
+            if len(json.dumps(jsonable)) <= 2000:
+                schema["default"] = jsonable
+        except Exception:
+            pass
+    return schema
+
+
+_adhoc: dict[Any, _Checker] = {}
 
 
 def coerce(value: Any, hint: Any) -> Any:
-    """``value`` converted to ``hint``; raises ValueError saying what was expected."""
-    if hint is inspect.Parameter.empty or hint is Any or hint is object:
-        return value
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Annotated:
-        return coerce(value, args[0])
-    if hint is None or hint is type(None):
-        if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
-            return None
-        raise _Mismatch(f"expected None, got {bounded_repr(value, 60)}")
-    if origin is typing.Literal:
-        for choice in args:
-            if value == choice and type(value) is type(choice):
-                return choice
-        if isinstance(value, str):
-            for choice in args:
-                if str(choice) == value or (isinstance(choice, enum.Enum) and choice.name == value):
-                    return choice
-        raise _Mismatch(f"expected one of {', '.join(repr(a) for a in args)}, got {bounded_repr(value, 60)}")
-    if origin in (Union, types.UnionType):
-        # exact type matches first, so "7" stays a str in `str | int`
-        for member in args:
-            if _is_instance(value, member):
-                return coerce(value, member)
-        errors = []
-        for member in args:
-            try:
-                return coerce(value, member)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise _Mismatch(f"expected {type_label(hint)}, got {bounded_repr(value, 60)}")
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        if isinstance(value, hint):
-            return value
-        for member in hint:
-            if value == member.value or value == member.name or (isinstance(value, str) and str(member.value) == value):
-                return member
-        choices = ", ".join(repr(m.value) for m in hint)
-        raise _Mismatch(f"expected a {hint.__name__} ({choices}), got {bounded_repr(value, 60)}")
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise _Mismatch(f"expected bool (true/false), got {bounded_repr(value, 60)}")
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip(), 10)
-            except ValueError:
-                pass
-        raise _Mismatch(f"expected int, got {bounded_repr(value, 60)}")
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                result = float(value.strip())
-            except ValueError:
-                pass
-            else:
-                if result == result and abs(result) != float("inf"):
-                    return result
-        raise _Mismatch(f"expected float, got {bounded_repr(value, 60)}")
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise _Mismatch(f"expected str, got {type(value).__name__} {bounded_repr(value, 60)}")
-    container = origin or hint
-    if container in (list, tuple, set, frozenset, dict):
-        label = type_label(hint)
-        if isinstance(value, str):
-            value = _parse_json_text(value, label)
-        if container is dict:
-            if not isinstance(value, dict):
-                raise _Mismatch(f"expected {label}, got {bounded_repr(value, 60)}")
-            key_t, val_t = (*args, Any, Any)[:2]
-            return {_item(coerce, k, key_t, f"key {k!r}"): _item(coerce, v, val_t, f"[{k!r}]") for k, v in value.items()}
-        if not isinstance(value, (list, tuple, set, frozenset)):
-            raise _Mismatch(f"expected {label}, got {bounded_repr(value, 60)}")
-        items = list(value)
-        if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-            if len(items) != len(args):
-                raise _Mismatch(f"expected {label} with {len(args)} items, got {len(items)}")
-            return tuple(_item(coerce, v, t, f"[{i}]") for i, (v, t) in enumerate(zip(items, args)))
-        item_t = args[0] if args else Any
-        converted = [_item(coerce, v, item_t, f"[{i}]") for i, v in enumerate(items)]
-        return container(converted) if container is not list else converted
-    if isinstance(hint, type):
-        if isinstance(value, hint):
-            return value
-        raise _Mismatch(f"expected {hint.__name__}, got {type(value).__name__} {bounded_repr(value, 60)}")
-    return value  # an annotation we cannot check (a TypeVar, a string forward ref): accept as given
-
-
-def _item(fn: Any, value: Any, hint: Any, where: str) -> Any:
+    """``value`` converted to ``hint`` by the rules above; raises ValueError saying what was expected."""
     try:
-        return fn(value, hint)
-    except ValueError as exc:
-        raise _Mismatch(f"{where}: {exc}") from None
+        checker = _adhoc.get(hint)
+    except TypeError:  # an unhashable annotation
+        checker = None
+    if checker is None:
+        checker = _Checker(hint)
+        try:
+            if len(_adhoc) < 256:
+                _adhoc[hint] = checker
+        except TypeError:
+            pass
+    try:
+        return checker.convert(value, None)
+    except _Mismatch:
+        raise
+    except Exception as exc:
+        raise _Mismatch(f"could not be checked against {checker.label}: {type(exc).__name__}") from None
 
 
-def _is_instance(value: Any, hint: Any) -> bool:
-    if hint is None or hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(hint, type) and typing.get_origin(hint) is None:
-        return isinstance(value, hint)
-    return False
+# -- applying an edit -------------------------------------------------------------------------------------
 
 
 def apply_edit(
     target: Target, arguments: dict[str, Any], edits: dict[str, Any], *, frozen: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """The full argument dict after ``edits``, or InvalidEdit naming every problem."""
+    """The full argument dict after ``edits``, or InvalidEdit naming every problem.
+
+    ``edits`` maps parameter names to new values (text from a UI, JSON-decoded values or
+    Python values; see the module docstring for how text is read). Arguments not in
+    ``edits`` are kept as they are. Parameters in ``frozen`` and SDK-injected context
+    parameters cannot be edited. Never raises anything but InvalidEdit (and BaseExceptions
+    such as KeyboardInterrupt).
+    """
     if not isinstance(edits, dict):
         raise InvalidEdit(target.name, {"*": f"an edit must be a dict of argument names to values, not {type(edits).__name__}"})
     params = target.signature.parameters
     problems: dict[str, str] = {}
     result = dict(arguments)
+    injected = injected_parameters(target)
     for name, raw in edits.items():
         if not isinstance(name, str) or name not in params:
-            problems[str(name)[:80]] = f"no such parameter (parameters: {', '.join(params) or 'none'})"
+            key = bounded_repr(name, 80) if not isinstance(name, str) else name[:80]
+            problems[key] = f"no such parameter (parameters: {', '.join(params) or 'none'})"
             continue
         if name in frozen:
             problems[name] = "this argument cannot be edited"
             continue
-        param = params[name]
-        hint = target.hints.get(name, param.annotation)
+        if name in injected:
+            problems[name] = "this is context the agent framework passes in; it cannot be edited"
+            continue
         try:
-            if param.kind is _P.VAR_POSITIONAL:
-                if isinstance(raw, str):
-                    raw = _parse_json_text(raw, "a list")
-                if not isinstance(raw, (list, tuple)):
-                    raise _Mismatch(f"expected a list of extra positional arguments, got {bounded_repr(raw, 60)}")
-                result[name] = tuple(_item(coerce, v, hint, f"[{i}]") for i, v in enumerate(raw))
-            elif param.kind is _P.VAR_KEYWORD:
-                if isinstance(raw, str):
-                    raw = _parse_json_text(raw, "an object")
-                if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
-                    raise _Mismatch(f"expected an object of extra keyword arguments, got {bounded_repr(raw, 60)}")
-                clash = sorted(set(raw) & target.keyword_names)
+            checker = _checker(target, name)
+            value = checker.convert(raw, arguments.get(name))
+            if checker.mode == "args":
+                value = tuple(value)
+            elif checker.mode == "kwargs":
+                clash = sorted(set(value) & target.keyword_names)
                 if clash:
                     raise _Mismatch(f"keys {clash} are named parameters; edit them directly")
-                result[name] = {k: _item(coerce, v, hint, f"[{k!r}]") for k, v in raw.items()}
-            else:
-                result[name] = coerce(raw, hint)
-        except ValueError as exc:
+            result[name] = value
+        except _Mismatch as exc:
             problems[name] = str(exc)
+        except RecursionError:
+            problems[name] = "nested too deeply to check"
+        except Exception as exc:  # a validator or a value's own method failed: never a crash
+            problems[name] = f"could not be checked: {type(exc).__name__}: {bounded_repr(str(exc), 200)}"
     missing = [
         p.name
         for p in params.values()

@@ -8,8 +8,8 @@ under a lock and the waiting side is woken by a ``threading.Event``.
 
 from __future__ import annotations
 
-import enum
 import html
+import inspect
 import json
 import pathlib
 import threading
@@ -27,43 +27,224 @@ except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare 
     require_notebook_libraries()
     raise
 
+from . import display
 from .decisions import Decision, Edit, Reject
 from .errors import InvalidEdit
-from .formatting import json_safe, pretty_value
 from .protocol import ProtocolError, error_message, parse_decision_message, parse_review_all_message
 from .request import ApprovalRequest
 
-__all__ = ["ApprovalCard", "BatchReview", "request_view"]
+__all__ = ["MAX_SHOWN_CHARS", "ApprovalCard", "BatchReview", "request_view"]
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
 
-def _choices(hint: Any) -> list[str] | None:
+#: The longest argument text (characters of :func:`display.full_text`) a card shows whole.
+#: Above it the card shows the start, says how long the value is, and offers only Reject:
+#: nobody can approve or edit what the card could not show. (A few MB of text is still
+#: quick in a browser; the terminal pages any length.)
+MAX_SHOWN_CHARS = 1_000_000
+#: How much of an argument too large to show is given as its start.
+TOO_LARGE_PREVIEW = 2_000
+#: Above this many characters an argument's JSON is shown indented, one item a line.
+_INDENT_OVER = 80
+#: How much of a value the compact record (after the decision) repeats.
+RECORD_CHARS = 300
+
+_schema_cache: dict[Any, dict[str, Any]] = {}
+
+
+def _fallback_schema(hint: Any) -> dict[str, Any]:
+    """JSON Schema of an annotation by pydantic's TypeAdapter; ``{}`` (anything) where it has none."""
+    if hint is None or hint is inspect.Parameter.empty or hint is Any:
+        return {}
+    try:
+        cached = _schema_cache.get(hint)
+    except TypeError:  # an unhashable annotation (Annotated with a list, ...)
+        cached, hint_key = None, None
+    else:
+        hint_key = hint
+    if cached is not None:
+        return cached
+    try:
+        from pydantic import TypeAdapter
+    except ImportError:  # pragma: no cover - pydantic is a dependency; without it, the plain types still get inputs
+        schema = _plain_schema(hint)
+    else:
+        try:
+            schema = TypeAdapter(hint).json_schema()
+            json.dumps(schema)
+        except Exception:  # a type pydantic cannot describe: the card builds an input from the value
+            schema = {}
+    if hint_key is not None and len(_schema_cache) < 512:
+        _schema_cache[hint_key] = schema
+    return schema
+
+
+_PLAIN = {int: "integer", float: "number", bool: "boolean", str: "string", type(None): "null"}
+
+
+def _plain_schema(hint: Any) -> dict[str, Any]:
+    """JSON Schema of the plain annotations (int, float, bool, str, None, Literal, Enum, unions, lists, dicts)."""
+    import enum
+    import types
+    import typing
+
+    if hint in _PLAIN:
+        return {"type": _PLAIN[hint]}
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return {"enum": [a.value if isinstance(a, enum.Enum) else a for a in args]}
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return [str(member.value) for member in hint]
-    return None
+        return {"enum": [m.value for m in hint]}
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_plain_schema(a) for a in args]}
+    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
+        return {"type": "array"}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    return {}
+
+
+def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with local ``$ref``s (``#/$defs/Name``) followed."""
+    for _ in range(32):
+        if not isinstance(schema, dict):
+            return {}
+        ref = schema.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
+            return schema
+        schema = root.get("$defs", {}).get(ref[len("#/$defs/") :], {})
+    return {}
+
+
+def _choices(schema: dict[str, Any]) -> list[dict[str, str]] | None:
+    """Allowed values (``enum``/``const``, also inside ``anyOf``) as exact JSON text for a select.
+
+    ``[{"label": text shown, "json": JSON text sent}]``; None when the values are not a closed set.
+    A ``null`` member is left out: the card offers None for every nullable parameter.
+    """
+    root = schema
+    schema = _resolve(schema, root)
+    members = schema.get("anyOf") or schema.get("oneOf")
+    options = [_resolve(m, root) for m in members] if isinstance(members, list) else [schema]
+    values: list[Any] = []
+    for option in options:
+        if option.get("type") == "null" and "enum" not in option and "const" not in option:
+            continue
+        if "const" in option:
+            values.append(option["const"])
+        elif isinstance(option.get("enum"), list):
+            values.extend(option["enum"])
+        else:
+            return None
+    if not values:
+        return None
+    out = []
+    for value in values:
+        if value is None:
+            continue
+        text = display.full_text(value)
+        out.append({"label": text, "json": text})
+    return out or None
+
+
+def _edit_start(value: Any, text: str, is_json: bool) -> tuple[dict[str, str] | None, str | None]:
+    """``(edit, why not)``: what an edit field starts with, or why this value cannot be edited here.
+
+    ``edit`` is ``{"text": ..., "encoding": "text" | "json"}``: a string (or a value pydantic
+    writes as a string: datetime, UUID, Path, Decimal) starts as its plain text, anything else as
+    its JSON text.
+    """
+    if type(value) is str:
+        return {"text": value, "encoding": "text"}, None
+    if is_json:
+        if text.startswith('"'):
+            return {"text": json.loads(text), "encoding": "text"}, None
+        return {"text": text, "encoding": "json"}, None
+    if isinstance(value, bytes | bytearray):
+        try:
+            return {"text": bytes(value).decode("utf-8"), "encoding": "text"}, None
+        except UnicodeDecodeError:
+            return None, "bytes that are not UTF-8 text cannot be edited in the card"
+    return None, "shown as a Python repr (not JSON): it cannot be edited in the card"
+
+
+def _too_large(value: Any) -> bool:
+    """True when ``value``'s text is certainly longer than MAX_SHOWN_CHARS, judged without writing it."""
+    kind = type(value)
+    if kind in (str, bytes, bytearray):
+        return len(value) > MAX_SHOWN_CHARS
+    if kind in (list, tuple, set, frozenset, dict):
+        return len(value) > MAX_SHOWN_CHARS // 3 + 1  # every item takes at least 3 characters
+    return False
+
+
+def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
+    """One argument as the card shows it (``ArgumentView`` in js/src/messages.ts)."""
+    value = request.arguments[param.name]
+    hint = request.target.hints.get(param.name)
+    schema = getattr(param, "schema", None)
+    if not isinstance(schema, dict):
+        schema = _fallback_schema(hint)
+    injected = bool(getattr(param, "injected", False))
+    uncopied = getattr(request, "uncopied", {}) or {}
+    text: str | None = None
+    is_json = False
+    if not _too_large(value):
+        json_text = display.json_text(value)
+        is_json = json_text is not None
+        text = json_text if json_text is not None else display.safe_repr(value)
+        if is_json and len(text) > _INDENT_OVER and text[:1] in "[{":
+            text = display.json_text(value, indent=2) or text
+    complete = text is not None and len(text) <= MAX_SHOWN_CHARS
+    edit: dict[str, str] | None = None
+    not_editable: str | None = None
+    if complete:
+        assert text is not None
+        edit, not_editable = _edit_start(value, text, is_json)
+        shown, length = text, len(text)
+    else:
+        length = None
+        shown, _ = display.preview(value, TOO_LARGE_PREVIEW)
+        if text is not None:
+            length = len(text)
+        is_json = shown.startswith(("[", "{", '"'))
+        not_editable = "too large to show whole in the card"
+    if injected:
+        not_editable = "provided by the agent framework, not by the model"
+    elif not param.editable:
+        not_editable = not_editable or "fixed: this argument cannot be edited"
+    return {
+        "name": param.name,
+        "annotation": param.annotation,
+        "schema": schema,
+        "text": shown,
+        "format": "json" if is_json else "repr",
+        "complete": complete,
+        "length": length,
+        "edit": edit,
+        # compact JSON for matching a select option or a checkbox (short values only: those are)
+        "value_json": display.json_text(value) if complete and is_json and len(shown) <= 1000 else None,
+        "choices": _choices(schema) if schema else None,
+        "editable": bool(param.editable and not injected and edit is not None),
+        "not_editable": not_editable,
+        "injected": injected,
+        "uncopied": str(uncopied[param.name]) if param.name in uncopied else None,
+    }
 
 
 def request_view(request: ApprovalRequest) -> dict[str, Any]:
-    """What the card shows: JSON-safe, bounded, text only (mirrors ``RequestView`` in js/src/messages.ts)."""
+    """What the card shows (mirrors ``RequestView`` in js/src/messages.ts): text only, exact, whole.
+
+    Every argument's text is :func:`display.full_text` (JSON, else a repr), never shortened;
+    an argument (other than an SDK-injected context) longer than MAX_SHOWN_CHARS makes the
+    request ``approvable: False`` (the card then offers Reject only, and Python refuses an
+    approve or edit for it).
+    """
     deadline = request.deadline
     deadline_ms = None if deadline is None else (time.time() + (deadline - time.monotonic())) * 1000
-    arguments = []
-    for param in request.parameters:
-        if param.name not in request.arguments:
-            continue
-        value = request.arguments[param.name]
-        hint = request.target.hints.get(param.name)
-        arguments.append(
-            {
-                "name": param.name,
-                "annotation": param.annotation,
-                "value": json_safe(value.value if isinstance(value, enum.Enum) else value),
-                "text": pretty_value(value),
-                "editable": param.editable,
-                "choices": _choices(hint),
-            }
-        )
+    arguments = [argument_view(request, param) for param in request.parameters if param.name in request.arguments]
+    too_large = [a["name"] for a in arguments if not a["complete"] and not a["injected"]]
     return {
         "id": request.id,
         "function": request.function,
@@ -74,7 +255,41 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
         "timeout": request.timeout,
         "deadline_ms": deadline_ms,
         "arguments": arguments,
+        "approvable": not too_large,
+        "max_shown_chars": MAX_SHOWN_CHARS,
+        "too_large": too_large,
     }
+
+
+def _refuse_unseen(view: dict[str, Any], decision: Decision) -> None:
+    """ProtocolError for an approve/edit of a request whose arguments the card could not show whole."""
+    if isinstance(decision, Reject) or view["approvable"]:
+        return
+    raise ProtocolError(
+        f"{', '.join(view['too_large'])}: too large to show whole in the card (over {MAX_SHOWN_CHARS:,} characters), "
+        "so this call can only be rejected here"
+    )
+
+
+def _error_reply(request_id: Any, exc: BaseException, function: str) -> dict[str, Any]:
+    """The error reply for any exception while handling a card's message (the card re-enables)."""
+    rid = request_id if isinstance(request_id, str) else None
+    if isinstance(exc, InvalidEdit):
+        return dict(error_message(rid, str(exc), exc.problems))
+    if isinstance(exc, ProtocolError):
+        return dict(error_message(rid, str(exc)))
+    detail = display.preview(str(exc) if _str_ok(exc) else type(exc).__name__, 500)[0]
+    return dict(
+        error_message(rid, f"could not check this decision for {function}(): {type(exc).__name__}: {detail}; nothing was run")
+    )
+
+
+def _str_ok(exc: BaseException) -> bool:
+    try:
+        str(exc)
+    except Exception:
+        return False
+    return True
 
 
 class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
@@ -85,13 +300,15 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
 
     request = traitlets.Dict(help="the request as shown: function, arguments (text), risk, deadline").tag(sync=True)
     record = traitlets.Dict(help="the settled decision: status, by, at, feedback, diff").tag(sync=True)
-    relay = traitlets.Unicode(
-        "", help="BroadcastChannel name the card sends decisions on instead of the comm (JupyterLite)"
-    ).tag(sync=True)
+    relay = traitlets.Unicode("", help="BroadcastChannel name the card sends decisions on instead of the comm (JupyterLite)").tag(
+        sync=True
+    )
 
     def __init__(self, approval_request: ApprovalRequest, *, user: str | None = None, **kwargs: Any) -> None:
-        super().__init__(request=request_view(approval_request), record={}, **kwargs)
+        view = request_view(approval_request)
+        super().__init__(request=view, record={}, **kwargs)
         self.approval_request = approval_request
+        self._view = view  # kept here: the synced trait could be changed by a frontend
         self.user = user
         self.decision: Decision | None = None
         self.decided = threading.Event()
@@ -103,20 +320,31 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
     # -- from the frontend -----------------------------------------------------------
 
     def receive(self, content: Any) -> None:
-        """Handle one message from the card (comm or relay); anything invalid is answered with an error."""
+        """Handle one message from the card (comm or relay); every message that decides nothing gets an error reply.
+
+        Malformed, stale and forged messages, invalid edits, and any exception while checking an
+        edit (a validator that blows up) are all answered with ``{"kind": "error", ...}``, so the
+        card re-enables its buttons instead of waiting forever.
+        """
         request_id = content.get("request_id") if isinstance(content, dict) else None
+        function = self.approval_request.function
         try:
-            decision = parse_decision_message(content, request_id=self.approval_request.id, by=self.user)
+            decision = parse_decision_message(content, request_id=self.approval_request.id, by=self.user, function=function)
             self.decide(decision)
-        except ProtocolError as exc:
-            self.reply(dict(error_message(request_id if isinstance(request_id, str) else None, str(exc))))
-        except InvalidEdit as exc:
-            self.reply(dict(error_message(self.approval_request.id, str(exc), exc.problems)))
+        except Exception as exc:
+            if isinstance(exc, InvalidEdit):
+                request_id = self.approval_request.id
+            self.reply(_error_reply(request_id, exc, function))
 
     # -- public verbs --------------------------------------------------------------------
 
     def decide(self, decision: Decision) -> None:
-        """Record ``decision`` (validating an edit first); ProtocolError if already decided."""
+        """Record ``decision`` (validating an edit first); ProtocolError if already decided.
+
+        Also ProtocolError for an approve or edit when an argument was too large for the card to
+        show whole (``request_view``'s ``approvable``): only Reject is possible then.
+        """
+        _refuse_unseen(self._view, decision)
         if isinstance(decision, Edit):
             self.approval_request.apply_edit(decision.arguments)  # raises InvalidEdit: the card asks again
         with self._lock:
@@ -161,8 +389,10 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
     relay = traitlets.Unicode("", help="BroadcastChannel name for decisions (JupyterLite)").tag(sync=True)
 
     def __init__(self, approval_requests: list[ApprovalRequest], *, user: str | None = None, **kwargs: Any) -> None:
-        super().__init__(requests=[request_view(r) for r in approval_requests], records={}, **kwargs)
+        views = [request_view(r) for r in approval_requests]
+        super().__init__(requests=views, records={}, **kwargs)
         self.approval_requests = {r.id: r for r in approval_requests}
+        self._views = {view["id"]: view for view in views}
         self.user = user
         self.decisions: dict[str, Decision] = {}
         self.done = threading.Event()
@@ -174,25 +404,33 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
     def receive(self, content: Any) -> None:
         """Handle one message from the table (comm or relay); anything invalid is answered with an error."""
         request_id = content.get("request_id") if isinstance(content, dict) else None
+        function = "a call in this review"
         try:
             if isinstance(content, dict) and content.get("kind") == "review_all":
                 with self._lock:
                     pending = set(self.approval_requests) - set(self.decisions)
                 ids, decision = parse_review_all_message(content, pending=pending, by=self.user)
+                refused = []
                 for rid in ids:
-                    self.decide(rid, decision)
+                    try:
+                        self.decide(rid, decision)
+                    except ProtocolError as refusal:  # e.g. one call too large to approve here: the others still count
+                        refused.append((rid, refusal))
+                for rid, why in refused:
+                    self.reply(_error_reply(rid, why, self.approval_requests[rid].function))
                 return
             if not isinstance(request_id, str) or request_id not in self.approval_requests:
                 raise ProtocolError("this decision is for a request that is not in this review")
-            self.decide(request_id, parse_decision_message(content, request_id=request_id, by=self.user))
-        except ProtocolError as exc:
-            self.reply(dict(error_message(request_id if isinstance(request_id, str) else None, str(exc))))
-        except InvalidEdit as exc:
-            self.reply(dict(error_message(request_id if isinstance(request_id, str) else None, str(exc), exc.problems)))
+            function = self.approval_requests[request_id].function
+            self.decide(request_id, parse_decision_message(content, request_id=request_id, by=self.user, function=function))
+        except Exception as exc:
+            self.reply(_error_reply(request_id, exc, function))
 
     def decide(self, request_id: str, decision: Decision) -> None:
-        """Record one call's decision (edits validated first); ProtocolError if already decided."""
+        """Record one call's decision (edits validated first); ProtocolError if already decided,
+        or for an approve/edit of a call whose arguments were too large to show whole."""
         request = self.approval_requests[request_id]
+        _refuse_unseen(self._views[request_id], decision)
         if isinstance(decision, Edit):
             request.apply_edit(decision.arguments)
         with self._lock:
@@ -219,9 +457,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
             self.records = {**self.records, request_id: record}
 
     def summary_text(self) -> str:
-        return "\n".join(
-            record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items()
-        )
+        return "\n".join(record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items())
 
 
 def decision_record(status: str, user: str | None, feedback: str = "", diff: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -231,8 +467,16 @@ def decision_record(status: str, user: str | None, feedback: str = "", diff: dic
         "by": None if status in ("timed_out", "cancelled") else user,
         "at": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
         "feedback": feedback or None,
-        "diff": json_safe(diff or {}),
+        "diff": {
+            name: {"from": _record_text(change.get("from")), "to": _record_text(change.get("to"))}
+            for name, change in (diff or {}).items()
+        },
     }
+
+
+def _record_text(value: Any) -> str:
+    """A changed value as the record repeats it: exact text, cut (ending in "…") past RECORD_CHARS."""
+    return display.preview(value, RECORD_CHARS)[0]
 
 
 def record_text(function: str, record: dict[str, Any]) -> str:
@@ -241,9 +485,8 @@ def record_text(function: str, record: dict[str, Any]) -> str:
     who = f" by {record['by']}" if record.get("by") else ""
     when = f" at {record['at']}" if record.get("at") else ""
     if status == "edited":
-        changes = ", ".join(  # JSON, like describeRecord in js/src/card.ts
-            f"{k}: {json.dumps(d['from'], ensure_ascii=False)} → {json.dumps(d['to'], ensure_ascii=False)}"
-            for k, d in (record.get("diff") or {}).items()
+        changes = ", ".join(  # the values' text, like describeRecord in js/src/card.ts
+            f"{k}: {d['from']} → {d['to']}" for k, d in (record.get("diff") or {}).items()
         )
         return f"✎ {function}() edited{who}{when}: {changes}"
     if status == "rejected":

@@ -22,8 +22,7 @@ from .terminal import current_user, sanitize
 __all__ = ["BrowserConfirmApprover"]
 
 MENU = (
-    "Not approved. Type why to reject it (the agent reads this), or type edit to change the arguments.\n"
-    "Cancel: cancel the call."
+    "Not approved. Type why to reject it (the agent reads this), or type edit to change the arguments.\nCancel: cancel the call."
 )
 EDIT = "Edit the arguments (JSON) and press OK to run with them. Cancel: cancel the call."
 

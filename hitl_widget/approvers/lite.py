@@ -118,22 +118,23 @@ class LiteApprover(NotebookApprover):
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         table.on_done(lambda: None if finished.done() else finished.set_result(None))
         handle = self._display(table)
-        unanswered: type[Exception] = ApprovalTimeout
         try:
             await asyncio.wait_for(asyncio.shield(finished), review_timeout(requests))
         except TimeoutError:
             pass
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            unanswered = ApprovalCancelled
+        except (asyncio.CancelledError, KeyboardInterrupt):  # interrupted: settle the rest, then propagate
+            self._settle_rest(table, handle, requests, "cancelled")
+            raise
         finally:
             relay.close()
-        status = "timed_out" if unanswered is ApprovalTimeout else "cancelled"
+        self._settle_rest(table, handle, requests, "timed_out")
+        return [table.decisions.get(r.id) or ApprovalTimeout("timed out") for r in requests]
+
+    def _settle_rest(self, table: Any, handle: Any, requests: Sequence[ApprovalRequest], status: str) -> None:
         for request in requests:
             if request.id not in table.decisions:
                 table.settle(request.id, status)
         self._update(table, handle)
-        message = "timed out" if unanswered is ApprovalTimeout else "interrupted"
-        return [table.decisions.get(r.id) or unanswered(message) for r in requests]
 
     @staticmethod
     def _relay(name: str, widget: Any) -> Relay:

@@ -2,10 +2,14 @@
 
 Waiting works from the kernel's main thread (the cell blocks while comm messages keep
 flowing, see ``hitl_widget.kernel_wait``), from worker threads (agent SDKs run sync
-tools in threads; on ipykernel 6 too, see ``kernel_wait``), and from ``await``
-(natively on ipykernel >= 7.4, by a blocking wait on the main thread before). A kernel interrupt while
-waiting cancels the request; a timeout fails closed. Either way the card turns into a
-compact record that stays readable in the saved notebook.
+tools in threads; a sync cell's thread pool: on ipykernel >= 7.4 a kernel subshell serves
+the card, on ipykernel 6 while the cell awaits), and from ``await`` (natively on
+ipykernel >= 7.4, by a blocking wait on the main thread before). Where no click could
+reach the kernel (ipykernel 6, a thread pool the cell blocks on), the card says so at once
+and the call fails closed with :class:`~hitl_widget.NoApprovalChannel` naming what works.
+A kernel interrupt while waiting settles the card as cancelled and re-raises
+``KeyboardInterrupt``; a timeout fails closed. Either way the card turns into a compact
+record that stays readable in the saved notebook.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..decisions import Decision
-from ..errors import ApprovalCancelled, ApprovalTimeout
+from ..errors import ApprovalTimeout, NoApprovalChannel
 from ..request import ApprovalRequest
 
 __all__ = ["NotebookApprover", "notebook_user"]
@@ -64,9 +68,10 @@ class NotebookApprover:
         self.user = user or notebook_user()
 
     def _card(self, request: ApprovalRequest) -> Any:
+        from ..kernel_wait import served
         from ..widget import ApprovalCard
 
-        return ApprovalCard(request, user=self.user)
+        return served(lambda: ApprovalCard(request, user=self.user))
 
     @staticmethod
     def _display(card: Any) -> Any:
@@ -80,6 +85,18 @@ class NotebookApprover:
             bundle = {**card._repr_mimebundle_()[0], **card.fallback_bundle(text)}
             handle.update(bundle, raw=True)
 
+    def _refuse(self, card: Any, handle: Any, request: ApprovalRequest, why: str) -> NoApprovalChannel:
+        """Settle the card at once with the reason no click can be answered here; the error to raise."""
+        from ..widget import decision_record, record_text
+
+        card.settle("cancelled")  # a late click must not count
+        record = {**decision_record("rejected", None, f"not run: {why}"), "by": None}
+        card.record = record
+        if handle is not None:
+            text = record_text(request.function, record)
+            handle.update({**card._repr_mimebundle_()[0], **card.fallback_bundle(text)}, raw=True)
+        return NoApprovalChannel(f"{request.call_text()} was not run: {why}", request=request)
+
     def _settled(self, card: Any, handle: Any, request: ApprovalRequest) -> Decision:
         from ..widget import status_of
 
@@ -89,7 +106,7 @@ class NotebookApprover:
         return decision
 
     def __call__(self, request: ApprovalRequest) -> Decision:
-        from ..kernel_wait import wait_for
+        from ..kernel_wait import NotAnswerable, wait_for
 
         card = self._card(request)
         handle = None
@@ -98,7 +115,9 @@ class NotebookApprover:
             decided = wait_for(card.decided, request.remaining())
         except KeyboardInterrupt:
             self._finish(card, handle, "cancelled")
-            raise ApprovalCancelled("interrupted") from None
+            raise
+        except NotAnswerable as exc:
+            raise self._refuse(card, handle, request, str(exc)) from None
         if not decided or card.decision is None:
             self._finish(card, handle, "timed_out")
             raise ApprovalTimeout("timed out")
@@ -107,13 +126,14 @@ class NotebookApprover:
     def review(self, requests: Sequence[ApprovalRequest]) -> list[Any]:
         """The batch review table: every pending call at once; blocks until all are decided.
 
-        Returns one answer per request: its Decision, or ApprovalTimeout / ApprovalCancelled
-        (as a value) for the ones nobody decided.
+        Returns one answer per request: its Decision, or ApprovalTimeout / NoApprovalChannel
+        (as a value) for the ones nobody decided. A kernel interrupt settles the undecided
+        ones as cancelled and re-raises ``KeyboardInterrupt``.
         """
-        from ..kernel_wait import wait_for
+        from ..kernel_wait import NotAnswerable, served, wait_for
         from ..widget import BatchReview
 
-        table = BatchReview(list(requests), user=self.user)
+        table = served(lambda: BatchReview(list(requests), user=self.user))
         handle = None
         timeout = review_timeout(requests)
         try:
@@ -124,7 +144,16 @@ class NotebookApprover:
                 if request.id not in table.decisions:
                     table.settle(request.id, "cancelled")
             self._update(table, handle)
-            return [table.decisions.get(r.id) or ApprovalCancelled("interrupted") for r in requests]
+            raise
+        except NotAnswerable as exc:
+            for request in requests:
+                if request.id not in table.decisions:
+                    table.settle(request.id, "rejected", feedback=f"not run: {exc}")
+            self._update(table, handle)
+            return [
+                table.decisions.get(r.id) or NoApprovalChannel(f"{r.call_text()} was not run: {exc}", request=r)
+                for r in requests
+            ]
         if not finished:
             for request in requests:
                 if request.id not in table.decisions:
@@ -162,9 +191,9 @@ class NotebookApprover:
         except TimeoutError:
             self._finish(card, handle, "timed_out")
             raise ApprovalTimeout("timed out") from None
-        except (asyncio.CancelledError, KeyboardInterrupt):
+        except (asyncio.CancelledError, KeyboardInterrupt):  # the task was cancelled, or the kernel interrupted
             self._finish(card, handle, "cancelled")
-            raise ApprovalCancelled("interrupted") from None
+            raise
         finally:
             unsubscribe()
         return self._settled(card, handle, request)

@@ -1,6 +1,7 @@
 // The approval card: pure DOM, no framework. Every value is set with textContent or
 // an input's value, never innerHTML, so arguments are always shown as text.
-import { decisionMessage, type ArgumentView, type DecisionMessage, type RequestView } from "./messages";
+import { makeField, type Field } from "./inputs";
+import { decisionMessage, type ArgumentView, type DecisionMessage, type EditValue, type RequestView } from "./messages";
 
 export type Status = "pending" | "approved" | "edited" | "rejected" | "timed_out" | "cancelled";
 
@@ -9,7 +10,8 @@ export interface DecisionRecord {
   by?: string | null;
   at?: string | null;
   feedback?: string | null;
-  diff?: Record<string, { from: unknown; to: unknown }>;
+  /** Changed arguments, each value as exact text (cut with "…" past a few hundred characters). */
+  diff?: Record<string, { from: string; to: string }>;
 }
 
 export interface CardHandle {
@@ -20,8 +22,6 @@ export interface CardHandle {
   settle(record: DecisionRecord): void;
   dispose(): void;
 }
-
-const TRUNCATE_AT = 400;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -36,125 +36,65 @@ function button(label: string, className: string): HTMLButtonElement {
   return b;
 }
 
-/** Choices of a Literal/Enum annotation rendered by Python as `'a' | 'b'` or `1 | 2`. */
-export function literalChoices(annotation: string): string[] | null {
-  const parts = annotation.split(" | ").map((p) => p.trim());
-  if (parts.length < 2) return null;
-  const quoted = parts.every((p) => /^'.*'$|^".*"$/.test(p) || /^-?\d+(\.\d+)?$/.test(p) || p === "True" || p === "False");
-  return quoted ? parts : null;
+const SCROLL_OVER = 600;
+const TAIL_CHARS = 80;
+const DIFF_CHARS = 200;
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
 }
 
-function valueFromChoice(choice: string): unknown {
-  if (/^'.*'$|^".*"$/.test(choice)) return choice.slice(1, -1);
-  if (choice === "True") return true;
-  if (choice === "False") return false;
-  return Number(choice);
+function shorten(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
-export type InputKind = "number" | "checkbox" | "select" | "json" | "text";
-
-export function inputKind(arg: ArgumentView): InputKind {
-  const a = arg.annotation.replace(/ \| None$/, "");
-  if (arg.choices && arg.choices.length > 0) return "select";
-  if (literalChoices(a)) return "select";
-  if (a === "int" || a === "float") return "number";
-  if (a === "bool") return "checkbox";
-  if (/^(list|dict|tuple|set|frozenset)\b/.test(a)) return "json";
-  if (a === "str") return "text";
-  return typeof arg.value === "object" && arg.value !== null ? "json" : "text";
-}
-
-interface FieldState {
-  arg: ArgumentView;
-  read(): { ok: true; value: unknown } | { ok: false; error: string };
-  error: HTMLElement;
-}
-
-function makeField(arg: ArgumentView, onChange: () => void): { row: HTMLElement; state: FieldState } {
-  const row = el("div", "hitl-edit-row");
-  const id = `hitl-${Math.random().toString(36).slice(2)}-${arg.name}`;
-  const label = el("label", "hitl-edit-label", `${arg.name} (${arg.annotation})`);
-  label.htmlFor = id;
-  const error = el("div", "hitl-edit-error");
-  error.setAttribute("role", "alert");
-  const kind = inputKind(arg);
-  let read: FieldState["read"];
-  if (kind === "checkbox") {
-    const input = el("input", "hitl-input");
-    input.type = "checkbox";
-    input.id = id;
-    input.checked = arg.value === true;
-    input.addEventListener("change", onChange);
-    read = () => ({ ok: true, value: input.checked });
-    row.append(label, input, error);
-  } else if (kind === "select") {
-    const select = el("select", "hitl-input");
-    select.id = id;
-    const choices = arg.choices ?? literalChoices(arg.annotation.replace(/ \| None$/, "")) ?? [];
-    for (const choice of choices) {
-      const option = el("option", "", choice);
-      option.value = choice;
-      select.append(option);
-    }
-    const current = choices.find((c) => JSON.stringify(valueFromChoice(c)) === JSON.stringify(arg.value) || c === arg.value);
-    if (current !== undefined) select.value = current;
-    select.addEventListener("change", onChange);
-    read = () => ({ ok: true, value: arg.choices ? select.value : valueFromChoice(select.value) });
-    row.append(label, select, error);
-  } else if (kind === "json") {
-    const area = el("textarea", "hitl-input hitl-json");
-    area.id = id;
-    area.value = JSON.stringify(arg.value, null, 2);
-    area.rows = Math.min(8, area.value.split("\n").length);
-    area.addEventListener("input", onChange);
-    read = () => {
-      try {
-        return { ok: true, value: JSON.parse(area.value) as unknown };
-      } catch (e) {
-        return { ok: false, error: `not valid JSON: ${(e as Error).message}` };
-      }
-    };
-    row.append(label, area, error);
-  } else {
-    const input = el("input", "hitl-input");
-    input.id = id;
-    input.type = kind === "number" ? "text" : "text";
-    input.inputMode = kind === "number" ? "decimal" : "text";
-    input.value = arg.value === null || arg.value === undefined ? "" : String(arg.value);
-    input.addEventListener("input", onChange);
-    read = () => {
-      if (kind !== "number") return { ok: true, value: input.value };
-      const text = input.value.trim();
-      const isInt = arg.annotation.startsWith("int");
-      if (text === "" && arg.annotation.endsWith("| None")) return { ok: true, value: null };
-      const n = Number(text);
-      if (text === "" || !Number.isFinite(n)) return { ok: false, error: `expected a number, got ${JSON.stringify(text)}` };
-      if (isInt && !Number.isInteger(n)) return { ok: false, error: `expected a whole number, got ${text}` };
-      return { ok: true, value: n };
-    };
-    row.append(label, input, error);
-  }
-  return { row, state: { arg, read, error } };
-}
-
-function valueText(text: string): HTMLElement {
+/** One argument's text: always the whole text (scrollable when long), never a silent cut. */
+export function valueView(arg: ArgumentView, maxShown: number): HTMLElement {
   const wrap = el("div", "hitl-arg-value");
-  const pre = el("pre", "hitl-pre");
-  if (text.length <= TRUNCATE_AT) {
-    pre.textContent = text;
-    wrap.append(pre);
+  const pre = el("pre", "hitl-pre hitl-value", arg.text);
+  wrap.append(pre);
+  const complete = arg.complete !== false;
+  if (arg.uncopied) {
+    const notice = el(
+      "p",
+      "hitl-notice hitl-uncopied",
+      `⚠ could not be copied (${arg.uncopied}): the function receives the live object; it may change before it runs.`,
+    );
+    notice.setAttribute("role", "note");
+    wrap.append(notice);
+  }
+  if (!complete) {
+    pre.textContent = arg.text.endsWith("…") ? arg.text : `${arg.text}…`;
+    const size = arg.length ? `${count(arg.length)} characters` : `more than ${count(maxShown)} characters`;
+    const notice = el(
+      "p",
+      "hitl-notice hitl-too-large",
+      `Too large to show whole here (${size}; the card shows up to ${count(maxShown)}). ` +
+        "Only its start is shown, so this call can only be rejected in the card.",
+    );
+    notice.setAttribute("role", "alert");
+    wrap.append(notice);
     return wrap;
   }
-  pre.textContent = `${text.slice(0, TRUNCATE_AT)}…`;
-  const more = button(`Show all (${text.length} characters)`, "hitl-expand");
-  more.setAttribute("aria-expanded", "false");
-  more.addEventListener("click", () => {
-    const expanded = more.getAttribute("aria-expanded") === "true";
-    pre.textContent = expanded ? `${text.slice(0, TRUNCATE_AT)}…` : text;
-    more.textContent = expanded ? `Show all (${text.length} characters)` : "Show less";
-    more.setAttribute("aria-expanded", String(!expanded));
-  });
-  wrap.append(pre, more);
+  const meta: string[] = [];
+  if (arg.format === "repr") meta.push("Python repr (not JSON)");
+  if (arg.text.length > SCROLL_OVER) {
+    pre.classList.add("hitl-scroll");
+    pre.tabIndex = 0; // scrollable with the keyboard
+    meta.push(`${count(arg.text.length)} characters, all shown: scroll to read`);
+    const tail = el("p", "hitl-tail");
+    tail.append(el("span", "hitl-tail-label", "ends with: "), el("code", "hitl-tail-text", `…${arg.text.slice(-TAIL_CHARS)}`));
+    const more = button("Show all", "hitl-expand");
+    more.setAttribute("aria-expanded", "false");
+    more.addEventListener("click", () => {
+      const expanded = more.getAttribute("aria-expanded") === "true";
+      pre.classList.toggle("hitl-scroll", expanded);
+      more.textContent = expanded ? "Show all" : "Show less";
+      more.setAttribute("aria-expanded", String(!expanded));
+    });
+    wrap.append(tail, more);
+  }
+  if (meta.length > 0) wrap.insertBefore(el("p", "hitl-meta", meta.join(" · ")), pre.nextSibling);
   return wrap;
 }
 
@@ -171,7 +111,7 @@ export function describeRecord(fn: string, record: DecisionRecord): string {
       return `✓ ${fn}() approved${who}${when}`;
     case "edited": {
       const changes = Object.entries(record.diff ?? {})
-        .map(([k, d]) => `${k}: ${JSON.stringify(d.from)} → ${JSON.stringify(d.to)}`)
+        .map(([k, d]) => `${k}: ${d.from} → ${d.to}`)
         .join(", ");
       return `✎ ${fn}() edited${who}${when}: ${changes}`;
     }
@@ -215,15 +155,39 @@ export function renderCard(
     }
   }
 
+  const maxShown = request.max_shown_chars ?? 1_000_000;
   const table = el("dl", "hitl-arguments");
-  for (const arg of request.arguments) {
-    table.append(el("dt", "hitl-arg-name", `${arg.name} (${arg.annotation})`));
+  const shown = request.arguments.filter((a) => !a.injected);
+  const context = request.arguments.filter((a) => a.injected);
+  for (const arg of shown) {
+    const dt = el("dt", "hitl-arg-name", `${arg.name} (${arg.annotation})`);
     const dd = el("dd", "hitl-arg");
-    dd.append(valueText(arg.text));
-    table.append(dd);
+    dd.dataset.name = arg.name;
+    dd.append(valueView(arg, maxShown));
+    table.append(dt, dd);
   }
-  if (request.arguments.length === 0) table.append(el("dd", "hitl-arg", "(no arguments)"));
+  if (shown.length === 0) table.append(el("dd", "hitl-arg", "(no arguments)"));
+  for (const arg of context) {
+    const dt = el("dt", "hitl-arg-name hitl-context-name", `${arg.name} (${arg.annotation})`);
+    const dd = el("dd", "hitl-arg hitl-context");
+    dd.dataset.name = arg.name;
+    dd.append(el("p", "hitl-meta", "context from the agent framework, not chosen by the model; not editable"));
+    dd.append(valueView({ ...arg, uncopied: arg.uncopied ?? null }, maxShown));
+    table.append(dt, dd);
+  }
   card.append(table);
+  const approvable = request.approvable !== false;
+  if (!approvable) {
+    const names = (request.too_large ?? []).join(", ");
+    const notice = el(
+      "p",
+      "hitl-notice hitl-not-approvable",
+      `${names || "An argument"} cannot be shown whole here, so Approve and Edit are off: reject this call, ` +
+        "or decide it where the whole value can be read (the terminal pages any length).",
+    );
+    notice.setAttribute("role", "alert");
+    card.append(notice);
+  }
 
   const panel = el("div", "hitl-panel");
   const problems = el("div", "hitl-problems");
@@ -248,6 +212,11 @@ export function renderCard(
 
   let sent = false;
   const buttons = [approve, edit, reject, always];
+  const offApproval = approvable ? [] : [approve, edit, always, scope];
+  const applyApprovable = () => {
+    for (const b of offApproval) b.disabled = true;
+  };
+  applyApprovable();
   const decide = (message: DecisionMessage) => {
     if (sent) return; // a double click sends one decision
     sent = true;
@@ -262,7 +231,7 @@ export function renderCard(
     decide(decisionMessage(request.id, { kind: "approve", always: scope.value as "function" | "arguments" })),
   );
 
-  let fields: FieldState[] = [];
+  let fields: Field[] = [];
   reject.addEventListener("click", () => {
     panel.replaceChildren();
     const label = el("label", "hitl-edit-label", "Feedback for the agent (why, and what to do instead)");
@@ -272,38 +241,58 @@ export function renderCard(
     const confirm = button("Send rejection", "hitl-send-reject");
     confirm.addEventListener("click", () => decide(decisionMessage(request.id, { kind: "reject", feedback: feedback.value })));
     panel.append(label, feedback, confirm);
+    fields = [];
     feedback.focus();
   });
 
   edit.addEventListener("click", () => {
+    if (!approvable) return;
     panel.replaceChildren();
     const diffView = el("ul", "hitl-diff");
+    diffView.setAttribute("aria-label", "Changes");
     const confirm = button("Run with these arguments", "hitl-send-edit");
-    const changes = (): { changed: Record<string, unknown>; ok: boolean } => {
-      const changed: Record<string, unknown> = {};
+    /** Only the arguments whose input the person changed; untouched ones are never sent. */
+    const changes = (): { changed: Record<string, EditValue>; shown: Record<string, string>; ok: boolean } => {
+      const changed: Record<string, EditValue> = {};
+      const shownAfter: Record<string, string> = {};
       let ok = true;
       for (const f of fields) {
         const r = f.read();
         f.error.textContent = r.ok ? "" : r.error;
         if (!r.ok) ok = false;
-        else if (JSON.stringify(r.value) !== JSON.stringify(f.arg.value)) changed[f.arg.name] = r.value;
+        else if (r.changed) {
+          changed[f.arg.name] = r.value;
+          shownAfter[f.arg.name] = r.shown;
+        }
       }
-      return { changed, ok };
+      return { changed, shown: shownAfter, ok };
     };
     const refresh = () => {
-      const { changed, ok } = changes();
+      const { changed, shown: after, ok } = changes();
       diffView.replaceChildren();
-      for (const [name, value] of Object.entries(changed)) {
-        const before = request.arguments.find((a) => a.name === name)?.value;
-        diffView.append(el("li", "hitl-diff-item", `${name}: ${JSON.stringify(before)} → ${JSON.stringify(value)}`));
+      for (const name of Object.keys(changed)) {
+        const before = request.arguments.find((a) => a.name === name)?.text ?? "";
+        diffView.append(
+          el("li", "hitl-diff-item", `${name}: ${shorten(before, DIFF_CHARS)} → ${shorten(after[name] ?? "", DIFF_CHARS)}`),
+        );
       }
       confirm.disabled = sent || !ok || Object.keys(changed).length === 0;
     };
     fields = [];
-    for (const arg of request.arguments.filter((a) => a.editable)) {
-      const { row, state } = makeField(arg, refresh);
-      fields.push(state);
-      panel.append(row);
+    for (const arg of request.arguments) {
+      if (arg.editable && arg.edit) {
+        const field = makeField(arg, refresh);
+        fields.push(field);
+        panel.append(field.row);
+      } else {
+        const row = el("div", "hitl-edit-row hitl-edit-fixed");
+        row.dataset.name = arg.name;
+        row.append(
+          el("span", "hitl-edit-label", `${arg.name} (${arg.annotation})`),
+          el("span", "hitl-meta", `not editable: ${arg.not_editable ?? "fixed"}; runs as shown`),
+        );
+        panel.append(row);
+      }
     }
     confirm.addEventListener("click", () => {
       const { changed, ok } = changes();
@@ -333,6 +322,7 @@ export function renderCard(
       sent = false;
       for (const b of buttons) b.disabled = false;
       for (const b of panel.querySelectorAll("button")) (b as HTMLButtonElement).disabled = false;
+      applyApprovable();
       problems.textContent = error;
       for (const f of fields) {
         const p = found[f.arg.name];

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decisionMessage, isDecisionMessage, isErrorMessage, type DecisionPayload } from "../src/messages";
+import { PROTOCOL_VERSION, decisionMessage, isDecisionMessage, isErrorMessage, type DecisionPayload } from "../src/messages";
 
 interface Case {
   name: string;
@@ -24,8 +24,22 @@ describe("decision messages", () => {
       expect(isDecisionMessage(c.message, "r-1")).toBe(false);
     });
   }
+  for (const c of load("invalid_edits.json")) {
+    it(`passes ${c.name} to Python, which answers with the argument's problem`, () => {
+      expect(isDecisionMessage(c.message, "r-1")).toBe(true);
+    });
+  }
+  it("the fixtures are for this version", () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    for (const c of [...load("valid.json"), ...load("invalid_edits.json")]) expect((c.message as { version: number }).version).toBe(2);
+  });
+  it("builds edit messages whose values are text, never numbers", () => {
+    const message = decisionMessage("r-1", { kind: "edit", arguments: { ids: { json: "[1234567890123456789]" } } });
+    expect(JSON.stringify(message)).toContain('"[1234567890123456789]"');
+    expect(isDecisionMessage(message, "r-1")).toBe(true);
+  });
   it("recognises the kernel's error replies", () => {
-    expect(isErrorMessage({ kind: "error", version: 1, request_id: "r-1", error: "stale", problems: {} })).toBe(true);
-    expect(isErrorMessage({ kind: "error", version: 2, request_id: "r-1", error: "stale", problems: {} })).toBe(false);
+    expect(isErrorMessage({ kind: "error", version: 2, request_id: "r-1", error: "stale", problems: {} })).toBe(true);
+    expect(isErrorMessage({ kind: "error", version: 1, request_id: "r-1", error: "stale", problems: {} })).toBe(false);
   });
 });

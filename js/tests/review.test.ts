@@ -9,7 +9,7 @@ const req = (id: string, x: number): RequestView => ({
   risk: "medium",
   label: `PENDING_APPROVAL_${x}`,
   timeout: null,
-  arguments: [{ name: "x", annotation: "int", value: x, text: String(x), editable: true }],
+  arguments: [{ name: "x", annotation: "int", schema: { type: "integer" }, text: String(x), edit: { text: String(x), encoding: "json" }, value_json: String(x), editable: true }],
 });
 
 function setup() {
@@ -46,7 +46,7 @@ describe("batch review table", () => {
   it("per-call decisions use the single card's messages", () => {
     const { root, sent, click } = setup();
     click("Approve", root.querySelectorAll(".hitl-review-row")[1]!);
-    expect(sent).toEqual([{ kind: "decision", version: 1, request_id: "r-2", decision: { kind: "approve" } }]);
+    expect(sent).toEqual([{ kind: "decision", version: 2, request_id: "r-2", decision: { kind: "approve" } }]);
   });
 
   it("reject all sends the pending ids once, with the feedback", () => {
@@ -56,7 +56,7 @@ describe("batch review table", () => {
     click("Reject all");
     click("Reject all");
     expect(sent).toEqual([
-      { kind: "review_all", version: 1, request_ids: ["r-2"], decision: { kind: "reject", feedback: "not today" } },
+      { kind: "review_all", version: 2, request_ids: ["r-2"], decision: { kind: "reject", feedback: "not today" } },
     ]);
     expect(root.querySelector(".hitl-record-text")?.textContent).toBe("✓ send() approved");
   });

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from kernel_frontend import Frontend, Message
 
+from hitl_widget.protocol import PROTOCOL_VERSION
+
 pytestmark = pytest.mark.slow
 
 SETUP = '''
@@ -50,7 +52,7 @@ def card_opened(fe: Frontend, after: int, function: str = "double", timeout: flo
     return opened["content"]["comm_id"], opened["content"]["data"]["state"]["request"]["id"]
 
 
-def decide(fe: Frontend, comm_id: str, request_id: str, decision: dict[str, Any], *, version: int = 1) -> None:
+def decide(fe: Frontend, comm_id: str, request_id: str, decision: dict[str, Any], *, version: int = PROTOCOL_VERSION) -> None:
     content = {"kind": "decision", "version": version, "request_id": request_id, "decision": decision}
     fe.send_comm_msg(comm_id, {"method": "custom", "content": content})
 
@@ -116,13 +118,13 @@ def test_reject_reaches_the_agent_with_feedback(nb: Frontend) -> None:
 
 def test_invalid_edit_is_answered_and_the_card_asks_again(nb: Frontend) -> None:
     msg_id, comm_id, request_id = start(nb, "call(double, 5)")
-    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": "abc"}})
+    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": {"text": "abc"}}})
     nb.wait_iopub(lambda m: bool(replies(nb, comm_id)))
     assert replies(nb, comm_id)[0]["problems"] == {"x": "expected int, got 'abc'"}
-    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": "7"}})
+    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": {"text": "7"}}})
     out = finish(nb, msg_id)
     assert "RAN 7" in out and "RESULT 14" in out
-    assert records(nb, comm_id)[-1]["diff"] == {"x": {"from": 5, "to": 7}}
+    assert records(nb, comm_id)[-1]["diff"] == {"x": {"from": "5", "to": "7"}}
 
 
 def test_stale_forged_and_double_messages_change_nothing(nb: Frontend) -> None:
@@ -167,7 +169,7 @@ def test_background_thread_call_while_no_cell_runs(nb: Frontend) -> None:
         "agent.start()"
     )
     comm_id, request_id = card_opened(nb, before)
-    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": "6"}})
+    decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": {"text": "6"}}})
     # the agent's thread prints when the function runs; no cell blocks the kernel meanwhile
     nb.wait_iopub(lambda m: m["msg_type"] == "stream" and "RAN 6" in m["content"].get("text", ""), timeout=30)
     msg_id = nb.client.execute("print('RESULT', done.wait(10), out)")
@@ -192,8 +194,8 @@ def test_parallel_calls_each_get_their_own_card(nb: Frontend) -> None:
         for m in nb.iopub[before:]
         if m["msg_type"] == "comm_open" and "request" in m["content"]["data"].get("state", {})
     ]
-    by_x = {req["arguments"][0]["value"]: (comm_id, req["id"]) for comm_id, req in cards}
-    decide(nb, *by_x[2], {"kind": "edit", "arguments": {"x": "20"}})
+    by_x = {int(req["arguments"][0]["text"]): (comm_id, req["id"]) for comm_id, req in cards}
+    decide(nb, *by_x[2], {"kind": "edit", "arguments": {"x": {"text": "20"}}})
     decide(nb, *by_x[1], {"kind": "reject", "feedback": "not one"})
     out = finish(nb, msg_id)
     assert "REJECTED" not in out  # gather raises: check the message instead
@@ -258,11 +260,11 @@ def test_batch_review_table(nb: Frontend) -> None:
     ids = [r["id"] for r in opened["content"]["data"]["state"]["requests"]]
     assert len(ids) == 3
     decide(nb, comm_id, ids[0], {"kind": "approve"})
-    decide(nb, comm_id, ids[1], {"kind": "edit", "arguments": {"x": "20"}})
+    decide(nb, comm_id, ids[1], {"kind": "edit", "arguments": {"x": {"text": "20"}}})
     decide(nb, comm_id, "forged", {"kind": "approve"})
     all_reject = {
         "kind": "review_all",
-        "version": 1,
+        "version": PROTOCOL_VERSION,
         "request_ids": [*ids, "forged"],
         "decision": {"kind": "reject", "feedback": "nope"},
     }

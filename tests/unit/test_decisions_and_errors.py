@@ -367,12 +367,16 @@ def test_always_function_grant_is_per_function(delete_user):
     assert len(approver.requests) == 2
 
 
-def test_always_grant_is_shared_by_wrappers_on_the_same_gate(delete_user):
-    approver = ScriptedApprover([Approve(always="function")])
+def test_always_grant_covers_only_the_stand_in_it_was_given_for(delete_user):
+    approver = ScriptedApprover([Approve(always="function"), Reject("another stand-in")])
     gate = Gate(approver=approver)
-    gate.wrap(delete_user)(1)
-    gate.wrap(delete_user)(2)
+    first = gate.wrap(delete_user)
+    first(1)
+    first(2)
     assert len(approver.requests) == 1
+    # wrapping the same function again makes another stand-in, with its own grants
+    with pytest.raises(ApprovalRejected, match="another stand-in"):
+        gate.wrap(delete_user)(3)
     # a separate gate keeps its own grants
     other = ScriptedApprover([Reject("separate")])
     with pytest.raises(ApprovalRejected):

@@ -132,10 +132,23 @@ def test_arguments_text_is_bounded(hostile):
     assert all(len(t) <= 120 for t in small.values())
 
 
-def test_parameters_and_fingerprint_do_not_crash(hostile):
-    request, _ = rejected_request(hostile)
+# plain data has an exact fingerprint; objects, cycles and too-deep values have none (no argument grant can cover them)
+NO_EXACT_ENCODING = {
+    "object", "lambda", "repr_raises", "repr_huge", "cyclic_list", "cyclic_dict", "deep_list",
+    "tuple_keys", "nested_hostile", "ambiguous",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_parameters_and_fingerprint_do_not_crash(name):
+    request, _ = rejected_request(HOSTILE[name])
     assert [p.name for p in request.parameters] == ["data", "note"]
-    assert isinstance(request.fingerprint, str) and len(request.fingerprint) == 32
+    if name in NO_EXACT_ENCODING:
+        assert request.fingerprint is None
+        assert request.can_grant_arguments is False
+    else:
+        assert isinstance(request.fingerprint, str) and len(request.fingerprint) == 32
+        assert request.can_grant_arguments is True
 
 
 def test_text_never_contains_raw_control_characters():
@@ -186,7 +199,7 @@ def test_huge_int_with_audit_and_grant(tmp_path):
     assert Gate(approver=ScriptedApprover([Approve(always="arguments")])).wrap(process)(10**5000) == "ran"
 
 
-def test_approve_of_hostile_arguments_runs_with_the_same_objects():
+def test_approve_of_hostile_arguments_runs_with_the_copies_made_at_request_time():
     seen = []
 
     def process(data, other) -> None:
@@ -194,7 +207,9 @@ def test_approve_of_hostile_arguments_runs_with_the_same_objects():
 
     values = (HOSTILE["cyclic_list"], HOSTILE["repr_raises"])
     Gate(approver=ScriptedApprover([Approve()])).wrap(process)(*values)
-    assert seen[0][0] is values[0] and seen[0][1] is values[1]
+    data, other = seen[0]
+    assert data is not values[0] and data[:2] == [1, "two"] and data[2] is data  # the cycle is copied as a cycle
+    assert type(other) is ReprRaises and other is not values[1]
 
 
 @pytest.mark.parametrize("name", ["cyclic_list", "repr_raises", "ten_mb_string", "object"])
@@ -205,7 +220,13 @@ def test_edit_of_other_argument_with_hostile_value(name):
         seen.append((data, note))
 
     Gate(approver=ScriptedApprover([Edit({"note": "edited"})])).wrap(process)(HOSTILE[name])
-    assert seen == [(HOSTILE[name], "edited")]
+    [(data, note)] = seen
+    assert note == "edited"
+    assert type(data) is type(HOSTILE[name])  # the request's own copy (a cycle stays a cycle)
+    if name == "cyclic_list":
+        assert data[2] is data
+    if name == "ten_mb_string":
+        assert data is HOSTILE[name]  # immutable: shared, never copied
 
 
 def test_edit_of_other_argument_when_one_compares_ambiguously():

@@ -34,7 +34,7 @@ def cannot_block(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_run_sync_it_asks_in_the_stdin_box(cannot_block: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = iter(["e", "8", "y"])
+    answers = iter(["e", "1", "8", "", "y"])  # edit, argument 1, new value, done, confirm
     prompts: list[str] = []
 
     def fake_input(prompt: str = "") -> str:
@@ -43,7 +43,7 @@ def test_without_run_sync_it_asks_in_the_stdin_box(cannot_block: None, monkeypat
 
     monkeypatch.setattr("builtins.input", fake_input)
     assert refund_gate(LiteApprover(user="ana"))(7) == "refunded 8"
-    assert prompts[0] == "> " and "order (int)" in prompts[1]
+    assert prompts[0] == "> " and prompts[2].startswith("New value for order")
 
 
 def test_without_run_sync_and_without_stdin_it_fails_closed_pointing_to_batch(

@@ -101,21 +101,22 @@ def test_when_false_beats_env_reject(monkeypatch, refund, ran):
 
 def test_grant_beats_low_risk_window_and_budget(refund):
     clock = FakeClock()
-    budget = Budget(calls=5, clock=clock)
+    budget = Budget(total=5, amount=lambda r: r.arguments["amount"], clock=clock)
     audit = RecordingAudit()
-    window = TimeWindow("00:00", "23:59", inside="reject", outside="reject", clock=fixed(datetime(2024, 1, 1, 12, tzinfo=UTC)))
+    moment = [datetime(2024, 1, 1, 12, tzinfo=UTC)]
+    window = TimeWindow("09:00", "17:00", inside="ask", outside="reject", clock=lambda: moment[0])
     approver = ScriptedApprover([Approve(always="function")])
     gate = Gate(approver=approver, audit=audit)
-    wrapped = gate.wrap(refund)
-    wrapped("o1", 1)
-    guarded = gate.wrap(refund, window=window, budget=budget)
-    guarded("o1", 2)  # same function key: the grant decides before the window or the budget
+    guarded = gate.wrap(refund, window=window, budget=budget, risk=lambda r: "low" if r.arguments["amount"] < 5 else "medium")
+    guarded("o1", 10)  # medium, inside the window, over the budget: asked, and approved always
+    moment[0] = datetime(2024, 1, 1, 20, tzinfo=UTC)  # outside: the window would reject
+    guarded("o1", 2)  # low risk, within budget, outside the window: the grant decides first
     assert audit.rules() == ["person", "always:function"]
     assert budget.remaining() == 5
 
 
 def test_low_risk_beats_window_reject(refund, ran):
-    window = TimeWindow("00:00", "00:00", inside="reject", outside="reject", clock=fixed(datetime(2024, 1, 1, tzinfo=UTC)))
+    window = TimeWindow("00:00", "24:00", inside="reject", outside="reject", clock=fixed(datetime(2024, 1, 1, tzinfo=UTC)))
     audit = RecordingAudit()
     gate = Gate(approver=refusing(), risk="low", window=window, audit=audit)
     gate.wrap(refund)("o", 1)

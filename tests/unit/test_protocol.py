@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hitl_widget.decisions import Approve, Edit, Reject
-from hitl_widget.protocol import PROTOCOL_VERSION, ProtocolError, error_message, parse_decision_message
+from hitl_widget.errors import InvalidEdit
+from hitl_widget.protocol import (
+    MAX_EDIT_CHARS,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    decode_edit_arguments,
+    error_message,
+    parse_decision_message,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "messages"
 VALID = json.loads((FIXTURES / "valid.json").read_text())
 INVALID = json.loads((FIXTURES / "invalid.json").read_text())
+INVALID_EDITS = json.loads((FIXTURES / "invalid_edits.json").read_text())
+
+
+def test_the_fixtures_are_for_this_version() -> None:
+    assert PROTOCOL_VERSION == 2
+    assert all(case["message"]["version"] == PROTOCOL_VERSION for case in VALID + INVALID_EDITS)
 
 
 @pytest.mark.parametrize("case", VALID, ids=[c["name"] for c in VALID])
@@ -26,6 +41,8 @@ def test_valid_messages_parse_to_decisions(case: dict[str, Any]) -> None:
         assert decision.always == expect["always"]
     elif isinstance(decision, Edit):
         assert decision.arguments == expect["arguments"]
+        for name, value in expect["arguments"].items():
+            assert type(decision.arguments[name]) is type(value)
     else:
         assert isinstance(decision, Reject)
         assert decision.feedback == expect["feedback"]
@@ -37,8 +54,59 @@ def test_invalid_messages_are_refused(case: dict[str, Any]) -> None:
         parse_decision_message(case["message"], request_id="r-1")
 
 
+@pytest.mark.parametrize("case", INVALID_EDITS, ids=[c["name"] for c in INVALID_EDITS])
+def test_edits_whose_json_does_not_parse_name_the_argument(case: dict[str, Any]) -> None:
+    with pytest.raises(InvalidEdit) as caught:
+        parse_decision_message(case["message"], request_id="r-1", function="close_accounts")
+    assert sorted(caught.value.problems) == case["problems"]
+    assert all("JSON" in why for why in caught.value.problems.values())
+    assert "close_accounts" in str(caught.value)
+
+
+def test_json_edits_are_exact() -> None:
+    huge = 10**200 + 1
+    values = decode_edit_arguments(
+        {
+            "ids": {"json": "[1234567890123456789, 1234567890123456790]"},
+            "big": {"json": str(huge)},
+            "amount": {"json": "0.1"},
+            "nested": {"json": '{"a": [{"b": 9007199254740993}]}'},
+        }
+    )
+    assert values == {
+        "ids": [1234567890123456789, 1234567890123456790],
+        "big": huge,
+        "amount": 0.1,
+        "nested": {"a": [{"b": 9007199254740993}]},
+    }
+
+
+def test_text_edits_are_the_text_byte_for_byte() -> None:
+    for text in ["", "  spaced  ", "line\r\nnext", "\u202e\u200b", "😀" * 3, "null", "42"]:
+        assert decode_edit_arguments({"v": {"text": text}}) == {"v": text}
+
+
+@pytest.mark.skipif(sys.platform == "emscripten", reason="Pyodide: json.loads of 100,000-deep JSON overflows the JS stack")
+def test_hostile_json_edits_are_invalid_edits_not_crashes() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for bad in [deep, "1" * 5000, "NaN-ish", "{" + '"a":1,' * 3 + "}"]:
+        with pytest.raises(InvalidEdit):
+            decode_edit_arguments({"v": {"json": bad}})
+
+
+def test_oversized_edit_values_are_refused() -> None:
+    with pytest.raises(InvalidEdit, match="longer than"):
+        decode_edit_arguments({"v": {"text": "x" * (MAX_EDIT_CHARS + 1)}})
+    assert decode_edit_arguments({"v": {"text": "x" * MAX_EDIT_CHARS}})["v"] == "x" * MAX_EDIT_CHARS
+
+
 def test_oversized_feedback_is_refused() -> None:
-    message = {"kind": "decision", "version": 1, "request_id": "r-1", "decision": {"kind": "reject", "feedback": "x" * 10_001}}
+    message = {
+        "kind": "decision",
+        "version": PROTOCOL_VERSION,
+        "request_id": "r-1",
+        "decision": {"kind": "reject", "feedback": "x" * 10_001},
+    }
     with pytest.raises(ProtocolError, match="longer than"):
         parse_decision_message(message, request_id="r-1")
 
@@ -58,10 +126,17 @@ def test_error_reply_is_versioned_and_names_the_request() -> None:
 def test_review_all_keeps_only_pending_ids() -> None:
     from hitl_widget.protocol import parse_review_all_message
 
-    message = {"kind": "review_all", "version": 1, "request_ids": ["a", "b", "zzz"], "decision": {"kind": "approve"}}
+    message = {
+        "kind": "review_all",
+        "version": PROTOCOL_VERSION,
+        "request_ids": ["a", "b", "zzz"],
+        "decision": {"kind": "approve"},
+    }
     ids, decision = parse_review_all_message(message, pending={"a", "b"})
     assert ids == ["a", "b"] and decision == Approve()
     with pytest.raises(ProtocolError):
         parse_review_all_message({**message, "decision": {"kind": "edit", "arguments": {}}}, pending={"a"})
     with pytest.raises(ProtocolError):
         parse_review_all_message({**message, "version": 3}, pending={"a"})
+    with pytest.raises(ProtocolError):
+        parse_review_all_message({**message, "version": 1}, pending={"a"})

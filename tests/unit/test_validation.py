@@ -1,13 +1,29 @@
-"""Edited arguments are converted to the annotated types, or rejected naming every problem."""
+"""Edited arguments become the annotated types (pydantic TypeAdapter), or InvalidEdit naming where.
 
+Each kind of type is tried with text (what a person types at the terminal or in the card),
+with JSON-decoded values (what the card sends for structured values) and with Python values
+(programmatic approvers), and the value the function receives is asserted with its type.
+"""
+
+import dataclasses
+import datetime as dt
 import enum
+import json
+import subprocess
+import sys
+import types
 import typing
-from typing import Any, Literal, Optional
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Optional, TypedDict
 
+import pydantic
 import pytest
 
-from hitl_widget import Edit, Gate, InvalidEdit, Reject, ScriptedApprover
-from hitl_widget.validation import coerce, type_label
+from hitl_widget import Approve, Edit, Gate, InvalidEdit, Reject, ScriptedApprover
+from hitl_widget.validation import _checker, coerce, injected_parameters, is_injected, parameter_schema, type_label
 
 
 class Color(enum.Enum):
@@ -20,285 +36,868 @@ class Level(enum.IntEnum):
     HIGH = 2
 
 
-def configure(
-    count: int,
-    ratio: float = 0.5,
-    enabled: bool = False,
-    label: Optional[str] = None,  # noqa: UP045 - Optional spelled out on purpose
-    limit: int | None = None,
-    mode: Literal["fast", "safe"] = "safe",
-    color: Color = Color.RED,
-    level: Level = Level.LOW,
-    ids: list[int] | None = None,
-    weights: dict[str, int] | None = None,
-    pair: tuple[int, str] = (0, ""),
-    anything: Any = None,
-    raw=None,
-) -> dict:
-    """Every supported kind of annotation."""
-    return dict(locals())
+class Address(TypedDict):
+    city: str
+    zip_code: str
+    floor: NotRequired[int]
 
 
-def edited(edits: dict, **call: Any) -> dict:
-    """What ``configure`` ran with after ``edits`` (an Edit from a scripted approver)."""
-    gate = Gate(approver=ScriptedApprover([Edit(edits)]))
-    return gate.wrap(configure)(**{"count": 1, **call})
+@dataclasses.dataclass
+class Person:
+    name: str
+    address: Address
+    born: dt.date | None = None
 
 
-def invalid(edits: dict, fn=configure, **call: Any) -> InvalidEdit:
-    ran = []
+class Item(pydantic.BaseModel):
+    sku: str
+    qty: int = 1
 
-    def spy(*args, **kwargs):
-        ran.append(1)
 
-    gate = Gate(approver=ScriptedApprover([Edit(edits)]))
-    wrapped = gate.wrap(fn)
+class Order(pydantic.BaseModel):
+    id: uuid.UUID
+    items: list[Item]
+    total: Decimal
+
+
+class Point(NamedTuple):
+    x: int
+    y: float
+
+
+def run_with(fn: typing.Callable[..., Any], edits: dict[str, Any], **call: Any) -> dict[str, Any]:
+    """The arguments ``fn`` ran with after a scripted approver's Edit(edits)."""
+    seen: dict[str, Any] = {}
+
+    def spy(**kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    wrapped = Gate(approver=ScriptedApprover([Edit(edits)])).wrap(fn)
     target = wrapped.__hitl_guard__.target
-    object.__setattr__(target, "func", spy)  # the real function must never be reached
+    object.__setattr__(target, "func", spy)
+    object.__setattr__(target, "all_keyword", True)
+    wrapped(**call)
+    return seen
+
+
+def refused(fn: typing.Callable[..., Any], edits: dict[str, Any], **call: Any) -> InvalidEdit:
+    """The InvalidEdit for Edit(edits); the function must never run."""
+    ran: list[int] = []
+    wrapped = Gate(approver=ScriptedApprover([Edit(edits)])).wrap(fn)
+    object.__setattr__(wrapped.__hitl_guard__.target, "func", lambda *a, **k: ran.append(1))
     with pytest.raises(InvalidEdit) as info:
-        wrapped(**({"count": 1} if fn is configure else {}), **call)
+        wrapped(**call)
     assert ran == []
     return info.value
 
 
-# -- conversions ----------------------------------------------------------------------------------
+def request_for(fn: typing.Callable[..., Any], **call: Any) -> Any:
+    approver = ScriptedApprover([Reject("looking only")])
+    with pytest.raises(Exception):  # noqa: B017 - the rejection
+        Gate(approver=approver).wrap(fn)(**call)
+    return approver.requests[0]
+
+
+# -- one parameter of every kind, converted from text, JSON values and Python values --------------------
+
+UID = uuid.UUID("12345678-1234-5678-1234-567812345678")
+BIG = 1234567890123456789012345678901234567890
+
+CASES: list[tuple[Any, Any, Any]] = [
+    # (annotation, edit value, value the function receives)
+    (int, "7", 7),
+    (int, " 7 ", 7),
+    (int, "-3", -3),
+    (int, 7.0, 7),
+    (int, str(BIG), BIG),
+    (int, BIG, BIG),
+    (float, "0.25", 0.25),
+    (float, "1e3", 1000.0),
+    (float, 2, 2.0),
+    (bool, "true", True),
+    (bool, "Yes", True),
+    (bool, "off", False),
+    (bool, "0", False),
+    (bool, False, False),
+    (str, "80331", "80331"),
+    (str, "", ""),
+    (str, " padded ", " padded "),
+    (str, "[1, 2]", "[1, 2]"),
+    (str, "null", "null"),
+    (str | None, "80331", "80331"),
+    (str | None, "", ""),
+    (str | None, "null", None),
+    (str | None, None, None),
+    (Optional[str], "None", "None"),  # noqa: UP045 - Optional spelled out on purpose
+    (str | int, "7", "7"),
+    (int | str, "7", "7"),
+    (str | int, 7, 7),
+    (str | list[str], '["a", "b"]', ["a", "b"]),
+    (str | list[str], "[not json", "[not json"),
+    (str | dict[str, int], '{"a": 1}', {"a": 1}),
+    (int | None, "7", 7),
+    (int | None, "", None),
+    (int | None, "null", None),
+    (int | None, " None ", None),
+    (int | list[int], "[1, 2]", [1, 2]),
+    (int | list[int], "5", 5),
+    (Literal["fast", "safe"], "fast", "fast"),
+    (Literal[1, 2], "2", 2),
+    (Literal[1, 2], 1, 1),
+    (Color, "green", Color.GREEN),
+    (Color, "GREEN", Color.GREEN),
+    (Color, Color.RED, Color.RED),
+    (Color | None, "RED", Color.RED),
+    (Level, "2", Level.HIGH),
+    (Level, "HIGH", Level.HIGH),
+    (Level, 1, Level.LOW),
+    (Annotated[int, pydantic.Field(gt=0)], "3", 3),
+    (Annotated[str, "meta"], "x", "x"),
+    (list[int], "[1, 2, 3]", [1, 2, 3]),
+    (list[int], ["1", 2], [1, 2]),
+    (list[int], (4, 5), [4, 5]),
+    (list[int], "[]", []),
+    (list[int], f"[{BIG}, 1]", [BIG, 1]),
+    (list[int] | None, "null", None),
+    (tuple[int, str], '["3", "y"]', (3, "y")),
+    (tuple[int, str], [1, "x"], (1, "x")),
+    (tuple[int, ...], "[1, 2, 3]", (1, 2, 3)),
+    (set[int], "[1, 2, 2]", {1, 2}),
+    (frozenset[str], ["a"], frozenset({"a"})),
+    (dict[str, int], '{"a": 1}', {"a": 1}),
+    (dict[str, int], {"a": "1", "b": 2}, {"a": 1, "b": 2}),
+    (dict[int, str], '{"1": "a"}', {1: "a"}),
+    (Sequence[int], "[1, 2]", [1, 2]),
+    (Sequence[str], ("a", "b"), ("a", "b")),
+    (Mapping[str, float], '{"a": 1}', {"a": 1.0}),
+    (Iterable[int], '[1, "2"]', [1, 2]),
+    (list[list[int]], "[[1, 2], [3]]", [[1, 2], [3]]),
+    (dict[str, list[tuple[int, int]]], '{"p": [[1, 2]]}', {"p": [(1, 2)]}),
+    (list[dict[str, int | None]], '[{"a": null, "b": 2}]', [{"a": None, "b": 2}]),
+    (Path, "/tmp/report 2024.csv", Path("/tmp/report 2024.csv")),
+    (Path, "relative/x.txt", Path("relative/x.txt")),
+    (Path | None, "", None),
+    (list[Path], '["/a", "b"]', [Path("/a"), Path("b")]),
+    (dt.datetime, "2024-05-06T07:08:09", dt.datetime(2024, 5, 6, 7, 8, 9)),
+    (dt.datetime, "2024-05-06 07:08", dt.datetime(2024, 5, 6, 7, 8)),
+    (dt.datetime, '"2024-05-06T07:08:09Z"', dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)),
+    (dt.datetime, "2024-05-06T07:08:09+02:00", dt.datetime(2024, 5, 6, 5, 8, 9, tzinfo=dt.UTC)),
+    (dt.date, "2024-05-06", dt.date(2024, 5, 6)),
+    (dt.date | None, "null", None),
+    (dt.time, "12:30", dt.time(12, 30)),
+    (dt.time, "12:30:15.5", dt.time(12, 30, 15, 500000)),
+    (dt.timedelta, "PT1H30M", dt.timedelta(hours=1, minutes=30)),
+    (dt.timedelta, "01:30:00", dt.timedelta(hours=1, minutes=30)),
+    (dt.timedelta, 90, dt.timedelta(seconds=90)),
+    (Decimal, "0.10000000000000000001", Decimal("0.10000000000000000001")),
+    (Decimal, "12.50", Decimal("12.50")),
+    (Decimal, 3, Decimal(3)),
+    (uuid.UUID, str(UID), UID),
+    (uuid.UUID, str(UID).upper(), UID),
+    (uuid.UUID, UID.hex, UID),
+    (bytes, "abc", b"abc"),
+]
+
+
+@pytest.mark.parametrize(("hint", "edit", "expected"), CASES, ids=lambda v: type_label(v) if not isinstance(v, str) else repr(v))
+def test_edit_becomes_the_annotated_type(hint: Any, edit: Any, expected: Any) -> None:
+    def f(value: hint = None) -> None:  # type: ignore[valid-type]
+        """One annotated parameter."""
+
+    ran = run_with(f, {"value": edit})
+    assert ran["value"] == expected
+    assert type(ran["value"]) is type(expected)
+    if isinstance(expected, (list, tuple, dict)) and expected:
+        first = next(iter(expected.values() if isinstance(expected, dict) else expected))
+        inner = next(iter(ran["value"].values() if isinstance(ran["value"], dict) else ran["value"]))
+        assert type(inner) is type(first)
+
+
+STRUCTURED: list[tuple[Any, Any, Any]] = [
+    (Address, '{"city": "Munich", "zip_code": "80331"}', {"city": "Munich", "zip_code": "80331"}),
+    (Address, {"city": "Munich", "zip_code": "80331", "floor": "3"}, {"city": "Munich", "zip_code": "80331", "floor": 3}),
+    (Address | None, "null", None),
+    (list[Address], '[{"city": "A", "zip_code": "1"}]', [{"city": "A", "zip_code": "1"}]),
+    (
+        Person,
+        '{"name": "Ann", "address": {"city": "Munich", "zip_code": "80331"}, "born": "1990-01-02"}',
+        Person("Ann", {"city": "Munich", "zip_code": "80331"}, dt.date(1990, 1, 2)),
+    ),
+    (Person, {"name": "Bo", "address": {"city": "X", "zip_code": "9"}}, Person("Bo", {"city": "X", "zip_code": "9"})),
+    (Item, '{"sku": "A-1", "qty": "3"}', Item(sku="A-1", qty=3)),
+    (Item, {"sku": "B"}, Item(sku="B", qty=1)),
+    (
+        Order,
+        json.dumps({"id": str(UID), "items": [{"sku": "A", "qty": 2}], "total": "19.99"}),
+        Order(id=UID, items=[Item(sku="A", qty=2)], total=Decimal("19.99")),
+    ),
+    (list[Item], '[{"sku": "A"}, {"sku": "B", "qty": 5}]', [Item(sku="A"), Item(sku="B", qty=5)]),
+    (Point, "[1, 2.5]", Point(1, 2.5)),
+    (Point, {"x": "3", "y": 4}, Point(3, 4.0)),
+    (dict[str, Point], '{"a": [1, 2]}', {"a": Point(1, 2.0)}),
+]
 
 
 @pytest.mark.parametrize(
-    ("edits", "expected"),
-    [
-        ({"count": "7"}, {"count": 7}),
-        ({"count": " 7 "}, {"count": 7}),
-        ({"count": 7.0}, {"count": 7}),
-        ({"count": -3}, {"count": -3}),
-        ({"ratio": "0.25"}, {"ratio": 0.25}),
-        ({"ratio": 2}, {"ratio": 2.0}),
-        ({"ratio": "1e3"}, {"ratio": 1000.0}),
-        ({"enabled": "true"}, {"enabled": True}),
-        ({"enabled": "Yes"}, {"enabled": True}),
-        ({"enabled": "no"}, {"enabled": False}),
-        ({"enabled": "0"}, {"enabled": False}),
-        ({"enabled": True}, {"enabled": True}),
-        ({"label": None}, {"label": None}),
-        ({"label": "hello"}, {"label": "hello"}),
-        ({"label": "7"}, {"label": "7"}),
-        ({"limit": "7"}, {"limit": 7}),
-        ({"limit": "null"}, {"limit": None}),
-        ({"limit": ""}, {"limit": None}),
-        ({"limit": None}, {"limit": None}),
-        ({"mode": "fast"}, {"mode": "fast"}),
-        ({"color": "green"}, {"color": Color.GREEN}),
-        ({"color": "GREEN"}, {"color": Color.GREEN}),
-        ({"color": Color.GREEN}, {"color": Color.GREEN}),
-        ({"level": "2"}, {"level": Level.HIGH}),
-        ({"level": 2}, {"level": Level.HIGH}),
-        ({"level": "HIGH"}, {"level": Level.HIGH}),
-        ({"ids": "[1, 2, 3]"}, {"ids": [1, 2, 3]}),
-        ({"ids": ["1", 2]}, {"ids": [1, 2]}),
-        ({"ids": (4, 5)}, {"ids": [4, 5]}),
-        ({"ids": []}, {"ids": []}),
-        ({"ids": "null"}, {"ids": None}),
-        ({"weights": {"a": "1", "b": 2}}, {"weights": {"a": 1, "b": 2}}),
-        ({"weights": '{"a": 1}'}, {"weights": {"a": 1}}),
-        ({"pair": [1, "x"]}, {"pair": (1, "x")}),
-        ({"pair": '["3", "y"]'}, {"pair": (3, "y")}),
-        ({"pair": ("4", "z")}, {"pair": (4, "z")}),
-        ({"anything": object}, {"anything": object}),
-        ({"raw": {"free": "form"}}, {"raw": {"free": "form"}}),
-    ],
+    ("hint", "edit", "expected"), STRUCTURED, ids=lambda v: type_label(v) if not isinstance(v, str) else "text"
 )
-def test_edit_values_are_converted(edits, expected):
-    result = edited(edits)
-    for name, value in expected.items():
-        assert result[name] == value
-        assert type(result[name]) is type(value)
+def test_structured_edits_become_the_annotated_type(hint: Any, edit: Any, expected: Any) -> None:
+    def f(value: hint = None) -> None:  # type: ignore[valid-type]
+        """One structured parameter."""
+
+    ran = run_with(f, {"value": edit})
+    assert ran["value"] == expected
+    assert type(ran["value"]) is type(expected)
 
 
-def test_unedited_arguments_are_kept():
-    result = edited({"ratio": "0.1"}, count=5, enabled=True, ids=[9])
-    assert result["count"] == 5 and result["enabled"] is True and result["ids"] == [9] and result["ratio"] == 0.1
+def test_a_typeddict_parameter_is_editable_not_a_crash() -> None:
+    # the reported fault: validation raised TypeError, and the card never got a reply
+    def ship(to: Address, express: bool = False) -> None:
+        """Ship a parcel."""
+
+    ran = run_with(ship, {"to": '{"city": "Munich", "zip_code": "80331"}'}, to={"city": "Berlin", "zip_code": "10115"})
+    assert ran["to"] == {"city": "Munich", "zip_code": "80331"}
+    error = refused(ship, {"to": {"city": "Munich"}}, to={"city": "Berlin", "zip_code": "10115"})
+    assert error.problems == {"to": "to.zip_code: Field required"}
 
 
-def test_empty_edit_runs_with_the_proposed_arguments():
-    result = edited({}, count=3)
-    assert result["count"] == 3
+def test_path_and_datetime_arguments_are_editable_from_text() -> None:
+    # the reported fault: "expected Path, got str"
+    def archive(src: Path, at: dt.datetime, keep: dt.timedelta) -> None:
+        """Archive a folder."""
+
+    ran = run_with(
+        archive,
+        {"src": "/data/new", "at": "2025-01-31T23:59:00", "keep": "P7D"},
+        src=Path("/data/old"),
+        at=dt.datetime(2024, 1, 1),
+        keep=dt.timedelta(days=1),
+    )
+    assert ran == {"src": Path("/data/new"), "at": dt.datetime(2025, 1, 31, 23, 59), "keep": dt.timedelta(days=7)}
 
 
-def test_several_edits_at_once():
-    result = edited({"count": "2", "enabled": "on", "color": "red", "ids": "[7]", "pair": [1, "a"]})
-    assert (result["count"], result["enabled"], result["color"], result["ids"], result["pair"]) == (
-        2, True, Color.RED, [7], (1, "a"),
-    )  # fmt: skip
+def test_unedited_arguments_are_the_originals() -> None:
+    # the request holds a private copy of each argument (frozen at request time): untouched
+    # arguments run with the values the person saw, equal in value and type, not re-validated
+    def f(a: list[int], b: Person, c: str = "x") -> None:
+        """Two structured arguments."""
+
+    a, b = [1, 2], Person("x", {"city": "c", "zip_code": "z"})
+    ran = run_with(f, {"c": "y"}, a=a, b=b)
+    assert ran["a"] == a and type(ran["a"]) is list and ran["c"] == "y"
+    assert ran["b"] == b and type(ran["b"]) is Person and ran["b"].address == {"city": "c", "zip_code": "z"}
 
 
-# -- problems --------------------------------------------------------------------------------------
+# -- values already of the right type are kept as they are -------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "fragment"),
+    ("hint", "value"),
     [
-        ("count", "abc", "expected int"),
-        ("count", "7.5", "expected int"),
-        ("count", 7.5, "expected int"),
-        ("count", True, "expected int"),
-        ("count", None, "expected int"),
-        ("count", [1], "expected int"),
-        ("ratio", "fast", "expected float"),
-        ("ratio", "nan", "expected float"),
-        ("ratio", "inf", "expected float"),
-        ("ratio", True, "expected float"),
-        ("enabled", "maybe", "expected bool"),
-        ("enabled", 1, "expected bool"),
-        ("label", 5, "str | None"),
-        ("limit", "seven", "int | None"),
-        ("mode", "slow", "expected one of 'fast', 'safe'"),
-        ("color", "blue", "expected a Color"),
-        ("level", 3, "expected a Level"),
-        ("ids", "[1, 2", "list[int] | None"),
-        ("ids", "{}", "list[int]"),
-        ("weights", [1, 2], "dict[str, int]"),
-        ("pair", [1, 2, 3], "2 items"),
-        ("pair", ["x", "y"], "[0]"),
-        ("pair", 5, "tuple[int, str]"),
+        (Item, Item(sku="A")),
+        (Item | None, Item(sku="A")),
+        (Person, Person("a", {"city": "c", "zip_code": "z"})),
+        (Path, Path("/tmp/x")),
+        (dt.datetime, dt.datetime(2024, 1, 1)),
+        (list[int], [1, 2, 3]),
+        (dict[str, list[int]], {"a": [1]}),
+        (Sequence[int], (1, 2)),
+        (Any, object()),
+        (Color, Color.GREEN),
     ],
+    ids=lambda v: type_label(v) if not isinstance(v, object) or isinstance(v, type) else type(v).__name__,
 )
-def test_wrong_types_are_invalid_edits(name, value, fragment):
-    error = invalid({name: value})
-    assert set(error.problems) == {name}
-    assert fragment in error.problems[name]
-    assert name in str(error)
-    assert "configure" in str(error)
+def test_programmatic_values_of_the_right_type_are_kept_identical(hint: Any, value: Any) -> None:
+    def f(value: hint) -> None:  # type: ignore[valid-type]
+        """One parameter."""
+
+    assert run_with(f, {"value": value}, value=None)["value"] is value
 
 
-def load(ids: list[int], weights: dict[str, int]) -> None:
-    """Containers without Optional, so the item-level problem is reported."""
+def test_a_value_that_needs_converting_is_converted_not_kept() -> None:
+    def f(ids: list[int]) -> None:
+        """A list."""
+
+    ran = run_with(f, {"ids": ["1", 2]}, ids=[])
+    assert ran["ids"] == [1, 2] and all(type(i) is int for i in ran["ids"])
+
+
+# -- problems, with the path inside the value --------------------------------------------------------------
+
+
+def everything(
+    count: int = 0,
+    ratio: float = 0.5,
+    enabled: bool = False,
+    label: str | None = None,
+    limit: int | None = None,
+    mode: Literal["fast", "safe"] = "safe",
+    color: Color = Color.RED,
+    ids: list[int] | None = None,
+    weights: dict[str, int] | None = None,
+    pair: tuple[int, str] = (0, ""),
+    person: Person | None = None,
+    order: Order | None = None,
+    to: Address | None = None,
+    where: Path | None = None,
+    when: dt.datetime | None = None,
+    amount: Decimal = Decimal(0),
+    key: uuid.UUID | None = None,
+    point: Point | None = None,
+    positive: Annotated[int, pydantic.Field(gt=0)] = 1,
+) -> None:
+    """Many kinds of annotation."""
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "fragment"),
+    ("name", "value", "expected"),
     [
-        ("ids", "[1, 2", "as JSON"),
-        ("ids", '["a"]', "[0]: expected int"),
-        ("ids", [1, "b"], "[1]: expected int"),
-        ("ids", "{}", "expected list[int]"),
-        ("weights", {"a": "x"}, "['a']: expected int"),
-        ("weights", "[1]", "expected dict[str, int]"),
+        ("count", "abc", "expected int, got 'abc'"),
+        ("count", "7.5", "expected int, got '7.5'"),
+        ("count", 1.5, "expected int, got 1.5 (Input should be a valid integer, got a number with a fractional part)"),
+        ("count", None, "expected int, got None"),
+        ("count", [1], "expected int, got [1]"),
+        ("count", "", "expected int, got ''"),
+        ("ratio", "fast", "expected float, got 'fast'"),
+        ("ratio", "nan", "expected float, got 'nan' (Input should be a finite number)"),
+        ("ratio", "inf", "expected float, got 'inf' (Input should be a finite number)"),
+        ("ratio", float("-inf"), "expected float, got -inf (Input should be a finite number)"),
+        ("amount", "NaN", "expected Decimal, got 'NaN' (Input should be a finite number)"),
+        ("amount", "12,50", "expected Decimal, got '12,50'"),
+        ("enabled", "maybe", "expected bool, got 'maybe'"),
+        ("label", 5, "expected str | None, got 5"),
+        ("limit", "seven", "expected int | None, got 'seven'"),
+        ("mode", "slow", "expected 'fast' | 'safe', got 'slow'"),
+        ("color", "blue", "expected Color, got 'blue'"),
+        ("positive", "0", "expected int, got '0' (Input should be greater than 0)"),
+        ("where", 5, "expected Path | None, got 5"),
+        ("when", "tomorrow", "expected datetime | None, got 'tomorrow'"),
+        ("when", "2024-13-01T00:00", "expected datetime | None, got '2024-13-01T00:00'"),
+        ("key", "not-a-uuid", "expected UUID | None, got 'not-a-uuid'"),
+        (
+            "ids",
+            "[1, 2",
+            "expected list[int] | None as JSON, got '[1, 2': Invalid JSON: EOF while parsing a list at line 1 column 6",
+        ),
+        ("ids", "1, 2", "expected list[int] | None, got '1, 2'"),
+        ("ids", '[1, 2, "x"]', "ids[2]: Input should be a valid integer, unable to parse string as an integer (input: 'x')"),
+        ("ids", [1, "b"], "ids[1]: Input should be a valid integer, unable to parse string as an integer (input: 'b')"),
+        ("weights", {"a": "x"}, "weights.a: Input should be a valid integer, unable to parse string as an integer (input: 'x')"),
+        ("weights", {"my key": []}, "weights['my key']: Input should be a valid integer (input: [])"),
+        ("weights", "[1]", "expected dict[str, int] | None, got '[1]'"),
+        (
+            "pair",
+            [1, 2, 3],
+            "expected tuple[int, str], got [1, 2, 3] (Tuple should have at most 2 items after validation, not 3)",
+        ),
+        ("pair", ["x", "y"], "pair[0]: Input should be a valid integer, unable to parse string as an integer (input: 'x')"),
+        ("to", '{"city": 5, "zip_code": "1"}', "to.city: Input should be a valid string (input: 5)"),
+        ("to", {"city": "A"}, "to.zip_code: Field required"),
+        (
+            "to",
+            {"city": "A", "zip_code": "1", "floor": "top"},
+            "to.floor: Input should be a valid integer, unable to parse string as an integer (input: 'top')",
+        ),
+        (
+            "person",
+            {"name": "A", "address": {"city": None, "zip_code": "1"}},
+            "person.address.city: Input should be a valid string (input: None)",
+        ),
+        (
+            "person",
+            {"name": "A", "address": {"city": "c", "zip_code": "1"}, "born": "yesterday"},
+            "person.born: Input should be a valid date or datetime, input is too short (input: 'yesterday')",
+        ),
+        (
+            "order",
+            {"id": str(UID), "items": [{"sku": "A"}, {"sku": "B", "qty": "two"}], "total": "1"},
+            "order.items[1].qty: Input should be a valid integer, unable to parse string as an integer (input: 'two')",
+        ),
+        (
+            "order",
+            {"id": "x", "items": [], "total": "1"},
+            "order.id: Input should be a valid UUID, invalid character: found `x` at 0 (input: 'x')",
+        ),
+        ("point", "[1]", "point[1]: Field required"),  # a NamedTuple is checked by position
+        ("point", '["a", 1]', "point[0]: Input should be a valid integer, unable to parse string as an integer (input: 'a')"),
     ],
 )
-def test_container_item_problems_say_where(name, value, fragment):
-    error = invalid({name: value}, fn=load, ids=[1], weights={})
-    assert set(error.problems) == {name}
-    assert fragment in error.problems[name]
+def test_wrong_values_are_invalid_edits_naming_where(name: str, value: Any, expected: str) -> None:
+    error = refused(everything, {name: value})
+    assert error.problems == {name: expected}
+    assert f"{name}: " in str(error) and "everything()" in str(error)
 
 
-def test_every_problem_is_named():
-    error = invalid({"count": "x", "ratio": "y", "mode": "z", "bogus": 1, "other": 2})
+def test_several_problems_in_one_value_are_all_named_and_bounded() -> None:
+    error = refused(everything, {"ids": json.dumps(["x"] * 50)})
+    problem = error.problems["ids"]
+    assert problem.startswith("ids[0]: Input should be a valid integer")
+    assert "ids[3]:" in problem and "ids[4]:" not in problem
+    assert problem.endswith("; and 46 more")
+
+
+def test_every_problem_is_named() -> None:
+    error = refused(everything, {"count": "x", "ratio": "y", "mode": "z", "bogus": 1, "other": 2})
     assert set(error.problems) == {"count", "ratio", "mode", "bogus", "other"}
-    assert "no such parameter" in error.problems["bogus"]
-    assert "count" in error.problems["other"]  # lists the real parameters
+    assert error.problems["bogus"].startswith("no such parameter (parameters: count, ratio,")
     message = str(error)
     for name in ("count", "ratio", "mode", "bogus", "other"):
         assert f"{name}: " in message
 
 
-def test_unknown_parameter_name():
-    error = invalid({"user": 1})
-    assert error.problems == {"user": error.problems["user"]}
-    assert error.problems["user"].startswith("no such parameter")
+def test_an_edit_that_is_not_a_dict() -> None:
+    request = request_for(everything)
+    with pytest.raises(InvalidEdit) as info:
+        request.apply_edit("count=9")
+    assert info.value.problems == {"*": "an edit must be a dict of argument names to values, not str"}
 
 
-def test_non_string_parameter_name():
-    error = invalid({1: "x"})
-    assert "1" in error.problems
+def test_non_string_parameter_name() -> None:
+    assert set(refused(everything, {1: "x"}).problems) == {"1"}
 
 
-def test_var_keyword_edit_cannot_shadow_named_parameter():
-    def f(a: int, **extra: int):
-        return a, extra
-
-    error = invalid({"extra": {"a": 1}}, fn=f, a=1)
-    assert "extra" in error.problems
+# -- never a crash: anything raised while checking is an InvalidEdit naming the parameter ---------------------
 
 
-def test_var_positional_edit_must_be_a_list():
-    def f(*items: int):
-        return items
+class Picky(pydantic.BaseModel):
+    n: int
 
-    error = invalid({"items": 5}, fn=f)
-    assert "items" in error.problems
-    error = invalid({"items": ["x"]}, fn=f)
-    assert "[0]" in error.problems["items"]
+    @pydantic.field_validator("n")
+    @classmethod
+    def explode(cls, v: int) -> int:
+        if v == 13:
+            raise TypeError("unlucky")  # not a ValueError: pydantic lets it through
+        if v == 7:
+            raise ValueError("seven is taken")
+        return v
 
 
-def test_programmatic_approver_gets_invalid_edit_at_once_and_is_not_asked_again():
+class Hostile:
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparing")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_a_validator_raising_any_exception_is_an_invalid_edit() -> None:
+    def f(p: Picky) -> None:
+        """A model with a validator."""
+
+    error = refused(f, {"p": '{"n": 13}'}, p=Picky(n=1))
+    assert error.problems == {"p": "could not be checked: TypeError: 'unlucky'"}
+    error = refused(f, {"p": {"n": 7}}, p=Picky(n=1))
+    assert error.problems == {"p": "p.n: Value error, seven is taken (input: 7)"}
+    assert run_with(f, {"p": {"n": 8}}, p=Picky(n=1))["p"] == Picky(n=8)
+
+
+def test_hostile_values_are_checked_without_crashing() -> None:
+    def f(anything: Any, thing: Hostile, n: int = 0) -> None:
+        """Odd values."""
+
+    hostile = Hostile()
+    ran = run_with(f, {"anything": hostile, "thing": hostile}, anything=1, thing=hostile)
+    assert ran["anything"] is hostile and ran["thing"] is hostile
+    error = refused(f, {"n": hostile}, anything=1, thing=hostile)
+    assert error.problems["n"].startswith("expected int, got <Hostile instance at 0x")
+
+
+def test_an_arbitrary_class_is_checked_by_isinstance() -> None:
+    class Connection:
+        pass
+
+    def f(conn: Connection) -> None:
+        """An arbitrary class."""
+
+    conn = Connection()
+    assert run_with(f, {"conn": conn}, conn=Connection())["conn"] is conn
+    assert refused(f, {"conn": "sqlite:///x"}, conn=conn).problems == {"conn": "expected Connection, got 'sqlite:///x'"}
+
+
+def test_an_unusable_annotation_refuses_edits_instead_of_accepting_anything() -> None:
+    class Weird:
+        @classmethod
+        def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+            raise RuntimeError("no schema for you")
+
+    def f(w: Weird) -> None:
+        """A class whose schema hook fails."""
+
+    w = Weird()
+    assert run_with(f, {"w": w}, w=Weird())["w"] is w
+    error = refused(f, {"w": "{}"}, w=w)
+    assert error.problems == {"w": "Weird cannot be checked here, so it cannot be edited (RuntimeError: no schema for you)"}
+
+
+def test_an_unresolvable_annotation_does_not_disable_the_others() -> None:
+    def f(n: "int", thing: "UndefinedName") -> None:  # type: ignore[name-defined]  # noqa: F821
+        """A forward reference that does not resolve."""
+
+    assert refused(f, {"n": "abc"}, n=1, thing=None).problems == {"n": "expected int, got 'abc'"}
+    assert run_with(f, {"thing": "free text"}, n=1, thing="old")["thing"] == "free text"
+
+
+# -- hostile and huge input: bounded messages, no crash ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("count", "9" * 100_000),
+        ("count", "x" * 1_000_000),
+        ("ids", "[" * 100_000 + "]" * 100_000),
+        ("ids", json.dumps([*range(100_000), "x"])),
+        ("to", json.dumps({"city": "a" * 10, "zip_code": ["z"] * 100_000})),
+        ("label", "\x00\u202e" * 10),
+        ("weights", {f"k{i}": "x" for i in range(10_000)}),
+    ],
+    ids=["huge-int", "huge-text", "deep-json", "long-list", "huge-field", "control-chars-ok", "many-keys"],
+)
+def test_hostile_input_gives_a_bounded_message(name: str, value: Any) -> None:
+    def f(
+        count: int = 0,
+        ids: list[int] | None = None,
+        to: Address | None = None,
+        label: str = "",
+        weights: dict[str, int] | None = None,
+    ) -> None:
+        """Targets for hostile input."""
+
+    if name == "label":
+        assert run_with(f, {name: value})[name] == value
+        return
+    error = refused(f, {name: value})
+    assert set(error.problems) == {name}
+    assert len(error.problems[name]) < 1200
+    assert len(str(error)) < 1400
+
+
+# -- *args and **kwargs, unannotated and Any ---------------------------------------------------------------------
+
+
+def test_var_positional_and_var_keyword_edits() -> None:
+    def f(first: int, *rest: dt.date, **options: int) -> None:
+        """Extra arguments."""
+
+    seen: list[Any] = []
+    wrapped = Gate(
+        approver=ScriptedApprover([Edit({"rest": '["2024-01-02", "2024-01-03"]', "options": '{"retries": "3"}'})])
+    ).wrap(f)
+    object.__setattr__(wrapped.__hitl_guard__.target, "func", lambda *a, **k: seen.append((a, k)))
+    wrapped(1, dt.date(2020, 1, 1), retries=1)
+    assert seen == [((1, dt.date(2024, 1, 2), dt.date(2024, 1, 3)), {"retries": 3})]
+
+    def call(edits: dict[str, Any]) -> InvalidEdit:
+        w = Gate(approver=ScriptedApprover([Edit(edits)])).wrap(f)
+        object.__setattr__(w.__hitl_guard__.target, "func", lambda *a, **k: pytest.fail("ran"))
+        with pytest.raises(InvalidEdit) as info:
+            w(1)
+        return info.value
+
+    assert call({"rest": ["2024-01-02", "soon"]}).problems == {
+        "rest": "rest[1]: Input should be a valid date or datetime, input is too short (input: 'soon')"
+    }
+    assert call({"rest": 5}).problems == {"rest": "expected a list of date, got 5"}
+    assert call({"options": {"retries": "many"}}).problems == {
+        "options": "options.retries: Input should be a valid integer, unable to parse string as an integer (input: 'many')"
+    }
+    assert call({"options": {"first": 2}}).problems == {"options": "keys ['first'] are named parameters; edit them directly"}
+    assert call({"options": "[1]"}).problems == {"options": "expected an object of int values, got '[1]'"}
+
+
+@pytest.mark.parametrize(
+    ("current", "text", "expected"),
+    [
+        ("old text", "7", "7"),
+        ("old text", "[1, 2]", "[1, 2]"),
+        (5, "7", 7),
+        (5, "hello", "hello"),
+        ([0], "[1, 2]", [1, 2]),
+        ({"a": 1}, '{"b": 12345678901234567890123}', {"b": 12345678901234567890123}),
+        (None, "true", True),
+        (None, "null", None),
+        (None, "plain words", "plain words"),
+    ],
+)
+def test_unannotated_and_any_text_is_read_like_the_value_it_replaces(current: Any, text: str, expected: Any) -> None:
+    def f(raw=None, anything: Any = None) -> None:  # type: ignore[no-untyped-def]
+        """Unannotated and Any."""
+
+    ran = run_with(f, {"raw": text, "anything": text}, raw=current, anything=current)
+    assert ran["raw"] == expected and type(ran["raw"]) is type(expected)
+    assert ran["anything"] == expected and type(ran["anything"]) is type(expected)
+
+
+def test_programmatic_values_for_any_are_kept() -> None:
+    def f(raw=None) -> None:  # type: ignore[no-untyped-def]
+        """Unannotated."""
+
+    value = {"free": ["form", 1]}
+    assert run_with(f, {"raw": value})["raw"] is value
+
+
+# -- what the terminal and the card send: raw text typed by a person ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("annotation", "typed", "expected"),
+    [
+        (str | None, "80331", "80331"),
+        (str | None, "  spaced  ", "  spaced  "),
+        (str | int, "007", "007"),
+        (int | None, "80331", 80331),
+        (float | None, "3.5", 3.5),
+        (bool | None, "no", False),
+        (Path | None, "~/notes.md", Path("~/notes.md")),
+        (dt.date | None, "2026-12-01", dt.date(2026, 12, 1)),
+        (Decimal | None, "0.30", Decimal("0.30")),
+        (list[str] | None, '["a", "b"]', ["a", "b"]),
+        (Address | None, '{"city": "Graz", "zip_code": "8010"}', {"city": "Graz", "zip_code": "8010"}),
+        (Item | None, '{"sku": "Z"}', Item(sku="Z")),
+        (Color | None, "GREEN", Color.GREEN),
+    ],
+)
+def test_typed_text_through_request_apply_edit(annotation: Any, typed: str, expected: Any) -> None:
+    def f(field: annotation = None) -> None:  # type: ignore[valid-type]
+        """One field."""
+
+    request = request_for(f)
+    result = request.apply_edit({"field": typed})["field"]
+    assert result == expected and type(result) is type(expected)
+
+
+# -- SDK-injected context parameters ---------------------------------------------------------------------------------
+
+
+def _sdk_class(module: str, name: str, generic: bool = False) -> Any:
+    """A stand-in for an SDK's class: same module and name, so detection sees what it would."""
+    bases: tuple[Any, ...] = (typing.Generic[typing.TypeVar("T")],) if generic else ()  # type: ignore[misc]
+    return types.new_class(name, bases, {}, lambda ns: ns.update({"__module__": module}))
+
+
+RunContext = _sdk_class("pydantic_ai._run_context", "RunContext", generic=True)
+RunContextWrapper = _sdk_class("agents.run_context", "RunContextWrapper", generic=True)
+ToolContext = type("ToolContext", (RunContextWrapper,), {"__module__": "agents.tool_context"})
+ToolRuntime = _sdk_class("langchain.tools", "ToolRuntime")
+InjectedToolArg = _sdk_class("langchain_core.tools.base", "InjectedToolArg")
+InjectedState = type("InjectedState", (InjectedToolArg,), {"__module__": "langgraph.prebuilt.tool_node"})
+MyRunContext = _sdk_class("myapp.context", "RunContext")
+
+
+@pytest.mark.parametrize(
+    ("hint", "injected"),
+    [
+        (RunContext, True),
+        (RunContext[int], True),
+        (RunContextWrapper[dict], True),  # type: ignore[type-arg]
+        (ToolContext, True),
+        (ToolRuntime, True),
+        (ToolRuntime | None, True),
+        (Annotated[str, InjectedToolArg], True),
+        (Annotated[str, InjectedToolArg()], True),
+        (Annotated[dict, InjectedState], True),  # type: ignore[type-arg]
+        ("RunContext[MyDeps]", True),
+        ("Annotated[str, InjectedToolArg]", True),
+        (MyRunContext, False),
+        (Annotated[str, "InjectedToolArg"], False),
+        (str, False),
+        (list[int], False),
+        ("RunContextual", False),
+    ],
+)
+def test_injected_context_is_detected_by_module_and_name(hint: Any, injected: bool) -> None:
+    assert is_injected(hint) is injected
+    assert "pydantic_ai" not in sys.modules and "agents" not in sys.modules
+
+
+def test_injected_parameters_are_context_not_editable_arguments() -> None:
+    def tool(ctx: RunContext[int], runtime: ToolRuntime, call_id: Annotated[str, InjectedToolArg], city: str) -> None:  # type: ignore[valid-type]
+        """A tool an SDK calls with context."""
+
+    request = request_for(tool, ctx=RunContext(), runtime=ToolRuntime(), call_id="c1", city="Graz")
+    info = {p.name: p for p in request.parameters}
+    assert [n for n, p in info.items() if p.injected] == ["ctx", "runtime", "call_id"]
+    assert [n for n, p in info.items() if p.editable] == ["city"]
+    assert info["ctx"].schema == {} and info["city"].schema == {"type": "string"}
+    assert injected_parameters(request.target) == frozenset({"ctx", "runtime", "call_id"})
+    with pytest.raises(InvalidEdit) as caught:
+        request.apply_edit({"ctx": "{}", "call_id": "forged", "city": "Wien"})
+    assert caught.value.problems == {
+        "ctx": "this is context the agent framework passes in; it cannot be edited",
+        "call_id": "this is context the agent framework passes in; it cannot be edited",
+    }
+    assert request.apply_edit({"city": "Wien"})["city"] == "Wien"
+
+
+# -- JSON Schema per parameter ----------------------------------------------------------------------------------------
+
+
+def test_parameter_schemas() -> None:
+    def f(
+        n: int,
+        label: str | None = None,
+        mode: Literal["fast", "safe"] = "safe",
+        color: Color = Color.RED,
+        when: dt.datetime | None = None,
+        where: Path = Path("/tmp"),
+        amount: Decimal = Decimal("1.5"),
+        ids: list[int] = [],  # noqa: B006 - a default shown in the schema
+        to: Address | None = None,
+        people: list[Person] | None = None,
+        order: Order | None = None,
+        *more: uuid.UUID,
+        **opts: float,
+    ) -> None:
+        """Schemas."""
+
+    request = request_for(f, n=1)
+    schema = {p.name: p.schema for p in request.parameters}
+    assert schema["n"] == {"type": "integer"}
+    assert schema["label"] == {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None}
+    assert schema["mode"] == {"enum": ["fast", "safe"], "type": "string", "default": "safe"}
+    assert schema["color"]["$ref"] == "#/$defs/Color"
+    assert schema["color"]["$defs"]["Color"]["enum"] == ["red", "green"] and schema["color"]["default"] == "red"
+    assert schema["when"]["anyOf"][0] == {"format": "date-time", "type": "string"}
+    assert schema["where"] == {"format": "path", "type": "string", "default": "/tmp"}
+    assert schema["amount"]["anyOf"][0] == {"type": "number"} and schema["amount"]["default"] == "1.5"
+    assert schema["ids"] == {"items": {"type": "integer"}, "type": "array", "default": []}
+    address = schema["to"]["$defs"]["Address"]
+    assert address["required"] == ["city", "zip_code"] and set(address["properties"]) == {"city", "zip_code", "floor"}
+    people = schema["people"]
+    assert people["anyOf"][0] == {"items": {"$ref": "#/$defs/Person"}, "type": "array"}
+    assert people["$defs"]["Person"]["properties"]["address"] == {"$ref": "#/$defs/Address"}
+    assert "Address" in people["$defs"]  # every $ref resolves inside the parameter's own schema
+    order = schema["order"]["$defs"]["Order"]["properties"]
+    assert order["id"] == {"format": "uuid", "title": "Id", "type": "string"}
+    assert order["items"] == {"items": {"$ref": "#/$defs/Item"}, "title": "Items", "type": "array"}
+    assert schema["more"] == {"items": {"format": "uuid", "type": "string"}, "type": "array"}
+    assert schema["opts"] == {"additionalProperties": {"type": "number"}, "type": "object"}
+
+
+def test_schema_falls_back_for_odd_types() -> None:
+    class Connection:
+        pass
+
+    def f(conn: Connection, conns: list[Connection], cb: typing.Callable[[int], int], raw=None, any_: Any = 1) -> None:  # type: ignore[no-untyped-def]
+        """Odd types."""
+
+    schema = {
+        name: parameter_schema(request_for(f, conn=Connection(), conns=[], cb=abs).target, name)
+        for name in ("conn", "conns", "cb", "raw", "any_")
+    }
+    assert schema == {
+        "conn": {},
+        "conns": {"items": {}, "type": "array"},
+        "cb": {},
+        "raw": {"default": None},
+        "any_": {"default": 1},
+    }
+
+
+# -- cost: pydantic is never touched on the plain call path; adapters are built once ----------------------------------
+
+
+@pytest.mark.subprocess
+def test_a_plain_call_never_imports_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from hitl_widget import Gate, Approve, ScriptedApprover\n"
+        "def f(a: dict[str, list[int]], b: str | None = None) -> int: return 1\n"
+        "g = Gate(approver=ScriptedApprover([Approve()] * 3))\n"
+        "w = g.wrap(f)\n"
+        "assert [w({'x': [1]}), w({'y': []}, 'z'), w(a={})] == [1, 1, 1]\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+def test_adapters_are_built_once_per_parameter_and_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[Any] = []
+    real = pydantic.TypeAdapter
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pydantic, "TypeAdapter", Counting)
+
+    def f(a: list[int], b: Item | None = None, c: str = "") -> None:
+        """Three parameters."""
+
+    request = request_for(f, a=[1])
+    assert built == []  # asking about the call built nothing
+    for text in ("[1]", "[2]", "[3]"):
+        request.apply_edit({"a": text})
+    assert len(built) == 1
+    request.apply_edit({"b": None})
+    request.apply_edit({"a": "[4]", "b": None})
+    assert len(built) == 2
+    assert _checker(request.target, "a") is _checker(request.target, "a")
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------------
+
+
+def test_type_labels() -> None:
+    assert type_label(int) == "int"
+    assert type_label(Optional[int]) == "int | None"  # noqa: UP045
+    assert type_label(list[int]) == "list[int]"
+    assert type_label(tuple[int, ...]) == "tuple[int, ...]"
+    assert type_label(dict[str, int]) == "dict[str, int]"
+    assert type_label(Literal["a", "b"]) == "'a' | 'b'"
+    assert type_label(Any) == "any"
+    assert type_label(Annotated[int, "meta"]) == "int"
+    assert type_label(Address) == "Address"
+    assert type_label("Forward") == "Forward"
+
+
+def test_coerce_follows_the_same_rules() -> None:
+    assert coerce("7", str | int) == "7"
+    assert coerce("7", int | None) == 7
+    assert coerce("2024-01-02", dt.date) == dt.date(2024, 1, 2)
+    assert coerce({1, 2}, set[int]) == {1, 2}
+    with pytest.raises(ValueError, match="expected int, got 'x'"):
+        coerce("x", int)
+
+
+def test_iterator_parameters_get_an_iterator_checked_up_front() -> None:
+    def f(items: Iterator[int]) -> None:
+        """An iterator."""
+
+    ran = run_with(f, {"items": "[1, 2]"}, items=iter([]))
+    assert list(ran["items"]) == [1, 2]
+    assert refused(f, {"items": '[1, "x"]'}, items=iter([])).problems == {
+        "items": "items[1]: Input should be a valid integer, unable to parse string as an integer (input: 'x')"
+    }
+
+
+def test_programmatic_approver_gets_invalid_edit_at_once_and_is_not_asked_again() -> None:
     ran = []
 
     def f(n: int) -> None:
         ran.append(n)
 
     approver = ScriptedApprover([Edit({"n": "nope"}), Reject("should not be asked")])
-    wrapped = Gate(approver=approver).wrap(f)
     with pytest.raises(InvalidEdit) as info:
-        wrapped(1)
-    assert info.value.problems["n"] == "expected int, got 'nope'"
-    assert ran == []
-    assert len(approver.requests) == 1
-    assert approver.remaining == 1
+        Gate(approver=approver).wrap(f)(1)
+    assert info.value.problems == {"n": "expected int, got 'nope'"}
+    assert ran == [] and len(approver.requests) == 1 and approver.remaining == 1
 
 
-async def test_invalid_edit_for_async_function():
+async def test_invalid_edit_for_async_function() -> None:
     ran = []
 
-    async def f(n: int) -> None:
-        ran.append(n)
+    async def f(when: dt.datetime) -> None:
+        ran.append(when)
 
-    wrapped = Gate(approver=ScriptedApprover([Edit({"n": "x"})])).wrap(f)
+    wrapped = Gate(approver=ScriptedApprover([Edit({"when": "soon"})])).wrap(f)
     with pytest.raises(InvalidEdit):
-        await wrapped(1)
+        await wrapped(dt.datetime(2024, 1, 1))
     assert ran == []
-
-
-def test_request_apply_edit_directly():
-    approver = ScriptedApprover([Reject("just looking")])
-    with pytest.raises(Exception):  # noqa: B017
-        Gate(approver=approver).wrap(configure)(count=1)
-    request = approver.requests[0]
-    assert request.apply_edit({"count": "9"})["count"] == 9
-    assert request.arguments["count"] == 1  # the request itself is not changed
-    with pytest.raises(InvalidEdit) as info:
-        request.apply_edit("count=9")  # type: ignore[arg-type]
-    assert "*" in info.value.problems
-
-
-def test_one_unresolvable_annotation_does_not_disable_validation_of_the_others():
-    ran = []
-
-    # string annotations, as under `from __future__ import annotations`
-    def f(n: "int", thing: "UndefinedName") -> None:  # type: ignore[name-defined]  # noqa: F821
-        ran.append(n)
-
-    wrapped = Gate(approver=ScriptedApprover([Edit({"n": "abc"})])).wrap(f)
-    with pytest.raises(InvalidEdit):
-        wrapped(1, None)
-    assert ran == []
-
-
-# -- helpers ---------------------------------------------------------------------------------------
-
-
-def test_type_labels():
-    assert type_label(int) == "int"
-    assert type_label(Optional[int]) == "int | None"  # noqa: UP045
-    assert type_label(list[int]) == "list[int]"
-    assert type_label(dict[str, int]) == "dict[str, int]"
-    assert type_label(Literal["a", "b"]) == "'a' | 'b'"
-    assert type_label(Any) == "any"
-    assert type_label(typing.Annotated[int, "meta"]) == "int"
-
-
-def test_coerce_keeps_exact_union_member():
-    assert coerce("7", str | int) == "7"
-    assert coerce(7, str | int) == 7
-    assert coerce("7", int | None) == 7
-    assert coerce({1, 2}, set[int]) == {1, 2}
-    assert coerce("3", typing.Annotated[int, "meta"]) == 3
+    ok = Gate(approver=ScriptedApprover([Edit({"when": "2025-02-03T04:05"}), Approve()])).wrap(f)
+    await ok(dt.datetime(2024, 1, 1))
+    assert ran == [dt.datetime(2025, 2, 3, 4, 5)]

@@ -1,0 +1,399 @@
+"""The cost of one approval inside each agent SDK: hitl_widget's gate against the SDK's own mechanism.
+
+For each SDK, four agents run the same offline model and the same tool, side by side,
+interleaved round by round (each run complete: prompt -> tool call -> tool -> answer):
+
+- bare:      the tool, no approval at all;
+- glue:      the same, with the SDK's hitl_widget.integrations hook installed (which only
+             rejections need; it costs what the SDK's hook mechanism costs);
+- SDK cycle: the SDK's own human-in-the-loop mechanism, approving --
+             LangChain HumanInTheLoopMiddleware + InMemorySaver (interrupt, Command(resume=...)),
+             pydantic-ai deferred tools (DeferredToolRequests -> DeferredToolResults),
+             openai-agents needs_approval (interruptions -> state.approve -> resume);
+- hitl:      the tool wrapped by a Gate whose approver approves (ScriptedApprover, or an
+             async approver around one), the glue installed.
+
+Each round runs every variant a few times and keeps its best time; the paired differences
+of a round say what one approval adds: SDK cycle - bare, hitl - glue (the approval), and
+glue - bare. Reported: medians with the interquartile range, the ratio of the medians, for
+sync/async tool x sync/async approver, in wall-clock and in CPU time. Target: hitl's
+approval at least 20x cheaper than the cheapest SDK mechanism in every combination.
+
+Needs the SDK extras (make test-integrations creates .venv-sdk):
+    .venv-sdk/bin/python benchmarks/bench_sdk_cycle.py [--rounds 30] [--repeat 7] [--sdk langchain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hitl_widget import ApprovalRequest, Approve, Gate, ScriptedApprover
+
+Run = Callable[[], Awaitable[str]]
+Best = dict[str, list[float]]
+TARGET = 20.0
+
+
+# -- the tool and the approvers ----------------------------------------------------------
+
+
+def refund(order_id: str, amount: float = 10.0) -> str:
+    """Refund an order."""
+    return f"refunded {amount:g} on {order_id}"
+
+
+async def refund_async(order_id: str, amount: float = 10.0) -> str:
+    """Refund an order."""
+    return f"refunded {amount:g} on {order_id}"
+
+
+class AsyncScripted:
+    """An async approver that approves (the ScriptedApprover inside records every request)."""
+
+    channel = "scripted-async"
+
+    def __init__(self) -> None:
+        self.inner = ScriptedApprover(default=Approve())
+
+    async def __call__(self, request: ApprovalRequest) -> Any:
+        return self.inner(request)
+
+
+def approver_for(kind: str) -> Any:
+    return ScriptedApprover(default=Approve()) if kind == "sync" else AsyncScripted()
+
+
+async def decide(kind: str) -> bool:
+    """The SDK cycle's decision, made by a sync or an async function, as in the hitl runs."""
+    if kind == "sync":
+        return (lambda: True)()
+
+    async def approve() -> bool:
+        return True
+
+    return await approve()
+
+
+CALL = {"order_id": "A-1", "amount": 5}
+EXPECTED = "refunded 5 on A-1"
+
+
+# -- pydantic-ai ----------------------------------------------------------------------------
+
+
+def pydantic_ai_runs(tool_kind: str, approver_kind: str) -> dict[str, Run]:
+    from pydantic_ai import Agent, DeferredToolRequests, Tool
+    from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    from hitl_widget.integrations.pydantic_ai import RejectionFeedback
+
+    fn = refund if tool_kind == "sync" else refund_async
+
+    def model(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        last = messages[-1]
+        returned = [p for p in last.parts if isinstance(p, ToolReturnPart)] if isinstance(last, ModelRequest) else []
+        if not returned:
+            return ModelResponse(parts=[ToolCallPart(fn.__name__, dict(CALL), tool_call_id="call-1")])
+        return ModelResponse(parts=[TextPart(str(returned[0].content))])
+
+    bare = Agent(FunctionModel(model), tools=[fn])
+    deferred = Agent(FunctionModel(model), tools=[Tool(fn, requires_approval=True)], output_type=[str, DeferredToolRequests])
+    gate = Gate(approver=approver_for(approver_kind))
+    glued = Agent(FunctionModel(model), tools=[fn], capabilities=[RejectionFeedback()])
+    gated = Agent(FunctionModel(model), tools=[gate.wrap(fn)], capabilities=[RejectionFeedback()])
+
+    async def run_bare() -> str:
+        return (await bare.run("refund A-1")).output
+
+    async def run_sdk() -> str:
+        first = await deferred.run("refund A-1")
+        requests = first.output
+        assert isinstance(requests, DeferredToolRequests) and len(requests.approvals) == 1
+        approvals = {call.tool_call_id: await decide(approver_kind) for call in requests.approvals}
+        second = await deferred.run(
+            message_history=first.all_messages(), deferred_tool_results=requests.build_results(approvals=approvals)
+        )
+        return str(second.output)
+
+    async def run_glue() -> str:
+        return (await glued.run("refund A-1")).output
+
+    async def run_hitl() -> str:
+        return (await gated.run("refund A-1")).output
+
+    return {"bare": run_bare, "glue": run_glue, "sdk": run_sdk, "hitl": run_hitl}
+
+
+# -- openai-agents --------------------------------------------------------------------------
+
+
+def openai_agents_runs(tool_kind: str, approver_kind: str) -> dict[str, Run]:
+    from agents import Agent, RunConfig, Runner, function_tool
+    from agents.items import ModelResponse
+    from agents.models.interface import Model
+    from agents.testing import assistant_message, function_call
+    from agents.usage import Usage
+
+    from hitl_widget.integrations.openai_agents import tool_error_formatter
+
+    fn = refund if tool_kind == "sync" else refund_async
+
+    class PlanModel(Model):
+        async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> ModelResponse:
+            items = [] if isinstance(input, str) else input
+            outputs = [i["output"] for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"]
+            if not outputs:
+                output = [function_call(fn.__name__, dict(CALL), call_id="call-1")]
+            else:
+                output = [assistant_message(str(outputs[0]))]
+            return ModelResponse(output=output, usage=Usage(), response_id=None)
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+    config = RunConfig(tracing_disabled=True)
+    gated_config = RunConfig(tracing_disabled=True, tool_error_formatter=tool_error_formatter)
+    bare = Agent(name="bare", model=PlanModel(), tools=[function_tool(fn)])
+    asking = Agent(name="asking", model=PlanModel(), tools=[function_tool(fn, needs_approval=True)])
+    gate = Gate(approver=approver_for(approver_kind))
+    gated = Agent(name="gated", model=PlanModel(), tools=[function_tool(gate.wrap(fn))])
+
+    async def run_bare() -> str:
+        return str((await Runner.run(bare, "refund A-1", run_config=config)).final_output)
+
+    async def run_sdk() -> str:
+        first = await Runner.run(asking, "refund A-1", run_config=config)
+        assert len(first.interruptions) == 1
+        state = first.to_state()
+        for interruption in first.interruptions:
+            if await decide(approver_kind):
+                state.approve(interruption)
+        return str((await Runner.run(asking, state, run_config=config)).final_output)
+
+    async def run_glue() -> str:
+        return str((await Runner.run(bare, "refund A-1", run_config=gated_config)).final_output)
+
+    async def run_hitl() -> str:
+        return str((await Runner.run(gated, "refund A-1", run_config=gated_config)).final_output)
+
+    return {"bare": run_bare, "glue": run_glue, "sdk": run_sdk, "hitl": run_hitl}
+
+
+# -- LangChain ------------------------------------------------------------------------------
+
+
+def langchain_runs(tool_kind: str, approver_kind: str) -> dict[str, Run]:
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    from hitl_widget.integrations.langchain import RejectionFeedback
+
+    fn = refund if tool_kind == "sync" else refund_async
+
+    class PlanModel(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "bench-plan"
+
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+        def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+            returned = [m for m in messages if isinstance(m, ToolMessage)]
+            if not returned:
+                message = AIMessage(content="", tool_calls=[{"name": fn.__name__, "args": dict(CALL), "id": "call-1"}])
+            else:
+                message = AIMessage(content=str(returned[0].content))
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+    prompt = {"messages": [{"role": "user", "content": "refund A-1"}]}
+    bare = create_agent(PlanModel(), tools=[fn])
+    asking = create_agent(
+        PlanModel(),
+        tools=[fn],
+        middleware=[HumanInTheLoopMiddleware(interrupt_on={fn.__name__: True})],
+        checkpointer=InMemorySaver(),
+    )
+    gate = Gate(approver=approver_for(approver_kind))
+    glued = create_agent(PlanModel(), tools=[fn], middleware=[RejectionFeedback()])
+    gated = create_agent(PlanModel(), tools=[gate.wrap(fn)], middleware=[RejectionFeedback()])
+
+    async def run_bare() -> str:
+        return str((await bare.ainvoke(prompt))["messages"][-1].content)
+
+    async def run_sdk() -> str:
+        config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        first = await asking.ainvoke(prompt, config)
+        (interrupt,) = first["__interrupt__"]
+        decisions = [
+            {"type": "approve"} if await decide(approver_kind) else {"type": "reject"} for _ in interrupt.value["action_requests"]
+        ]
+        second = await asking.ainvoke(Command(resume={"decisions": decisions}), config)
+        return str(second["messages"][-1].content)
+
+    async def run_glue() -> str:
+        return str((await glued.ainvoke(prompt))["messages"][-1].content)
+
+    async def run_hitl() -> str:
+        return str((await gated.ainvoke(prompt))["messages"][-1].content)
+
+    return {"bare": run_bare, "glue": run_glue, "sdk": run_sdk, "hitl": run_hitl}
+
+
+SDKS: dict[str, tuple[str, Callable[[str, str], dict[str, Run]]]] = {
+    "langchain": ("LangChain HumanInTheLoopMiddleware + InMemorySaver", langchain_runs),
+    "pydantic-ai": ("pydantic-ai deferred tools", pydantic_ai_runs),
+    "openai-agents": ("openai-agents needs_approval", openai_agents_runs),
+}
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+VARIANTS = ("bare", "glue", "sdk", "hitl")
+
+
+async def measure(runs: dict[str, Run], rounds: int, repeat: int, warmup: int) -> tuple[Best, Best]:
+    """Each variant's best wall-clock and CPU time (ms) per round; per round each runs ``repeat`` times, interleaved.
+
+    The best of a few runs drops the moments another process had the CPU (this machine is
+    shared); the process's CPU time (all threads, the SDKs' worker threads included) does not
+    count them at all, but neither does it count waiting for a thread to wake up.
+    """
+    for name, run in runs.items():  # warm up, and check every variant really ran the tool and answered
+        for _ in range(warmup):
+            answer = await run()
+            if answer != EXPECTED:
+                raise AssertionError(f"{name} run answered {answer!r}, expected {EXPECTED!r}")
+    wall: Best = {name: [] for name in VARIANTS}
+    cpu: Best = {name: [] for name in VARIANTS}
+    for i in range(rounds):
+        gc.collect()
+        gc.disable()
+        try:
+            best_wall = dict.fromkeys(VARIANTS, float("inf"))
+            best_cpu = dict.fromkeys(VARIANTS, float("inf"))
+            for j in range(repeat):
+                shift = (i + j) % len(VARIANTS)  # rotate, so position effects hit each variant alike
+                for name in VARIANTS[shift:] + VARIANTS[:shift]:
+                    run = runs[name]
+                    wall_started, cpu_started = time.perf_counter(), time.process_time()
+                    await run()
+                    cpu_ms = (time.process_time() - cpu_started) * 1000
+                    wall_ms = (time.perf_counter() - wall_started) * 1000
+                    best_wall[name] = min(best_wall[name], wall_ms)
+                    best_cpu[name] = min(best_cpu[name], cpu_ms)
+        finally:
+            gc.enable()
+        for name in VARIANTS:
+            wall[name].append(best_wall[name])
+            cpu[name].append(best_cpu[name])
+    return wall, cpu
+
+
+def added(best: Best, variant: str, baseline: str) -> list[float]:
+    """Paired differences, round by round: what ``variant`` adds to ``baseline``."""
+    return [v - b for v, b in zip(best[variant], best[baseline])]
+
+
+def fmt(values: list[float]) -> str:
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return f"{q2:6.3f} [{q1:6.3f},{q3:6.3f}]"
+
+
+def report(title: str, results: dict[tuple[str, str, str], Best]) -> tuple[int, int]:
+    """One table and the verdicts; returns how many combinations meet the target (approval alone, with the glue)."""
+    med = statistics.median
+    print(f"\n{title}")
+    print(
+        f"{'SDK':<14}{'tool':<6}{'approver':<9}{'bare run':>9}{'SDK cycle':>24}{'hitl approval':>24}"
+        f"{'glue':>24}{'ratio':>8}{'w/ glue':>8}"
+    )
+    for (sdk, tool_kind, approver_kind), best in results.items():
+        cycle, approval, glue = added(best, "sdk", "bare"), added(best, "hitl", "glue"), added(best, "glue", "bare")
+        total = med(added(best, "hitl", "bare"))
+        print(
+            f"{sdk:<14}{tool_kind:<6}{approver_kind:<9}{med(best['bare']):9.3f}{fmt(cycle):>24}{fmt(approval):>24}"
+            f"{fmt(glue):>24}{ratio(med(cycle), med(approval)):>8}{ratio(med(cycle), total):>8}"
+        )
+    met = [0, 0]
+    for tool_kind in ("sync", "async"):
+        for approver_kind in ("sync", "async"):
+            rows = {sdk: b for (sdk, t, a), b in results.items() if (t, a) == (tool_kind, approver_kind)}
+            cheapest = min(rows, key=lambda s: med(added(rows[s], "sdk", "bare")))
+            cheapest_ms = med(added(rows[cheapest], "sdk", "bare"))
+            line = f"  {tool_kind} tool, {approver_kind} approver: cheapest SDK cycle {cheapest_ms:.3f} ms ({cheapest});"
+            for k, (variant, baseline, label) in enumerate((("hitl", "glue", "approval"), ("hitl", "bare", "with glue"))):
+                worst = max(rows, key=lambda s: med(added(rows[s], variant, baseline)))
+                worst_ms = med(added(rows[worst], variant, baseline))
+                ok = worst_ms <= cheapest_ms / TARGET
+                met[k] += ok
+                line += (
+                    f" hitl {label} at most {worst_ms:.3f} ms ({worst}) {ratio(cheapest_ms, worst_ms)} {'OK' if ok else 'UNDER'};"
+                )
+            print(line.rstrip(";"))
+    return met[0], met[1]
+
+
+def ratio(cost: float, hitl: float) -> str:
+    return f"{cost / hitl:6.1f}x" if hitl > 0 else "  <0 ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=30, help="paired rounds per combination (default 30)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs of each variant per round, best kept (default 7)")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--sdk", action="append", choices=sorted(SDKS), help="only these SDKs (repeatable)")
+    options = parser.parse_args()
+    chosen = options.sdk or list(SDKS)
+
+    wall: dict[tuple[str, str, str], Best] = {}
+    cpu: dict[tuple[str, str, str], Best] = {}
+    for sdk in chosen:
+        _, factory = SDKS[sdk]
+        for tool_kind in ("sync", "async"):
+            for approver_kind in ("sync", "async"):
+                key = (sdk, tool_kind, approver_kind)
+                wall[key], cpu[key] = asyncio.run(
+                    measure(factory(tool_kind, approver_kind), options.rounds, options.repeat, options.warmup)
+                )
+
+    print(
+        f"One approval inside each SDK: ms added to a run; median [IQR] over {options.rounds} rounds of paired differences "
+        f"(each run the best of {options.repeat}).\n"
+        "  SDK cycle     = the SDK's own approval mechanism - bare run\n"
+        "  hitl approval = wrapped tool, approver approves, glue installed - bare tool with the glue installed\n"
+        "  glue          = the hitl_widget.integrations hook installed (bare tool) - bare run; only rejections need it\n"
+        f"  ratio = SDK cycle / hitl approval; w/ glue = SDK cycle / (hitl approval + glue). Target: {TARGET:g}x against\n"
+        "  the cheapest SDK mechanism in every combination of sync/async tool x sync/async approver."
+    )
+    for sdk in chosen:
+        print(f"  {sdk}: {SDKS[sdk][0]}")
+    met_wall = report("Wall clock (what the agent's run waits):", wall)
+    met_cpu = report("CPU time of the process (all threads; not inflated by other processes' load):", cpu)
+    print(
+        f"\ncombinations meeting the target: wall clock {met_wall[0]} of 4 (with glue {met_wall[1]}), "
+        f"CPU time {met_cpu[0]} of 4 (with glue {met_cpu[1]})"
+    )
+
+
+if __name__ == "__main__":
+    main()

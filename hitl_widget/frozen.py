@@ -1,0 +1,299 @@
+"""Freezing a call's arguments at request time, and fingerprinting them exactly.
+
+``copy_arguments`` makes the private copy a request holds, so what a person is shown
+is what runs even if the caller mutates its objects while the person reads:
+immutable values are shared, containers are copied, other objects are deep-copied,
+and an argument that cannot be copied (a lock, a socket, a generator, an open file)
+is kept as the caller's object and named with the reason.
+
+``fingerprint`` is the key of an "approve these exact arguments" grant: a keyed
+hash over an exact, type-tagged encoding of the values, so any difference in value
+or type gives another fingerprint. Values with no exact encoding (arbitrary objects,
+cycles) have no fingerprint (``None``), and no argument grant can cover them.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+import fractions
+import hashlib
+import secrets
+import struct
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+
+__all__ = ["copy_arguments", "fingerprint"]
+
+_FINGERPRINT_KEY = secrets.token_bytes(32)
+
+#: values that cannot change: a request shares them with the caller instead of copying
+_ATOMIC: frozenset[type] = frozenset(
+    {
+        str,
+        bytes,
+        int,
+        float,
+        complex,
+        bool,
+        type(None),
+        range,
+        Decimal,
+        fractions.Fraction,
+        datetime,
+        date,
+        time,
+        timedelta,
+        timezone,
+        uuid.UUID,
+        type(Ellipsis),
+        type(NotImplemented),
+    }
+)
+
+
+def _copy(value: Any, memo: dict[int, Any]) -> Any:
+    """A private copy of ``value``: atomic values shared, flat containers copied in C, the rest deep-copied."""
+    t = type(value)
+    if t in _ATOMIC:
+        return value
+    done = memo.get(id(value))
+    if done is not None:
+        return done
+    if t is list:
+        if {*map(type, value)} <= _ATOMIC:
+            out: Any = value[:]
+        else:
+            out = []
+            memo[id(value)] = out
+            out.extend([_copy(v, memo) for v in value])
+    elif t is dict:
+        if {*map(type, value.values())} <= _ATOMIC and {*map(type, value)} <= _ATOMIC:
+            out = value.copy()
+        else:
+            out = {}
+            memo[id(value)] = out
+            for k, v in value.items():
+                out[_copy(k, memo)] = _copy(v, memo)
+    elif t is tuple or t is frozenset:
+        if {*map(type, value)} <= _ATOMIC:
+            return value  # immutable all the way down: shared
+        out = copy.deepcopy(value, memo)
+    elif t is set and {*map(type, value)} <= _ATOMIC:
+        out = value.copy()
+    elif t is bytearray:
+        out = bytearray(value)
+    else:
+        out = copy.deepcopy(value, memo)
+    memo[id(value)] = out
+    return out
+
+
+def copy_arguments(arguments: dict[str, Any], shared: Iterable[str] = ()) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(copy, uncopied)``: a private copy of every argument, and why some could not be copied.
+
+    Arguments named in ``shared`` (``self``/``cls``, SDK-injected contexts) are passed
+    through as they are. One memo for the whole call keeps aliasing: two arguments
+    that were the same list are the same copied list. An argument whose copy raises
+    is kept as the caller's object and appears in ``uncopied`` as ``name -> reason``.
+    """
+    keep = frozenset(shared)
+    memo: dict[int, Any] = {}
+    out: dict[str, Any] = {}
+    uncopied: dict[str, str] = {}
+    for name, value in arguments.items():
+        if name in keep or type(value) in _ATOMIC:
+            out[name] = value
+            continue
+        try:
+            out[name] = _copy(value, memo)
+        except Exception as exc:  # any failure to copy keeps the original, and says so
+            out[name] = value
+            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+            uncopied[name] = (
+                f"{type(value).__name__} could not be copied ({type(exc).__name__}{': ' + detail if detail else ''}); "
+                "the call gets the caller's object, which may change after this was shown"
+            )
+    return out, uncopied
+
+
+# -- exact fingerprints ---------------------------------------------------------------------------
+
+
+class _NoExactEncoding(Exception):
+    """The value has no exact encoding here (an arbitrary object, a cycle)."""
+
+
+_FLAT_REPR = frozenset({int, str, bool, type(None)})  # repr() of a list of these is exact and injective
+
+
+def _tz(value: tzinfo | None) -> str:
+    if value is None:
+        return "N"
+    if type(value) is timezone:
+        offset = value.utcoffset(None)
+        return f"z{offset.days},{offset.seconds},{offset.microseconds},{_text(value.tzname(None))}"
+    key = getattr(value, "key", None)
+    if type(value).__name__ == "ZoneInfo" and isinstance(key, str):
+        return f"Z{_text(key)}"
+    raise _NoExactEncoding(type(value).__name__)
+
+
+def _text(value: str) -> str:
+    return f"{len(value)}:{value}"
+
+
+def _type_tag(t: type) -> str:
+    return f"{id(t)}:{t.__module__}.{t.__qualname__}"
+
+
+def _encode(value: Any, out: list[str], path: set[int]) -> None:
+    """Append an exact, type-tagged encoding of ``value`` to ``out``; raise _NoExactEncoding if there is none."""
+    t = type(value)
+    if t is str:
+        out.append(f"s{len(value)}:")
+        out.append(value)
+        return
+    if t is int:
+        out.append(f"i{value:x};")
+        return
+    if t is bool:
+        out.append("T" if value else "F")
+        return
+    if value is None:
+        out.append("N")
+        return
+    if t is float:
+        out.append(f"f{struct.pack('<d', value).hex()}")
+        return
+    simple = _SIMPLE.get(t)
+    if simple is not None:
+        out.append(simple(value))
+        return
+    if t in (list, tuple, set, frozenset, dict, bytearray) or dataclasses.is_dataclass(value) or isinstance(value, tuple):
+        key = id(value)
+        if key in path:
+            raise _NoExactEncoding("cycle")
+        path.add(key)
+        try:
+            _encode_container(value, t, out, path)
+        finally:
+            path.discard(key)
+        return
+    if isinstance(value, enum.Enum):
+        out.append(f"E{_type_tag(t)}:{_text(value.name)}")
+        return
+    if isinstance(value, PurePath) and not _instance_state(value):
+        out.append(f"P{t.__qualname__}:{_text(str(value))}")
+        return
+    raise _NoExactEncoding(t.__name__)
+
+
+def _instance_state(value: Any) -> bool:
+    """Has ``value`` attributes of its own (beyond what its type encodes)?"""
+    state = getattr(value, "__dict__", None)
+    return bool(state)
+
+
+def _encode_container(value: Any, t: type, out: list[str], path: set[int]) -> None:
+    if t is list or t is tuple:
+        n = len(value)
+        types = {*map(type, value)}
+        if types <= _FLAT_REPR:
+            try:
+                text = repr(value)  # exact for ints, strs, bools and None; fails only on ints past the digit limit
+            except ValueError:
+                pass
+            else:
+                out.append(f"{'l' if t is list else 't'}r{n}:{len(text)}:")
+                out.append(text)
+                return
+        elif types == {float}:
+            out.append(f"{'l' if t is list else 't'}f{n}:{struct.pack(f'<{n}d', *value).hex()}")
+            return
+        out.append(f"{'L' if t is list else 'U'}{n}[")
+        for item in value:
+            _encode(item, out, path)
+        out.append("]")
+    elif t is dict:
+        out.append(f"D{len(value)}{{")  # insertion order counts: a function may depend on it
+        for k, v in value.items():
+            _encode(k, out, path)
+            _encode(v, out, path)
+        out.append("}")
+    elif t is set or t is frozenset:
+        parts = []
+        for item in value:
+            one: list[str] = []
+            _encode(item, one, path)
+            parts.append("".join(one))
+        parts.sort()
+        out.append(f"{'S' if t is set else 'Q'}{len(value)}{{")
+        out.extend(f"{len(p)}:{p}" for p in parts)
+        out.append("}")
+    elif t is bytearray:
+        out.append(f"y{len(value)}:{value.hex()}")
+    elif isinstance(value, tuple) and hasattr(t, "_fields") and not _instance_state(value):  # a NamedTuple
+        out.append(f"NT{_type_tag(t)}[")
+        for item in value:
+            _encode(item, out, path)
+        out.append("]")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = [f.name for f in dataclasses.fields(value)]
+        state = getattr(value, "__dict__", None)
+        if state is not None and set(state) != set(names):
+            raise _NoExactEncoding(f"{t.__name__} has attributes beyond its fields")
+        out.append(f"DC{_type_tag(t)}{{")
+        for name in names:
+            out.append(_text(name))
+            _encode(getattr(value, name), out, path)
+        out.append("}")
+    else:
+        raise _NoExactEncoding(t.__name__)
+
+
+def _timedelta(v: timedelta) -> str:
+    return f"{v.days},{v.seconds},{v.microseconds}"
+
+
+_SIMPLE: dict[type, Callable[[Any], str]] = {
+    bytes: lambda v: f"b{len(v)}:{v.hex()}",
+    complex: lambda v: f"c{struct.pack('<dd', v.real, v.imag).hex()}",
+    Decimal: lambda v: f"d{_text(str(v))}",  # str keeps sign, digits and exponent: 1.0 and 1.00 differ
+    fractions.Fraction: lambda v: f"q{v.numerator:x}/{v.denominator:x}",
+    datetime: lambda v: f"dt{v.isoformat()};{v.fold};{_tz(v.tzinfo)}",
+    date: lambda v: f"da{v.isoformat()}",
+    time: lambda v: f"ti{v.isoformat()};{v.fold};{_tz(v.tzinfo)}",
+    timedelta: lambda v: f"td{_timedelta(v)}",
+    timezone: lambda v: f"tz{_tz(v)}",
+    uuid.UUID: lambda v: f"u{v.int:x}",
+    range: lambda v: f"r{v.start:x},{v.stop:x},{v.step:x}",
+    type(Ellipsis): lambda v: "...",
+}
+
+
+def fingerprint(arguments: dict[str, Any]) -> str | None:
+    """A keyed hash of the exact arguments, or None when some value has no exact encoding.
+
+    Equal fingerprints mean equal names, value types and values (``1`` and ``1.0``,
+    ``b"a"`` and ``bytearray(b"a")``, ``0.0`` and ``-0.0`` all differ). Supported:
+    None, bool, int (any size), float (by its bits), complex, str, bytes, bytearray,
+    Decimal, Fraction, datetime/date/time (with UTC-offset or zoneinfo zones)/timedelta,
+    UUID, paths, range, enum members, lists, tuples, dicts (in order), sets,
+    frozensets, NamedTuples and dataclasses of these. The key is random per process, so
+    a log reader cannot test guessed values against it.
+    """
+    out: list[str] = []
+    try:
+        _encode(arguments, out, set())
+    except (_NoExactEncoding, RecursionError):
+        return None
+    hasher = hashlib.blake2b(key=_FINGERPRINT_KEY, digest_size=16)
+    for part in out:
+        hasher.update(part.encode("utf-8", "surrogatepass"))
+    return hasher.hexdigest()
