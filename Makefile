@@ -4,8 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-integrations test-browser test-install test-js \
-	lint check-legs typecheck bench clean lite-build lite
+.PHONY: chromium setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+	test-integrations lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -31,7 +31,10 @@ Prints figures; asserts nothing timed.
     .venv/bin/python benchmarks/bench_lite.py [rounds] [cold_rounds]
 
 ``rounds``: decisions of each kind (default 30, at least 20); ``cold_rounds``: cold starts
-of each kind (default 4).
+of each kind (default 4); ``baseline_site``: a built site directory for part 3 (default: none,
+part 3 skipped).
+
+    .venv/bin/python benchmarks/bench_lite.py 30 4 /tmp/lite-without-pydantic
 """
 
 from __future__ import annotations
@@ -103,7 +106,19 @@ import hitl_widget
 _t3 = time.perf_counter()
 import hitl_widget.widget
 _t4 = time.perf_counter()
-print("IMPORTS", *(f"{1000 * (b - a):.0f}" for a, b in [(_t0, _t1), (_t1, _t2), (_t2, _t3), (_t3, _t4)]))
+import sys
+_pydantic_before = "pydantic" in sys.modules
+_t5 = time.perf_counter()
+import pydantic
+_t6 = time.perf_counter()
+from pydantic import TypeAdapter  # the schema machinery
+_t7 = time.perf_counter()
+import datetime
+from hitl_widget.validation import coerce
+coerce("2025-01-02T03:04", datetime.datetime)
+_t8 = time.perf_counter()
+spans = [(_t0, _t1), (_t1, _t2), (_t2, _t3), (_t3, _t4), (_t5, _t6), (_t6, _t7), (_t7, _t8)]
+print("IMPORTS", *(f"{1000 * (b - a):.0f}" for a, b in spans), "pydantic-before" if _pydantic_before else "")
 from hitl_widget import require_approval
 """
 WARM_CARD = "@require_approval\ndef g(x: int) -> int: return x\ng(2)"
@@ -213,14 +228,17 @@ def cold_round(browser: Any, site: LiteSite, kind: str, blocked: Blocked) -> tup
 
 
 def breakdown(browser: Any, site: LiteSite, blocked: Blocked) -> tuple[list[float], float]:
-    """([import ms of ipywidgets, anywidget, hitl_widget, hitl_widget.widget], warm Shift+Enter -> card visible ms)."""
+    """([import ms of ipywidgets, anywidget, hitl_widget, hitl_widget.widget, then pydantic, its TypeAdapter
+    machinery and a first datetime edit], warm Shift+Enter -> card visible ms)."""
     with local_page(browser) as page:
         open_lite_notebook(page, site, NOTEBOOK)
         _new_cell(page, IMPORTS)
         out = first_cell_output(page)
-        match = re.search(r"IMPORTS (\d+) (\d+) (\d+) (\d+)", out)
+        match = re.search(r"IMPORTS (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
         if match is None:
             raise RuntimeError(f"no IMPORTS line in {out!r}")
+        if "pydantic-before" in out:
+            raise RuntimeError("importing hitl_widget imported pydantic: its cost would be counted twice")
         imports = [float(x) for x in match.groups()]
         page.evaluate(WARM_PROBE)
         page.evaluate("() => { window.__warm.armed = true; }")
@@ -276,7 +294,18 @@ def decisions(browser: Any, site: LiteSite, rounds: int, blocked: Blocked) -> di
     return runs
 
 
-def main(rounds: int = 30, cold_rounds: int = 4) -> None:
+def baseline_cold(browser: Any, site: LiteSite, baseline: LiteSite, cold_rounds: int, blocked: Blocked) -> dict[str, list[float]]:
+    """Cold ``1+1`` rounds alternated between a site without pydantic and this one (in-page ms)."""
+    out: dict[str, list[float]] = {"without": [], "with": []}
+    for r in range(cold_rounds):
+        for kind in ("without", "with") if r % 2 == 0 else ("with", "without"):
+            _, target = cold_round(browser, baseline if kind == "without" else site, "bare", blocked)
+            out[kind].append(target)
+            print(f"  pydantic round {r + 1} {kind:<7} pydantic: `1+1` shown {target / 1000:5.1f} s", flush=True)
+    return out
+
+
+def main(rounds: int = 30, cold_rounds: int = 4, baseline_dir: Path | None = None) -> None:
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh")
     t0 = time.monotonic()
@@ -300,6 +329,10 @@ def main(rounds: int = 30, cold_rounds: int = 4) -> None:
         imports, warm = breakdown(browser, site, blocked)
         t_breakdown = time.monotonic() - t0
         runs = decisions(browser, site, rounds, blocked)
+        with_pydantic: dict[str, list[float]] = {}
+        if baseline_dir is not None:
+            with serve_lite_site(baseline_dir) as baseline:
+                with_pydantic = baseline_cold(browser, site, baseline, cold_rounds, blocked)
     wall = time.monotonic() - t0
 
     print(
@@ -329,12 +362,19 @@ def main(rounds: int = 30, cold_rounds: int = 4) -> None:
         f"spread of the bare rounds {(max(cold['bare']) - min(cold['bare'])) / 1000:.2f} s"
     )
     names = ["ipywidgets", "anywidget", "hitl_widget", "hitl_widget.widget"]
+    card_imports, edit_imports = imports[:4], imports[4:]
     print(
         "   where the card's time goes (one more fresh page): first imports in the kernel (Python clock) "
-        + ", ".join(f"{n} {ms:.0f} ms" for n, ms in zip(names, imports, strict=True))
+        + ", ".join(f"{n} {ms:.0f} ms" for n, ms in zip(names, card_imports, strict=True))
         + f"; then, all imported, Shift+Enter -> card visible {warm:.0f} ms"
     )
-    expected = sum(imports) + warm
+    print(
+        "   the first edit (not in the card's cold start; pydantic is imported lazily): "
+        f"import pydantic {edit_imports[0]:.0f} ms, "
+        f"its TypeAdapter machinery {edit_imports[1]:.0f} ms, first datetime edit validated {edit_imports[2]:.0f} ms "
+        f"(total {sum(edit_imports):.0f} ms)"
+    )
+    expected = sum(card_imports) + warm
     print(f"   expected extra: {expected:.0f} ms = {100 * expected / statistics.median(cold['bare']):.1f}% of the bare median")
 
     print(f"\n2. decision latency, {rounds} decisions per kind in one page, interleaved (wall clock, ms)")
@@ -350,6 +390,19 @@ def main(rounds: int = 30, cold_rounds: int = 4) -> None:
     r95 = _p(runs["card_run"], 0.95) / max(_p(runs["base_run"], 0.95), 1.0)
     print(f"ratio card/baseline (click -> Python runs): p50 {r50:.2f}x, p95 {r95:.2f}x")
 
+    if with_pydantic:
+        w, wo = statistics.median(with_pydantic["with"]), statistics.median(with_pydantic["without"])
+        print(f"\n3. pydantic in the site: cold `1+1`, {cold_rounds} fresh contexts per site, alternated (s since navigation)")
+        print(f"{'':<44}{'median':>8}{'min':>8}{'max':>8}")
+        for name, xs in [("site without pydantic (baseline)", with_pydantic["without"]), ("this site", with_pydantic["with"])]:
+            print(f"{name:<44}{statistics.median(xs) / 1000:>8.2f}{min(xs) / 1000:>8.2f}{max(xs) / 1000:>8.2f}")
+        print(f"ratio with/without (medians) {w / wo:.2f}x: shipping pydantic adds {(w - wo) / 1000:+.2f} s to a cold start")
+        pairs = [a - b for a, b in zip(with_pydantic["with"], with_pydantic["without"], strict=True)]
+        print(
+            f"paired within a round, with - without: median {statistics.median(pairs) / 1000:+.2f} s "
+            f"(each round: {', '.join(f'{d / 1000:+.2f}' for d in pairs)})"
+        )
+
     print(f"\nnon-local requests blocked or made, over {blocked.pages} pages: {len(blocked.urls)}")
     if blocked.urls:
         sys.exit(f"requests left 127.0.0.1: {sorted(blocked.urls)}")
@@ -359,4 +412,5 @@ if __name__ == "__main__":
     main(
         max(20, int(sys.argv[1])) if len(sys.argv) > 1 else 30,
         int(sys.argv[2]) if len(sys.argv) > 2 else 4,
+        Path(sys.argv[3]).resolve() if len(sys.argv) > 3 else None,
     )

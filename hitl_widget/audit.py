@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 try:  # not available on Windows; under Pyodide the module exists without flock
     import fcntl
@@ -63,9 +64,92 @@ def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: i
     return value
 
 
+class _NotPlain(Exception):
+    pass
+
+
+_secret_caches: dict[re.Pattern[str], dict[str, bool]] = {}
+
+
+def _secret_cache(pattern: re.Pattern[str]) -> dict[str, bool]:
+    """Which keys ``pattern`` calls secret, remembered (record keys repeat)."""
+    cache = _secret_caches.get(pattern)
+    if cache is None or len(cache) > 4096:
+        cache = _secret_caches[pattern] = {}
+    return cache
+
+
+def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None) -> dict[str, Any] | None:
+    """``json_safe(redact(fields), max_chars=20000)`` in one cheap pass, for small plain records; else None.
+
+    Plain means str-keyed dicts, lists and tuples (at most 200 items, nesting below 5)
+    of str, bool, None, finite floats and ints below 1e30, well inside the size budget:
+    exactly the records on which the two-pass result is a copy with secret-named keys
+    redacted. Anything else returns None and takes the general path.
+    """
+    cache = None if pattern is None else _secret_cache(pattern)
+    try:
+        return cast(dict[str, Any], _plain(fields, pattern, cache, 0, [16000]))
+    except _NotPlain:
+        return None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, pattern: re.Pattern[str] | None, cache: dict[str, bool] | None, depth: int, budget: list[int]) -> Any:
+    t = type(value)
+    if t in _SCALARS:
+        if t is str:
+            budget[0] -= len(value) + 2
+        elif t is int:
+            if not -(10**30) < value < 10**30:
+                raise _NotPlain
+            budget[0] -= 8
+        elif t is float:
+            if not math.isfinite(value):
+                raise _NotPlain
+            budget[0] -= 8
+        if budget[0] <= 0:
+            raise _NotPlain
+        return value
+    if (t is not dict and t is not list and t is not tuple) or depth >= 5 or len(value) > 200:
+        raise _NotPlain
+    depth += 1
+    if t is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) > 200:
+                raise _NotPlain
+            budget[0] -= len(key) + 4
+            if cache is not None:
+                secret = cache.get(key)
+                if secret is None:
+                    secret = cache[key] = pattern is not None and pattern.search(key) is not None
+                if secret:
+                    budget[0] -= len(REDACTED) + 2
+                    out[key] = REDACTED
+                    continue
+            kind = type(item)
+            if kind is str and len(item) < 1000:
+                budget[0] -= len(item) + 2
+                out[key] = item
+            elif item is None or kind is bool:
+                out[key] = item
+            else:
+                out[key] = _plain(item, pattern, cache, depth, budget)
+        if budget[0] <= 0:
+            raise _NotPlain
+        return out
+    return [_plain(item, pattern, cache, depth, budget) for item in value]
+
+
+# ASCII-only: lone surrogates (undecodable file names) stay representable; one encoder, made once
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def _canonical(body: dict[str, Any]) -> str:
-    # ASCII-only: lone surrogates (undecodable file names) stay representable
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _ENCODER.encode(body)
 
 
 def _digest(prev: str, canonical: str) -> str:
@@ -184,7 +268,9 @@ class AuditLog:
     def append(self, type: str, **fields: Any) -> dict[str, Any]:
         """Append one record; values are made JSON-safe and secret names redacted."""
         # redact first: json_safe turns deep structures into repr text that redact cannot see into
-        safe = json_safe(redact(fields, self.redact_names), max_chars=20000)
+        safe = _plain_safe(fields, self.redact_names)  # the same result, cheaply, for small plain records
+        if safe is None:
+            safe = json_safe(redact(fields, self.redact_names), max_chars=20000)
         with self._state.lock:
             if self._file is None or self._file.closed:
                 self._open()

@@ -35,6 +35,7 @@ from typing import Any
 __all__ = ["edit_text", "full_text", "json_text", "preview", "safe_repr"]
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_JSON_SCALARS)
 
 
 class _NotJSON(Exception):
@@ -56,7 +57,11 @@ def _jsonable(value: Any, path: set[int]) -> Any:
             if kind is dict:
                 if not all(type(key) is str for key in value):
                     raise _NotJSON
+                if _SCALAR_TYPES.issuperset(map(type, value.values())):
+                    return value  # plain data already (the common case, at C speed)
                 return {key: _jsonable(item, path) for key, item in value.items()}
+            if kind in (list, tuple) and _SCALAR_TYPES.issuperset(map(type, value)):
+                return value
             return [_jsonable(item, path) for item in value]
         finally:
             path.discard(id(value))

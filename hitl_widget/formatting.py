@@ -36,7 +36,12 @@ def _truncate(text: str, limit: int) -> str:
 
 
 def bounded_repr(value: Any, limit: int = 200) -> str:
-    """A ``repr`` of at most about ``limit`` characters that never fails."""
+    """A ``repr`` of at most about ``limit`` characters that never fails.
+
+    A long ``str`` or ``bytes`` is shown by its start and its whole length (``… [N chars]``).
+    """
+    if type(value) in (str, bytes, bytearray) and len(value) > limit:
+        return f"{repr(value[: max(limit - 2, 0)])[: max(limit - 1, 0)]}… [{len(value)} chars]"
     try:
         text = _repr.repr(value)
     except Exception as exc:  # a hostile __repr__ must not break an approval

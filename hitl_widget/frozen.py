@@ -19,10 +19,11 @@ import dataclasses
 import enum
 import fractions
 import hashlib
+import operator
 import secrets
 import struct
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import PurePath
@@ -57,6 +58,14 @@ _ATOMIC: frozenset[type] = frozenset(
 )
 
 
+def _all_atomic(items: Collection[Any], first: Any) -> bool:
+    """Are all ``items`` of atomic types? (``first`` is one of them: one pass when they share its type.)"""
+    t0 = type(first)
+    if t0 in _ATOMIC and operator.countOf(map(type, items), t0) == len(items):
+        return True
+    return {*map(type, items)} <= _ATOMIC
+
+
 def _copy(value: Any, memo: dict[int, Any]) -> Any:
     """A private copy of ``value``: atomic values shared, flat containers copied in C, the rest deep-copied."""
     t = type(value)
@@ -66,23 +75,27 @@ def _copy(value: Any, memo: dict[int, Any]) -> Any:
     if done is not None:
         return done
     if t is list:
-        if {*map(type, value)} <= _ATOMIC:
+        if not value or _all_atomic(value, value[0]):
             out: Any = value[:]
         else:
             out = []
             memo[id(value)] = out
             out.extend([_copy(v, memo) for v in value])
     elif t is dict:
-        if {*map(type, value.values())} <= _ATOMIC and {*map(type, value)} <= _ATOMIC:
+        if not value or (_all_atomic(value.values(), next(iter(value.values()))) and {*map(type, value)} <= _ATOMIC):
             out = value.copy()
         else:
             out = {}
             memo[id(value)] = out
             for k, v in value.items():
                 out[_copy(k, memo)] = _copy(v, memo)
-    elif t is tuple or t is frozenset:
-        if {*map(type, value)} <= _ATOMIC:
+    elif t is tuple:
+        if not value or _all_atomic(value, value[0]):
             return value  # immutable all the way down: shared
+        out = copy.deepcopy(value, memo)
+    elif t is frozenset:
+        if {*map(type, value)} <= _ATOMIC:
+            return value
         out = copy.deepcopy(value, memo)
     elif t is set and {*map(type, value)} <= _ATOMIC:
         out = value.copy()

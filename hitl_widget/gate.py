@@ -110,10 +110,10 @@ class _Guard:
         params = list(target.signature.parameters)
         self.frozen = frozenset(params[:1]) if params[:1] in (["self"], ["cls"]) and "." in target.qualname else frozenset()
         self.static_risk = self.risk if isinstance(self.risk, str) else None
-        # the policy reads the arguments (so they are copied before it looks, not after)
-        self.reads_arguments = (
-            self.when is not None or self.static_risk is None or (self.budget is not None and self.budget.amount is not None)
-        )
+        # rules that read the arguments to let a call through see the copy (made before they look):
+        # a risk function and a budget amount. when= is left out: it can only skip the person by
+        # returning False (then nothing is copied); when it asks, the copy is made before anyone is asked.
+        self.reads_arguments = self.static_risk is None or (self.budget is not None and self.budget.amount is not None)
         self.shared_names: frozenset[str] | None = None  # arguments never copied (self, injected contexts)
         self.unrecorded = self.audit is None and self.when is None  # an auto-approved call leaves no trace
 
@@ -562,8 +562,15 @@ class Gate:
         if resolution.status != "edited":
             self._apply_grant(guard, route, resolution)
             return resolution
-        new = self._edited_request(guard, request, resolution)
-        verdict = self.evaluate(guard, new)
+        try:
+            new = self._edited_request(guard, request, resolution)
+            verdict = self.evaluate(guard, new)
+        except Exception as exc:  # a risk function failing on the edited call: it does not run
+            self._audit(
+                guard, "decision", request_id=request.id, decision="error", after="edit",
+                error=f"deciding the edited call failed: {type(exc).__name__}",
+            )  # fmt: skip
+            raise
         if verdict.action == "ask":
             if self._route(guard, new) is route:
                 self._apply_grant(guard, route, resolution)

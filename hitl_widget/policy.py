@@ -2,7 +2,7 @@
 
 For every call, the first rule that applies decides (``Gate.evaluate``):
 
-1. ``when=`` predicate returns false       -> runs, audited as ``not_required``
+1. ``when=`` predicate returns ``False``   -> runs, audited as ``not_required``
 2. a standing "approve always" grant       -> approved, rule ``always:function|arguments``
 3. the call's risk level is auto-approved  -> approved, rule ``risk:low`` (low by default)
 4. a ``TimeWindow`` automates this moment  -> approved or rejected, rule ``window:...``
@@ -13,6 +13,13 @@ For every call, the first rule that applies decides (``Gate.evaluate``):
 ``HITL_MODE`` (read at each call) replaces every approver, so CI and staging can run
 the same code unattended; the earlier rules still hold so a rejecting CI does not
 block calls that never needed a person.
+
+Only ``False`` itself skips approval in rule 1 (``None`` from a forgotten ``return``
+asks, and so does a predicate that raises). Grants (rule 2) belong to one stand-in and
+to the approver that gave them. After an edit, the edited call is decided by these rules
+again, and asked of another approver if the route changed (``Gate._after_decision``).
+Option values that could let calls through unasked (no days, an empty window, bad times,
+NaN budgets, ...) are refused when they are defined.
 """
 
 from __future__ import annotations

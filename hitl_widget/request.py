@@ -152,8 +152,14 @@ class ApprovalRequest:
         return tuple(out)
 
     def call_text(self) -> str:
-        """``delete_user(user_id=123)``, bounded: for messages and logs."""
-        return call_text(self.function, self.arguments)
+        """``delete_user(user_id=123)``, bounded: for messages and logs.
+
+        SDK-injected contexts (a RunContext, ToolRuntime, ...) are left out: the agent
+        reads this in a rejection, and the context is the SDK's, not the model's call.
+        """
+        injected = injected_parameters(self.target)
+        arguments = {k: v for k, v in self.arguments.items() if k not in injected} if injected else self.arguments
+        return call_text(self.function, arguments)
 
     def arguments_text(self, limit: int = 2000) -> dict[str, str]:
         """Every argument as pretty-printed, truncated text."""
@@ -169,14 +175,36 @@ class ApprovalRequest:
             "id": self.id,
             "function": self.function,
             "qualname": self.qualname,
-            "summary": self.summary,
-            "arguments": {k: json_safe(v) for k, v in self.arguments.items()},
+            "summary": _summary(self.target.doc),
+            "arguments": {k: _safe_argument(v) for k, v in self.arguments.items()},
             "risk": self.risk,
             "created_at": self.created_at.isoformat(),
             "timeout": self.timeout,
-            "context": json_safe(self.context),
+            "context": json_safe(self.context) if self.context else {},
             **({"uncopied": dict(self.uncopied)} if self.uncopied else {}),
         }
+
+
+_summaries: dict[str | None, str] = {}
+
+
+def _summary(doc: str | None) -> str:
+    """The first docstring line (remembered: a function's docstring does not change between calls)."""
+    line = _summaries.get(doc)
+    if line is None:
+        cleaned = inspect.cleandoc(doc or "")
+        line = cleaned.splitlines()[0] if cleaned else ""
+        if len(_summaries) < 4096:
+            _summaries[doc] = line
+    return line
+
+
+def _safe_argument(value: Any) -> Any:
+    """``json_safe(value)``, without the call for the values it keeps as they are."""
+    t = type(value)
+    if (t is str and len(value) <= 4000) or t is bool or value is None or (t is int and -(10**30) < value < 10**30):
+        return value
+    return json_safe(value)
 
 
 def now_utc() -> datetime:

@@ -39,6 +39,7 @@ Decimal (they slip past comparisons such as ``amount > 10_000``).
 from __future__ import annotations
 
 import collections.abc as cabc
+import datetime
 import enum
 import inspect
 import json
@@ -47,6 +48,9 @@ import sys
 import threading
 import types
 import typing
+import uuid
+from decimal import Decimal
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import InvalidEdit
@@ -71,7 +75,14 @@ class _Mismatch(ValueError):
 
 
 def type_label(hint: Any) -> str:
-    """A short readable name for an annotation: ``int``, ``list[str]``, ``'a' | 'b'``."""
+    """A short readable name for an annotation: ``int``, ``list[str]``, ``'a' | 'b'``; never raises."""
+    try:
+        return _label(hint)
+    except Exception:
+        return "?"
+
+
+def _label(hint: Any) -> str:
     if hint is inspect.Parameter.empty or hint is Any:
         return "any"
     if hint is type(None) or hint is None:
@@ -80,13 +91,13 @@ def type_label(hint: Any) -> str:
         return hint
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
-        return type_label(typing.get_args(hint)[0])
+        return _label(typing.get_args(hint)[0])
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in typing.get_args(hint))
     if origin in (Union, types.UnionType):
-        return " | ".join(type_label(a) for a in typing.get_args(hint))
+        return " | ".join(_label(a) for a in typing.get_args(hint))
     if origin is not None:
-        args = ", ".join("..." if a is Ellipsis else type_label(a) for a in typing.get_args(hint))
+        args = ", ".join("..." if a is Ellipsis else _label(a) for a in typing.get_args(hint))
         name = getattr(origin, "__name__", str(origin))
         return f"{name}[{args}]" if args else name
     return str(getattr(hint, "__name__", hint))
@@ -132,6 +143,13 @@ def is_injected(hint: Any, _depth: int = 0) -> bool:
     """
     if _depth > 8 or hint is None or hint is _P.empty:
         return False
+    try:
+        return _is_injected(hint, _depth)
+    except Exception:  # an odd annotation object: not an SDK's context
+        return False
+
+
+def _is_injected(hint: Any, _depth: int) -> bool:
     if isinstance(hint, str):
         return bool(_INJECTED_TEXT.search(hint))
     origin = typing.get_origin(hint)
@@ -337,6 +355,14 @@ class _Checker:
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of one value (``{}`` where it cannot be generated)."""
         if self._schema is None:
+            fast = _fast_schema(self.hint)
+            if fast is not None:  # plain JSON types: pydantic's schema, without importing pydantic
+                if self.mode == "args":
+                    fast = {"items": fast, "type": "array"}
+                elif self.mode == "kwargs":
+                    fast = {"additionalProperties": fast or True, "type": "object"}
+                self._schema = fast
+                return fast
             self._schema = {}
             adapter = self.adapter()
             if adapter is not None:
@@ -501,6 +527,64 @@ def _path(name: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
+_FAST_SCALARS: dict[Any, dict[str, Any]] = {
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    str: {"type": "string"},
+    bool: {"type": "boolean"},
+    type(None): {"type": "null"},
+    None: {"type": "null"},
+}
+_LITERAL_TYPES = {str: "string", int: "integer", bool: "boolean"}
+
+
+def _fast_schema(hint: Any, depth: int = 0) -> dict[str, Any] | None:
+    """pydantic's JSON Schema for plain JSON types (scalars, Optional, Literal, list/set/dict of
+    them), built without pydantic: a card of simple parameters never pays pydantic's import
+    (seconds in the Pyodide kernel). None for anything else. Tests check it equals pydantic's."""
+    if depth > 8:
+        return None
+    if hint is Any or hint is _P.empty:
+        return {}
+    try:
+        scalar = _FAST_SCALARS.get(hint)
+    except TypeError:  # unhashable annotation
+        return None
+    if scalar is not None:
+        return dict(scalar)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Literal:
+        kinds = {type(a) for a in args}
+        if len(kinds) != 1 or next(iter(kinds)) not in _LITERAL_TYPES or len(set(args)) != len(args):
+            return None
+        kind = _LITERAL_TYPES[next(iter(kinds))]
+        return {"const": args[0], "type": kind} if len(args) == 1 else {"enum": list(args), "type": kind}
+    if origin in (Union, types.UnionType):
+        if len(set(args)) != len(args):
+            return None
+        members = [a for a in args if a is not type(None)]
+        schemas = [_fast_schema(a, depth + 1) for a in members]
+        if any(m is None or m == {} for m in schemas) or any("anyOf" in m for m in schemas if m):
+            return None
+        any_of: list[Any] = [*schemas, {"type": "null"}] if len(members) < len(args) else list(schemas)
+        return {"anyOf": any_of} if len(any_of) > 1 else any_of[0]
+    if origin in (list, set, frozenset) or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        items = _fast_schema(args[0], depth + 1) if args else {}
+        if items is None:
+            return None
+        out: dict[str, Any] = {"items": items, "type": "array"}
+        if origin in (set, frozenset):
+            out["uniqueItems"] = True
+        return out
+    if origin is dict and args and args[0] is str:
+        values = _fast_schema(args[1], depth + 1)
+        if values is None:
+            return None
+        return {"additionalProperties": values or True, "type": "object"}
+    return None
+
+
 def _inner_schema(adapter: TypeAdapter[Any]) -> dict[str, Any]:
     from pydantic.json_schema import GenerateJsonSchema
 
@@ -569,20 +653,59 @@ def parameter_schema(target: Target, name: str) -> dict[str, Any]:
     types keep their definitions under the schema's own ``"$defs"``. The parameter's default
     is added as ``"default"`` where it is JSON data.
     """
-    if name in injected_parameters(target):
+    try:
+        if name in injected_parameters(target):
+            return {}
+        schema = dict(_checker(target, name).schema())
+    except Exception:  # never let describing a parameter break showing the request
         return {}
-    schema = dict(_checker(target, name).schema())
     default = target.signature.parameters[name].default
     if default is not _P.empty and "default" not in schema:
-        try:
+        jsonable = _default_json(default)
+        if jsonable is not _NO_JSON:
+            schema["default"] = jsonable
+    return schema
+
+
+_NO_JSON = object()
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """JSON data as it is: None, str, bool, finite numbers, lists/tuples and str-keyed dicts of them."""
+    if value is None or type(value) in (str, bool):
+        return True
+    if type(value) is int:
+        return -(10**300) < value < 10**300
+    if type(value) is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if depth > 8:
+        return False
+    if type(value) in (list, tuple):
+        return len(value) <= 100 and all(_plain_json(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return len(value) <= 100 and all(type(k) is str and _plain_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _default_json(value: Any) -> Any:
+    """A parameter's default as JSON, the way pydantic writes it (small values only), or _NO_JSON."""
+    from .formatting import json_safe
+
+    try:
+        if _plain_json(value):
+            jsonable = json.loads(json.dumps(value))  # tuples as lists
+        elif isinstance(value, (enum.Enum, datetime.date, datetime.time, datetime.timedelta, PurePath, uuid.UUID, Decimal)):
+            jsonable = json_safe(value, max_chars=2000)  # pydantic's format, without importing it
+        elif "pydantic_core" in sys.modules:  # dataclasses, models: pydantic is loaded already (an edit ran)
             from pydantic_core import to_jsonable_python
 
-            jsonable = to_jsonable_python(default)
-            if len(json.dumps(jsonable)) <= 2000:
-                schema["default"] = jsonable
-        except Exception:
-            pass
-    return schema
+            jsonable = to_jsonable_python(value)
+        else:
+            return _NO_JSON
+        text = json.dumps(jsonable, allow_nan=False)
+    except Exception:
+        return _NO_JSON
+    return jsonable if len(text) <= 2000 else _NO_JSON
 
 
 _adhoc: dict[Any, _Checker] = {}

@@ -47,6 +47,8 @@ MAX_SHOWN_CHARS = 1_000_000
 TOO_LARGE_PREVIEW = 2_000
 #: Above this many characters an argument's JSON is shown indented, one item a line.
 _INDENT_OVER = 80
+#: ... and up to this many (longer JSON stays on one line: Python's indenting encoder is slow).
+_INDENT_UP_TO = 20_000
 #: How much of a value the compact record (after the decision) repeats.
 RECORD_CHARS = 300
 
@@ -67,42 +69,14 @@ def _fallback_schema(hint: Any) -> dict[str, Any]:
         return cached
     try:
         from pydantic import TypeAdapter
-    except ImportError:  # pragma: no cover - pydantic is a dependency; without it, the plain types still get inputs
-        schema = _plain_schema(hint)
-    else:
-        try:
-            schema = TypeAdapter(hint).json_schema()
-            json.dumps(schema)
-        except Exception:  # a type pydantic cannot describe: the card builds an input from the value
-            schema = {}
+
+        schema = TypeAdapter(hint).json_schema()
+        json.dumps(schema)
+    except Exception:  # a type pydantic cannot describe: the card builds an input from the value
+        schema = {}
     if hint_key is not None and len(_schema_cache) < 512:
         _schema_cache[hint_key] = schema
     return schema
-
-
-_PLAIN = {int: "integer", float: "number", bool: "boolean", str: "string", type(None): "null"}
-
-
-def _plain_schema(hint: Any) -> dict[str, Any]:
-    """JSON Schema of the plain annotations (int, float, bool, str, None, Literal, Enum, unions, lists, dicts)."""
-    import enum
-    import types
-    import typing
-
-    if hint in _PLAIN:
-        return {"type": _PLAIN[hint]}
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Literal:
-        return {"enum": [a.value if isinstance(a, enum.Enum) else a for a in args]}
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return {"enum": [m.value for m in hint]}
-    if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [_plain_schema(a) for a in args]}
-    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
-        return {"type": "array"}
-    if origin is dict or hint is dict:
-        return {"type": "object"}
-    return {}
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
@@ -184,17 +158,18 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
     value = request.arguments[param.name]
     hint = request.target.hints.get(param.name)
     schema = getattr(param, "schema", None)
-    if not isinstance(schema, dict):
+    if not isinstance(schema, dict):  # a ParameterInfo without a schema (an older core)
         schema = _fallback_schema(hint)
     injected = bool(getattr(param, "injected", False))
     uncopied = getattr(request, "uncopied", {}) or {}
     text: str | None = None
+    compact: str | None = None
     is_json = False
     if not _too_large(value):
-        json_text = display.json_text(value)
-        is_json = json_text is not None
-        text = json_text if json_text is not None else display.safe_repr(value)
-        if is_json and len(text) > _INDENT_OVER and text[:1] in "[{":
+        compact = display.json_text(value)
+        is_json = compact is not None
+        text = compact if compact is not None else display.safe_repr(value)
+        if is_json and _INDENT_OVER < len(text) <= _INDENT_UP_TO and text[:1] in "[{":
             text = display.json_text(value, indent=2) or text
     complete = text is not None and len(text) <= MAX_SHOWN_CHARS
     edit: dict[str, str] | None = None
@@ -224,7 +199,7 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         "length": length,
         "edit": edit,
         # compact JSON for matching a select option or a checkbox (short values only: those are)
-        "value_json": display.json_text(value) if complete and is_json and len(shown) <= 1000 else None,
+        "value_json": compact if complete and compact is not None and len(compact) <= 1000 else None,
         "choices": _choices(schema) if schema else None,
         "editable": bool(param.editable and not injected and edit is not None),
         "not_editable": not_editable,

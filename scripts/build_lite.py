@@ -18,6 +18,12 @@ or PyPI at run time:
   versions installed in the build environment, so the Python side matches the anywidget and
   jupyterlab_widgets frontend extensions that jupyterlite takes from that environment.
   Lock entries for wheels the site does not ship are dropped.
+* pydantic (a core dependency: edits are validated with it) is the exception to "the lock's
+  version": Pyodide's lock pins a pydantic-core that Pyodide built itself and PyPI does not
+  carry, so pydantic, pydantic-core and the small packages pydantic pins take the build
+  environment's versions (``FROM_BUILD_ENVIRONMENT``), and pydantic-core's wheel is PyPI's
+  Pyodide build (platform tag ``pyemscripten_<abi>_wasm32``, e.g. pydantic-core 2.50.5 for
+  pydantic 2.14.4).
 * lite/jupyter-lite.json preloads the packages named in its ``loadPyodideOptions.packages``
   (hitl_widget among them) when the kernel starts, so ``import hitl_widget`` works with no
   ``%pip`` cell. The same names are the roots this script resolves the wheels from.
@@ -70,6 +76,10 @@ LITE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "langua
 HITL_EXTRAS = ["notebook"]
 #: the pyodide-kernel's shims (from its labextension) that the site uses instead of PyPI's packages
 KERNEL_SHIMS = ["piplite", "pyodide-kernel", "ipykernel", "widgetsnbextension"]
+#: locked by Pyodide at versions PyPI has no Pyodide wheel for: the build environment's versions instead
+FROM_BUILD_ENVIRONMENT = {"pydantic", "pydantic-core", "typing-extensions", "typing-inspection", "annotated-types"}
+#: compiled packages: PyPI's Pyodide wheel (cp tag, the lock's platform) instead of a pure-Python one
+COMPILED = {"pydantic-core"}
 
 
 @dataclass
@@ -137,14 +147,24 @@ def build_hitl_wheel() -> Path:
     return wheel
 
 
-def pip_download(name: str, version: str, python_version: str) -> Path:
-    """A pure-Python wheel of ``name==version`` from PyPI, cached in build/lite-cache/wheels/."""
+def pyodide_platform(lock: dict[str, Any]) -> str:
+    """The wheel platform tag of Pyodide's compiled packages, e.g. ``pyemscripten_2026_0_wasm32``."""
+    return f"pyemscripten_{lock['info']['abi_version']}_{lock['info']['arch']}"
+
+
+def pip_download(name: str, version: str, python_version: str, platform: str | None = None) -> Path:
+    """A wheel of ``name==version`` from PyPI, cached in build/lite-cache/wheels/.
+
+    Pure Python (``py3-none-any``) unless ``platform`` names a Pyodide platform tag, for a
+    compiled package's Pyodide build.
+    """
     WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    want = platform or "any"
 
     def cached() -> Path | None:
         for whl in WHEEL_CACHE.glob("*.whl"):
             wname, wversion, _, tags = parse_wheel_filename(whl.name)
-            if wname == name and str(wversion) == version and any(t.platform == "any" for t in tags):
+            if wname == name and str(wversion) == version and any(t.platform == want for t in tags):
                 return whl
         return None
 
@@ -153,12 +173,12 @@ def pip_download(name: str, version: str, python_version: str) -> Path:
         # --platform any --implementation py: the py3-none-any wheel even where compiled ones exist (psygnal)
         run([
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-            "--python-version", python_version, "--platform", "any", "--implementation", "py",
+            "--python-version", python_version, "--platform", want, "--implementation", "cp" if platform else "py",
             "-d", str(WHEEL_CACHE), f"{name}=={version}",
         ])  # fmt: skip
         whl = cached()
         if whl is None:
-            sys.exit(f"pip downloaded no pure-Python wheel for {name}=={version}")
+            sys.exit(f"pip downloaded no {want} wheel for {name}=={version}")
     return whl
 
 
@@ -244,16 +264,17 @@ def resolve(
             path, extras = hitl_wheel, HITL_EXTRAS
         elif name in shims:
             path, extras = shims[name], []
-        elif name in locked:
+        elif name in locked and name not in FROM_BUILD_ENVIRONMENT:
             path, extras = pip_download(name, str(locked[name]["version"]), python_version), []
         else:
             try:
                 version = importlib.metadata.version(name)
             except importlib.metadata.PackageNotFoundError:
                 sys.exit(f"{name} is needed in the site but not installed in the build environment (its version pins it)")
-            path, extras = pip_download(name, version, python_version), []
+            platform = pyodide_platform(pyodide_lock) if name in COMPILED else None
+            path, extras = pip_download(name, version, python_version, platform), []
         version, _, imports = read_metadata(path)
-        if name in locked and name not in shims:
+        if name in locked and name not in shims and name not in FROM_BUILD_ENVIRONMENT:
             entry = dict(locked[name])  # Pyodide's entry: its depends and imports, our file
             depends = [str(canonicalize_name(d)) for d in entry["depends"]]
         else:

@@ -8,8 +8,11 @@ const PYODIDE = new URL("../static/pyodide/", location.href);
 const status = document.getElementById("status");
 const result = document.getElementById("result");
 const button = document.getElementById("refund");
+const ran = document.getElementById("ran");
 
 const SETUP = `
+import json
+
 from hitl_widget import ApprovalRejected, require_approval
 
 refunds = []
@@ -20,11 +23,15 @@ def refund(order_id: int, amount: float, note: str = "") -> str:
     refunds.append((order_id, amount, note))
     return f"refunded {amount:.2f} on order {order_id}"
 
-def run(order_id, amount):
+def run(order_id, amount, note=""):
     try:
-        return "RESULT " + refund(order_id, amount)
+        return "RESULT " + refund(order_id, amount, note)
     except ApprovalRejected as error:
         return f"{type(error).__name__}: {error}"
+
+def last_run():
+    """The arguments refund() last ran with, as JSON (what the person approved, exactly)."""
+    return json.dumps(dict(zip(("order_id", "amount", "note"), refunds[-1]))) if refunds else ""
 `;
 
 async function start() {
@@ -34,10 +41,13 @@ async function start() {
   await pyodide.loadPackage(new URL(lock.packages["hitl-widget"].file_name, PYODIDE).href);
   await pyodide.runPythonAsync(SETUP);
   const run = pyodide.globals.get("run");
+  const lastRun = pyodide.globals.get("last_run");
   button.addEventListener("click", () => {
     const order = Number.parseInt(document.getElementById("order").value, 10);
     const amount = Number.parseFloat(document.getElementById("amount").value);
-    result.textContent = run(order, amount); // text, never markup
+    const note = document.getElementById("note").value;
+    result.textContent = run(order, amount, note); // text, never markup
+    ran.textContent = lastRun();
   });
   button.disabled = false;
   status.textContent = "Ready.";

@@ -26,7 +26,6 @@ agent (the gate records the call as cancelled); end of input cancels the call
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
 import sys
@@ -91,6 +90,8 @@ def wrap_exact(line: str, width: int) -> list[str]:
     """``line`` cut into rows of at most ``width`` terminal cells, dropping no character."""
     if width <= 0 or len(line) <= width // 2:
         return [line]
+    if line.isascii():  # one cell per character
+        return [line[i : i + width] for i in range(0, len(line), width)] or [""]
     rows: list[str] = []
     start = used = 0
     for i, ch in enumerate(line):
@@ -267,14 +268,15 @@ class TerminalApprover:
 
     def _show_value(self, label: str, value: Any) -> bool:
         """One argument as a preview; returns whether it was shortened."""
-        text, shortened = preview(value, self.value_chars)
+        whole = full_text(value)  # once: a huge value costs one walk, not two
+        shortened = len(whole) > self.value_chars
+        text = whole[: max(self.value_chars - 1, 1)] + "…" if shortened else whole
         lines = sanitize(text).split("\n")
         head = f"  {label}: "
         self._print(head + lines[0])
         for more in lines[1:]:
             self._print(" " * len(head) + more)
         if shortened:
-            whole = full_text(value)
             pad = " " * len(head)
             tail = sanitize(whole[-TAIL_CHARS:]).replace("\n", "\\n")
             self._print(f"{pad}… shortened: {len(whole):,} characters in full; it ends with: {tail}")
@@ -367,21 +369,6 @@ class TerminalApprover:
 
     # -- editing -------------------------------------------------------------------
 
-    @staticmethod
-    def typed_value(text: str, param: ParameterInfo, original: Any) -> Any:
-        """What the person typed, as the value to validate: the text itself.
-
-        ``request.apply_edit`` converts text to the annotated type (so ``80331`` for a
-        ``str | None`` stays the string ``"80331"``). Only an unannotated (or ``Any``)
-        parameter whose current value is not a string reads the text as JSON.
-        """
-        if param.annotation == "any" and not isinstance(original, str):
-            try:
-                return json.loads(text)
-            except ValueError:
-                return text
-        return text
-
     def _read_block(self, marker: str, request: ApprovalRequest) -> str:
         lines: list[str] = []
         while True:
@@ -452,7 +439,9 @@ class TerminalApprover:
             heredoc = _HEREDOC.fullmatch(text)
             if heredoc:
                 text = self._read_block(heredoc.group(1), request)
-            candidate = self.typed_value(text, param, request.arguments[name])
+            # the text itself: request.apply_edit reads it for the annotated type (80331 stays
+            # text for a str | None; JSON for a list), so no guessing happens here
+            candidate = text
             trial = {**changes, name: candidate}
             try:
                 result = request.apply_edit(trial)

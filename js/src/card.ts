@@ -11,7 +11,7 @@ export interface DecisionRecord {
   at?: string | null;
   feedback?: string | null;
   /** Changed arguments, each value as exact text (cut with "…" past a few hundred characters). */
-  diff?: Record<string, { from: string; to: string }>;
+  diff?: Record<string, { from: string | unknown; to: string | unknown }>;
 }
 
 export interface CardHandle {
@@ -58,9 +58,10 @@ export function valueView(arg: ArgumentView, maxShown: number): HTMLElement {
     const notice = el(
       "p",
       "hitl-notice hitl-uncopied",
-      `⚠ could not be copied (${arg.uncopied}): the function receives the live object; it may change before it runs.`,
+      "⚠ could not be copied: the function receives the live object; it may change before it runs.",
     );
     notice.setAttribute("role", "note");
+    notice.append(el("span", "hitl-meta hitl-uncopied-why", ` (${arg.uncopied})`));
     wrap.append(notice);
   }
   if (!complete) {
@@ -103,6 +104,11 @@ function formatSeconds(s: number): string {
   return m > 0 ? `${m}:${String(Math.floor(s % 60)).padStart(2, "0")}` : `${Math.ceil(s)} s`;
 }
 
+/** A record's value: text (version 2); a JSON value in a notebook saved by an older card. */
+function recordValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 export function describeRecord(fn: string, record: DecisionRecord): string {
   const who = record.by ? ` by ${record.by}` : "";
   const when = record.at ? ` at ${record.at}` : "";
@@ -111,7 +117,7 @@ export function describeRecord(fn: string, record: DecisionRecord): string {
       return `✓ ${fn}() approved${who}${when}`;
     case "edited": {
       const changes = Object.entries(record.diff ?? {})
-        .map(([k, d]) => `${k}: ${d.from} → ${d.to}`)
+        .map(([k, d]) => `${k}: ${recordValue(d.from)} → ${recordValue(d.to)}`)
         .join(", ");
       return `✎ ${fn}() edited${who}${when}: ${changes}`;
     }

@@ -144,7 +144,7 @@ describe("card rendering", () => {
   it("marks an argument that could not be copied", () => {
     const { q } = setup({ ...request, arguments: [arg({ name: "conn", uncopied: "TypeError: cannot pickle 'socket'" })] });
     expect(q(".hitl-uncopied").textContent).toBe(
-      "⚠ could not be copied (TypeError: cannot pickle 'socket'): the function receives the live object; it may change before it runs.",
+      "⚠ could not be copied: the function receives the live object; it may change before it runs. (TypeError: cannot pickle 'socket')",
     );
   });
 
@@ -283,6 +283,7 @@ describe("after the decision", () => {
     expect(describeRecord("f", { status: "edited", diff: { ids: { from: "[1234567890123456789, 42]", to: "[1234567890123456789]" } } })).toBe(
       "✎ f() edited: ids: [1234567890123456789, 42] → [1234567890123456789]",
     );
+    expect(describeRecord("f", { status: "edited", diff: { tags: { from: ["a"], to: 2 } } })).toBe('✎ f() edited: tags: ["a"] → 2'); // saved by an older card
     expect(describeRecord("f", { status: "timed_out" })).toBe("⏱ f() timed out: not run");
     expect(describeRecord("f", { status: "cancelled" })).toBe("⊘ f() cancelled: not run");
     expect(describeRecord("f", { status: "approved", by: "bob" })).toBe("✓ f() approved by bob");

@@ -19,6 +19,7 @@ from conftest import KERNEL_IDLE_TIMEOUT_MS, Lab, _cells, assert_all_local, run_
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"  # per-run (git-ignored)
 CARD_TIMEOUT_MS = 30_000
 LATENCY_ROUNDS = 20
 
@@ -71,6 +72,9 @@ def run_shell(command: str) -> str:
 class Hostile:
     def __repr__(self):
         raise RuntimeError("no repr for you")
+
+    def __deepcopy__(self, memo):
+        raise TypeError("a live handle")
 
 hostile = Hostile()
 
@@ -276,6 +280,9 @@ def test_card_values_are_exact_and_whole(browser: Any, jupyterlab: Lab, page: An
     # the scroll box really scrolls to the tail
     value.evaluate("e => { e.scrollTop = e.scrollHeight; }")
     assert value.evaluate("e => e.scrollHeight > e.clientHeight && e.scrollTop > 0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.mouse.move(0, 0)
+    _cell(page, 2).screenshot(path=str(ARTIFACTS / "card-long-value-light.png"))
     card.get_by_role("button", name="Show all").click()
     assert value.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
     card.get_by_role("button", name="Edit", exact=True).click()
@@ -295,6 +302,11 @@ def test_card_values_are_exact_and_whole(browser: Any, jupyterlab: Lab, page: An
         "<Hostile object: repr() raised RuntimeError: no repr for you>"
     )
     expect(card.locator(".hitl-meta").first).to_contain_text("Python repr")
+    expect(card.locator(".hitl-uncopied")).to_contain_text("could not be copied: the function receives the live object")
+    _switch_theme(page, "JupyterLab Dark")
+    card.scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    _cell(page, 3).screenshot(path=str(ARTIFACTS / "card-repr-uncopied-dark.png"))
     card.get_by_role("button", name="Edit", exact=True).click()
     expect(card.locator('.hitl-edit-row[data-name="obj"]')).to_contain_text("not editable")
     card.get_by_label("label (str)").fill("y")

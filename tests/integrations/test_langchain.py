@@ -213,8 +213,6 @@ def test_tool_runtime_passes_through_and_is_not_editable(tmp_path: Path) -> None
     assert isinstance(runtime, ToolRuntime) and runtime.context is deps and runtime.tool_call_id == "call-0"
     assert asked[0].arguments["runtime"] is runtime
     params = {p.name: p for p in asked[0].parameters}
-    if not hasattr(params["runtime"], "injected"):
-        pytest.skip("ParameterInfo.injected is not merged yet")
     assert params["runtime"].injected is True and params["amount"].injected is False
     assert params["runtime"].editable is False and params["amount"].editable is True
     assert isinstance(edit_of_runtime[0], InvalidEdit)

@@ -221,8 +221,6 @@ def test_tool_context_passes_through_and_is_not_editable(annotation: str, tmp_pa
     assert json.loads(ctx.tool_arguments) == {"order_id": "A-1", "amount": 10}
     assert asked[0].arguments["ctx"] is ctx
     params = {p.name: p for p in asked[0].parameters}
-    if not hasattr(params["ctx"], "injected"):
-        pytest.skip("ParameterInfo.injected is not merged yet")
     assert params["ctx"].injected is True and params["amount"].injected is False
     assert params["ctx"].editable is False and params["amount"].editable is True
     assert isinstance(edit_of_ctx[0], InvalidEdit)

@@ -202,8 +202,6 @@ def test_run_context_passes_through_and_is_not_editable(tmp_path: Path) -> None:
     assert asked[0].arguments["ctx"] is ctx
     assert "ctx" not in m.tools[0].parameters_json_schema["properties"]  # pydantic-ai still sees a context tool
     params = {p.name: p for p in asked[0].parameters}
-    if not hasattr(params["ctx"], "injected"):
-        pytest.skip("ParameterInfo.injected is not merged yet")
     assert params["ctx"].injected is True and params["amount"].injected is False
     assert params["ctx"].editable is False and params["amount"].editable is True
     assert isinstance(edit_of_ctx[0], InvalidEdit)

@@ -126,7 +126,21 @@ def test_an_integration_without_its_sdk_names_the_extra(
 ) -> None:
     name = f"hitl_widget.integrations.{module}"
     monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.setitem(sys.modules, sdk, None)  # as if not installed: importing it raises ImportError
+    for loaded in [m for m in sys.modules if m == sdk or m.startswith(sdk + ".")] or [sdk]:
+        monkeypatch.setitem(sys.modules, loaded, None)  # as if not installed: importing it raises ImportError
     with pytest.raises(ImportError, match=rf"pip install 'hitl_widget\[{extra}\]'"):
         importlib.import_module(name)
     importlib.import_module("hitl_widget.integrations")  # the package itself never needs an SDK
+
+
+def test_a_rejection_names_the_call_without_the_sdks_context(tmp_path: Path) -> None:
+    # the annotation cannot be resolved here (no SDK installed is needed): matched by the SDK class's name
+    def refund_for(ctx: RunContext[Deps], order_id: str, amount: float = 10.0) -> str:  # type: ignore[name-defined]  # noqa: F821
+        """Refund an order of the current customer."""
+        return "refunded"
+
+    gate, audit = gate_with_audit(tmp_path, scripted(Reject(FEEDBACK)))
+    with pytest.raises(ApprovalRejected) as info:
+        gate.wrap(refund_for)(object(), "A-7", amount=3)
+    assert str(info.value).startswith("refund_for(order_id='A-7', amount=3) was rejected")
+    assert decisions(audit) == ["rejected"]

@@ -62,6 +62,7 @@ TYPED = [
     ("1", "12.5", "zip_code", "12.5"),
     ("1", "[1, 2]", "zip_code", "[1, 2]"),
     ("1", "München 80331", "zip_code", "München 80331"),
+    ("1", "null", "zip_code", None),  # JSON for another type the parameter accepts
     ("2", "7", "count", 7),
     ("3", "0.25", "ratio", 0.25),
     ("4", '["a", "b"]', "tags", ["a", "b"]),
@@ -73,7 +74,7 @@ TYPED = [
 @pytest.mark.parametrize(("pick", "typed", "name", "expected"), TYPED)
 def test_typed_text_becomes_the_annotated_type_and_text_fields_stay_text(pick: str, typed: str, name: str, expected: Any) -> None:
     run = Run(f"e\n{pick}\n{typed}\n\ny\n")
-    assert ship_factory(run)(None, extra={"k": 1}) == "shipped"
+    assert ship_factory(run)("10115", extra={"k": 1}) == "shipped"
     [decision] = run.decisions
     assert isinstance(decision, Edit) and list(decision.arguments) == [name]  # only the changed one
     got = run.ran[0][name]

@@ -225,3 +225,20 @@ def test_batch_review_edit_within_the_route_stands():
     transfer = batch.wrap(lambda amount: ran.append(amount) or amount, risk=by_amount)
     transfer(50)
     assert batch.review_and_execute() == {1: 60}
+
+
+def test_a_risk_function_failing_on_the_edited_call_does_not_run_it(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    ran = []
+
+    def risk(request):
+        return "medium" if request.arguments["amount"] < 100 else {}["no level for this"]
+
+    with AuditLog(path) as audit:
+        wrapped = Gate(approver=ScriptedApprover([Edit({"amount": 500})]), audit=audit).wrap(
+            lambda amount: ran.append(amount), risk=risk
+        )
+        with pytest.raises(KeyError):
+            wrapped(5)
+    assert ran == []
+    assert [r.get("decision") for r in records(path)] == [None, "edited", "error"]

@@ -158,3 +158,12 @@ def test_json_safe_of_structured_values_does_not_import_pydantic() -> None:
     first, second = out.stdout.strip().splitlines()
     assert first == "[{'when': '2024-01-01T00:00:00'}, '00000000-0000-0000-0000-000000000001', '1.5', '/x']"
     assert second == "False False"
+
+
+@pytest.mark.parametrize("value", ["x" * 100_000, b"y" * 5_000, bytearray(b"z" * 300)], ids=["str", "bytes", "bytearray"])
+def test_a_long_text_repr_says_its_whole_length(value: Any) -> None:
+    from hitl_widget.formatting import bounded_repr
+
+    text = bounded_repr(value, 60)
+    assert len(text) < 90 and text.endswith(f"… [{len(value)} chars]")
+    assert text.startswith(repr(value[:10])[:8])

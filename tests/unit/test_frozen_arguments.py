@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hitl_widget import AuditLog, Batch, Edit, Gate, ScriptedApprover
+from hitl_widget import AuditLog, Batch, Budget, Edit, Gate, ScriptedApprover
 from hitl_widget.decisions import Approve
 
 
@@ -278,16 +278,32 @@ def test_self_is_not_copied():
     assert account.log == ["done"]
 
 
-def test_policy_reads_the_copy_not_the_callers_object():
+def test_rules_that_let_calls_through_read_the_copy_not_the_callers_object():
     order = {"amount": 10}
     seen = []
 
-    def when(request):
+    def risk(request):
         seen.append(request.arguments["order"])
-        return True
+        return "low" if request.arguments["order"]["amount"] < 5 else "medium"
 
-    Gate(approver=ScriptedApprover([Approve()]), when=when).wrap(lambda order: None)(order)
-    assert seen == [{"amount": 10}] and seen[0] is not order
+    def amount(request):
+        seen.append(request.arguments["order"])
+        return 1_000
+
+    budget = Budget(total=100, amount=amount)
+    Gate(approver=ScriptedApprover([Approve()]), risk=risk, budget=budget).wrap(lambda order: None)(order)
+    assert seen == [{"amount": 10}, {"amount": 10}]
+    assert all(s is not order for s in seen)
+
+
+def test_when_false_skips_the_copy_and_when_it_asks_the_person_sees_a_copy():
+    order = {"amount": 10}
+    ran = []
+    Gate(approver=ScriptedApprover(), when=lambda r: False).wrap(lambda order: ran.append(order))(order)
+    assert ran[0] is order
+    approver = ScriptedApprover([Approve()])
+    Gate(approver=approver, when=lambda r: True).wrap(lambda order: ran.append(order))(order)
+    assert approver.requests[0].arguments["order"] is not order and ran[1] is approver.requests[0].arguments["order"]
 
 
 def test_auto_approved_calls_skip_the_copy():

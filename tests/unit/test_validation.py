@@ -901,3 +901,90 @@ async def test_invalid_edit_for_async_function() -> None:
     ok = Gate(approver=ScriptedApprover([Edit({"when": "2025-02-03T04:05"}), Approve()])).wrap(f)
     await ok(dt.datetime(2024, 1, 1))
     assert ran == [dt.datetime(2025, 2, 3, 4, 5)]
+
+
+FAST = [
+    int, float, str, bool, type(None), Any, int | None, Optional[str], int | str, str | int | None, Literal["a", "b"],  # noqa: UP045
+    Literal["a"], Literal[1, 2], Literal[True], list[int], list[Any], typing.List[str], set[str], frozenset[int],  # noqa: UP006
+    tuple[int, ...], dict[str, int], dict[str, Any], list[int | None], dict[str, list[float]], list[int] | None,
+    Optional[list[Literal["x", "y"]]],  # noqa: UP045
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("hint", FAST, ids=type_label)
+@pytest.mark.parametrize("mode", ["one", "args", "kwargs"])
+def test_plain_json_schemas_equal_pydantics_without_importing_it(hint: Any, mode: str) -> None:
+    from hitl_widget.validation import _build_adapter, _Checker, _fast_schema, _inner_schema
+
+    assert _fast_schema(hint) is not None
+    assert _Checker(hint, mode).schema() == _inner_schema(_build_adapter(hint, mode, False))
+
+
+@pytest.mark.parametrize(
+    "hint", [Literal[1, "a"], Literal["a", None], bytes, tuple[int, str], Color, Path, list[Item], int | list[int | str]]
+)
+def test_other_schemas_come_from_pydantic(hint: Any) -> None:
+    from hitl_widget.validation import _build_adapter, _Checker, _inner_schema
+
+    assert _Checker(hint).schema() == _inner_schema(_build_adapter(hint, "one", False)) != {}
+
+
+@pytest.mark.subprocess
+def test_a_card_of_plain_parameters_never_imports_pydantic() -> None:
+    code = (
+        "import sys, enum, pathlib\n"
+        "from typing import Literal\n"
+        "from hitl_widget import Gate, Reject, ScriptedApprover\n"
+        "class C(enum.Enum):\n"
+        "    A = 'a'\n"
+        "def f(a: int, b: str | None = None, c: Literal['x', 'y'] = 'x', d: list[int] = [], e: dict[str, float] | None = None,\n"
+        "      g: pathlib.Path = pathlib.Path('/tmp'), h: C = C.A, *rest: int, **kw: str) -> int: return 1\n"
+        "s = ScriptedApprover([Reject('no')])\n"
+        "try: Gate(approver=s).wrap(f)(1)\n"
+        "except Exception: pass\n"
+        "info = s.requests[0].parameters\n"
+        "print([p.schema.get('type') for p in info], info[5].schema.get('default'), info[6].schema.get('default'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    schemas, modules = out.stdout.strip().splitlines()
+    # g (Path) and h (an Enum) need pydantic for their schema: they come last, once it is imported
+    assert modules != "[]" and schemas == "['integer', None, 'string', 'array', None, 'string', None, 'array', 'object'] /tmp a"
+    plain = code.replace(",\n      g: pathlib.Path = pathlib.Path('/tmp'), h: C = C.A", "").replace(
+        "info[5].schema.get('default'), info[6].schema.get('default')", "info[1].schema"
+    )
+    out = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True, timeout=60)
+    schemas, modules = out.stdout.strip().splitlines()
+    assert modules == "[]"
+    nullable_text = "{'anyOf': [{'type': 'string'}, {'type': 'null'}], 'default': None}"
+    assert schemas == f"['integer', None, 'string', 'array', None, 'array', 'object'] {nullable_text}"
+
+
+class HostileAnnotation:
+    """An annotation object that fails at everything: hashing, comparing, repr, attributes."""
+
+    def __hash__(self) -> int:
+        raise RuntimeError("no hash")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no eq")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name}")
+
+
+def test_a_hostile_annotation_object_never_breaks_showing_or_editing() -> None:
+    def f(x: HostileAnnotation(), n: int = 0) -> None:  # type: ignore[valid-type]
+        """An annotation that is an odd object."""
+
+    request = request_for(f, x=1)
+    info = {p.name: p for p in request.parameters}
+    assert info["x"].injected is False and info["x"].editable is True and isinstance(info["x"].annotation, str)
+    assert info["n"].schema == {"type": "integer", "default": 0}
+    with pytest.raises(InvalidEdit) as caught:
+        request.apply_edit({"x": "2", "n": "3"})
+    assert set(caught.value.problems) == {"x"}
+    assert request.apply_edit({"n": "3"})["n"] == 3

@@ -504,3 +504,24 @@ def test_record_text_for_each_status() -> None:
     assert record_text("f", {"status": "cancelled"}) == "⊘ f() cancelled: not run"
     assert record_text("f", {"status": "approved"}) == "✓ f() approved"
 
+
+def test_an_argument_that_could_not_be_copied_is_flagged_in_the_view() -> None:
+    class Uncopyable:
+        def __deepcopy__(self, memo: Any) -> Any:
+            raise TypeError("cannot copy a live connection")
+
+        def __reduce_ex__(self, protocol: Any) -> Any:
+            raise TypeError("cannot copy a live connection")
+
+    seen: list[dict[str, dict[str, Any]]] = []
+
+    def approver(request: ApprovalRequest) -> Any:
+        seen.append(view_args(request))
+        return Approve()
+
+    def query(conn: Any, sql: str) -> None:
+        return None
+
+    Gate(approver=approver).wrap(query)(Uncopyable(), "select 1")
+    assert seen[0]["conn"]["uncopied"] and "could not be copied" in seen[0]["conn"]["uncopied"]
+    assert seen[0]["sql"]["uncopied"] is None
