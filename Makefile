@@ -53,7 +53,9 @@ lite: lite-build
 JOBS ?= 2
 LEG = $(PY) scripts/leg.py
 TEST_LEGS := test-browser lint typecheck test-js test-unit test-pyodide test-kernel test-install test-kernel6 test-integrations
-# Every folder of tests/ with test files must be run by some leg (check-legs, part of lint).
+# A new leg (its own venv, like test-kernel6 and test-integrations) goes into TEST_LEGS, and the
+# test folders it runs into LEG_DIRS: every folder of tests/ with test files must be run by some
+# leg (check-legs, part of lint).
 LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install tests/integrations
 
 test: setup chromium $(LITE_DIR)/jupyter-lite.json
