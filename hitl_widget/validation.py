@@ -92,6 +92,12 @@ def _label(hint: Any) -> str:
         return hint
     if isinstance(hint, typing.ForwardRef):
         return hint.__forward_arg__
+    if isinstance(hint, list):  # Callable's parameters
+        return "[" + ", ".join(_label(a) for a in hint[:16]) + "]"
+    if isinstance(hint, typing.TypeVar):  # what it accepts: its bound or constraints
+        if hint.__constraints__:
+            return " | ".join(_label(a) for a in hint.__constraints__)
+        return _label(hint.__bound__) if hint.__bound__ is not None else "any"
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
         return _label(typing.get_args(hint)[0])

@@ -1276,3 +1276,121 @@ def test_a_nested_forward_reference_is_resolved_or_refused() -> None:
     problems = refused_real(f, {"items": [{"anything": 1}], "opt": 1}, [])
     assert problems == {"items": _unresolved("list[Nope]", "Nope"), "opt": _unresolved("Nope | None", "Nope")}
     assert not_editable(f, []) == {"items": _unresolved("list[Nope]", "Nope"), "opt": _unresolved("Nope | None", "Nope")}
+
+
+T = typing.TypeVar("T")
+Bounded = typing.TypeVar("Bounded", bound=int)
+Either = typing.TypeVar("Either", int, dt.date)
+UserId = typing.NewType("UserId", int)
+
+
+class Quacks(typing.Protocol):
+    def quack(self) -> str: ...
+
+
+@typing.runtime_checkable
+class Honks(typing.Protocol):
+    def honk(self) -> str: ...
+
+
+class Duck:
+    def quack(self) -> str:
+        return "quack"
+
+    def honk(self) -> str:
+        return "honk"
+
+
+class Box(typing.Generic[T]):
+    pass
+
+
+class NoSchema:
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        raise RuntimeError("no schema")
+
+
+@pytest.mark.parametrize(
+    ("hint", "current", "edit", "expected"),
+    [
+        (Bounded, 1, "5", 5),  # a bound: checked as the bound
+        (Either, 1, "2026-01-02", dt.date(2026, 1, 2)),  # constraints: one of them
+        (Either, 1, "7", 7),
+        (UserId, 1, "42", 42),
+        (Annotated[int, ["unhashable", "meta"]], 1, "3", 3),  # unknown metadata: the base type is checked
+        (Annotated[int, object()], 1, "3", 3),
+        (pydantic.SkipValidation[int], 1, "3", 3),  # SkipValidation is for the developer's calls, not edits
+        (typing.LiteralString, "a", "b", "b"),
+        (Quacks, None, Duck(), "same"),  # a Protocol (not runtime_checkable): its members are there
+        (Honks, None, Duck(), "same"),
+        (list[Quacks], [], "keep", "keep"),
+        (typing.Callable[[int], int], abs, len, len),
+        (Box[int], None, "box", "box"),
+        (object, 1, "[1, 2]", [1, 2]),  # object and an unconstrained TypeVar accept anything, like Any
+        (T, "old", "free text", "free text"),
+    ],
+    ids=lambda v: type_label(v) if not isinstance(v, (str, int)) else repr(v),
+)
+def test_other_annotations_check_edits(hint: Any, current: Any, edit: Any, expected: Any) -> None:
+    def f(x: hint) -> Any:  # type: ignore[valid-type]
+        return x
+
+    if expected == "same":
+        expected = edit
+    elif expected == "box":
+        current, edit = Box[int](), Box[str]()
+        expected = edit
+    elif expected == "keep":
+        edit = expected = [Duck()]
+    got = ran_real(f, {"x": edit}, current)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("hint", "current", "edit", "problem"),
+    [
+        (Bounded, 1, "five", "expected int, got 'five'"),
+        (Bounded, 1, "2026-01-02", "expected int, got '2026-01-02'"),
+        (Either, 1, "soon", "expected int | date, got 'soon'"),
+        (UserId, 1, "x", "expected UserId, got 'x'"),
+        (Annotated[int, ["meta"]], 1, "x", "expected int, got 'x'"),
+        (pydantic.SkipValidation[int], 1, "x", "expected int, got 'x'"),
+        (typing.LiteralString, "a", 5, "expected LiteralString, got 5"),
+        (Quacks, None, "a duck", "expected Quacks, got 'a duck'"),
+        (Quacks, None, {"quack": 1}, "expected Quacks, got {'quack': 1}"),
+        (Honks, None, object(), "expected Honks, got <object object at 0x"),
+        (list[Quacks], [], [Duck(), 5], "x[1]: Input should be an instance of Quacks (input: 5)"),
+        (typing.Callable[[int], int], abs, "len", "expected Callable[[int], int], got 'len'"),
+        (Box[int], None, "a box", "expected Box[int], got 'a box'"),
+        (Box[int], None, [1], "expected Box[int], got [1]"),
+        (5, 1, "anything", "the annotation 5 is not a type"),  # pydantic would let every value through
+        (list[5], [], [1], "the annotation 5 is not a type"),  # type: ignore[valid-type]
+        (dict[str, typing.cast(Any, "x".upper)], {}, {}, "is not a type"),
+        (NoSchema, NoSchema(), {}, "NoSchema cannot be checked here, so it cannot be edited"),
+        (list[NoSchema], [], [{}], "list[NoSchema] cannot be checked here, so it cannot be edited"),
+        (dict[str, NoSchema], {}, {"a": NoSchema()}, "dict[str, NoSchema] cannot be checked here"),
+    ],
+    ids=lambda v: type_label(v) if not isinstance(v, (str, int)) else repr(v)[:20],
+)
+def test_other_annotations_refuse_what_they_cannot_check(hint: Any, current: Any, edit: Any, problem: str) -> None:
+    def f(x: hint) -> Any:  # type: ignore[valid-type]
+        return x
+
+    problems = refused_real(f, {"x": edit}, current)
+    assert set(problems) == {"x"}
+    assert problem in problems["x"], problems["x"]
+
+
+def test_a_static_protocol_is_checked_by_its_members_without_changing_it() -> None:
+    class Half:
+        def quack(self) -> str:
+            return ""
+
+    assert not getattr(Quacks, "_is_runtime_protocol", False)
+    assert coerce(Half(), Quacks).quack() == ""
+    with pytest.raises(ValueError, match="expected Quacks, got"):
+        coerce(Box(), Quacks)
+    assert not getattr(Quacks, "_is_runtime_protocol", False)  # the user's class is left as it was
+    with pytest.raises(TypeError):
+        isinstance(Half(), Quacks)
