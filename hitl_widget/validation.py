@@ -44,6 +44,7 @@ import datetime
 import enum
 import functools
 import inspect
+import itertools
 import json
 import re
 import sys
@@ -359,17 +360,20 @@ def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
     arbitrary classes by isinstance) reaches dataclasses and TypedDicts, which refuse a config."""
     from pydantic import ConfigDict, PydanticUserError, TypeAdapter
 
-    item = _prepared(hint, {})
+    unpacked = _unpacked(hint) if mode != "one" else None
+    item = _prepared(unpacked if unpacked is not None else hint, {})
     if iterator:
         args = typing.get_args(hint)
         item = list[args[0] if args else Any]  # type: ignore[misc]
-    if mode == "args":
+    if unpacked is not None:
+        pass  # **kwargs: Unpack[SomeTypedDict] is that TypedDict; *args: Unpack[tuple[...]] that tuple
+    elif mode == "args":
         item = list[item]  # type: ignore[valid-type]
     elif mode == "kwargs":
         item = dict[str, item]  # type: ignore[valid-type]
-    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True)
+    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True, extra="forbid")
     try:
-        return TypeAdapter(tuple[item], config=config)  # type: ignore[valid-type]
+        return _checked_adapter(TypeAdapter, tuple[item], config)  # type: ignore[valid-type]
     except PydanticUserError as exc:
         if getattr(exc, "code", None) != "typed-dict-version":
             raise
@@ -381,12 +385,47 @@ def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
         saved = _generate_schema._SUPPORTS_TYPEDDICT
         _generate_schema._SUPPORTS_TYPEDDICT = True
         try:
-            return TypeAdapter(tuple[item], config=config)  # type: ignore[valid-type]
+            return _checked_adapter(TypeAdapter, tuple[item], config)  # type: ignore[valid-type]
         finally:
             _generate_schema._SUPPORTS_TYPEDDICT = saved
 
 
-_PATCH_LOCK = threading.Lock()
+_PATCH_LOCK = threading.RLock()
+
+
+def _unpacked(hint: Any) -> Any:
+    """``X`` of ``Unpack[X]`` (typing or typing_extensions), else None."""
+    origin = typing.get_origin(hint)
+    if origin is not None and getattr(origin, "_name", None) == "Unpack":
+        args = typing.get_args(hint)
+        return args[0] if args else None
+    return None
+
+
+def _checked_adapter(make: Any, item: Any, config: Any) -> TypeAdapter[Any]:
+    """``make(item, config=config)``; _Unsupported where pydantic would accept any value unchecked.
+
+    pydantic lets a part of a type that is no Python type (inside a dataclass's or TypedDict's
+    fields too, out of :func:`_leaf`'s reach) validate anything, with an ``ArbitraryTypeWarning``:
+    that warning refuses the type here. Other warnings raised meanwhile are passed on.
+    """
+    import warnings
+
+    try:
+        from pydantic.warnings import ArbitraryTypeWarning
+    except ImportError:  # an older pydantic: no such warning to watch for
+        return typing.cast("TypeAdapter[Any]", make(item, config=config))
+    with _PATCH_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ArbitraryTypeWarning)
+        adapter = make(item, config=config)
+    unchecked = [w for w in caught if issubclass(w.category, ArbitraryTypeWarning)]
+    for w in caught:
+        if not issubclass(w.category, ArbitraryTypeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if unchecked:
+        what = str(unchecked[0].message).split(" is not a Python type", 1)[0]
+        raise _Unsupported(f"{bounded_repr(what, 80)[1:-1]} is not a type: pydantic would let any value through")
+    return typing.cast("TypeAdapter[Any]", adapter)
 
 
 # -- one parameter's checker -----------------------------------------------------------------------------
@@ -420,7 +459,9 @@ class _Checker:
         self.label = type_label(hint)
         # text never evaluated (coerce() with a string, or an annotation _checker could not resolve)
         self.unresolved = _unresolved(hint)
-        if mode == "args":
+        if mode != "one" and _unpacked(hint) is not None:
+            self.label = type_label(_unpacked(hint))
+        elif mode == "args":
             self.label = f"a list of {self.label}"
         elif mode == "kwargs":
             self.label = f"an object of {self.label} values"
@@ -950,9 +991,9 @@ def _value_classes(current: Any) -> dict[str, type]:
         return found
     values = [current]
     if type(current) in (list, tuple, set, frozenset):
-        values += list(current)[:32]
+        values += list(itertools.islice(current, 32))
     elif type(current) is dict:
-        values += list(current.values())[:32]
+        values += list(itertools.islice(current.values(), 32))
     for value in values:
         for cls in type(value).__mro__:
             found.setdefault(cls.__name__, cls)

@@ -1394,3 +1394,58 @@ def test_a_static_protocol_is_checked_by_its_members_without_changing_it() -> No
     assert not getattr(Quacks, "_is_runtime_protocol", False)  # the user's class is left as it was
     with pytest.raises(TypeError):
         isinstance(Half(), Quacks)
+
+
+def test_the_card_shows_an_unresolvable_parameter_as_not_editable_with_the_reason() -> None:
+    _, by_value, _ = _factory()
+    approver = ScriptedApprover([Reject("looking only")])
+    with pytest.raises(Exception):  # noqa: B017 - the rejection
+        Gate(approver=approver).wrap(by_value)(None)
+    request = approver.requests[0]
+    pytest.importorskip("anywidget")
+    from hitl_widget.widget import argument_view
+
+    view = argument_view(request, request.parameters[0])
+    assert view["editable"] is False
+    assert view["not_editable"] == _unresolved("Local")
+
+
+class Retry(TypedDict, total=False):
+    retries: int
+    backoff: float
+
+
+@dataclasses.dataclass
+class Odd:
+    a: 5  # type: ignore[valid-type]  # not a type: pydantic would accept anything for it
+
+
+@dataclasses.dataclass
+class Settings:
+    level: int = 0
+
+
+def test_unpacked_kwargs_odd_fields_and_unknown_keys_are_checked() -> None:
+    def call(*args: Any, **options: typing.Unpack[Retry]) -> Any:
+        return options
+
+    assert ran_real(call, {"options": {"retries": "3"}}, retries=1) == {"retries": 3}
+    assert ran_real(call, {"options": '{"backoff": 0.5}'}) == {"backoff": 0.5}
+    assert refused_real(call, {"options": {"retries": "x"}}) == {
+        "options": "options.retries: Input should be a valid integer, unable to parse string as an integer (input: 'x')"
+    }
+    # a misspelt key is refused, not dropped (the call would run without the setting the person meant)
+    assert refused_real(call, {"options": {"retires": 3}}) == {"options": "options.retires: Extra inputs are not permitted"}
+
+    def tune(limits: Retry, settings: Settings, odd: Odd) -> Any:
+        return limits, settings
+
+    assert refused_real(tune, {"limits": '{"retires": 3}'}, {}, Settings(), Odd(1)) == {
+        "limits": "limits.retires: Extra inputs are not permitted"
+    }
+    assert refused_real(tune, {"settings": {"level": 1, "lvl": 2}}, {}, Settings(), Odd(1)) == {
+        "settings": "settings.lvl: Unexpected keyword argument (input: 2)"
+    }
+    problem = refused_real(tune, {"odd": {"a": "anything"}}, {}, Settings(), Odd(1))["odd"]
+    assert problem.startswith("Odd cannot be checked here, so it cannot be edited") and "5 is not a type" in problem
+    assert ran_real(tune, {"settings": {"level": "2"}}, {}, Settings(), Odd(1)) == ({}, Settings(level=2))
