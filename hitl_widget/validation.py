@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import contextlib
+import dataclasses
 import datetime
 import enum
 import functools
@@ -371,7 +372,7 @@ def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
         item = list[item]  # type: ignore[valid-type]
     elif mode == "kwargs":
         item = dict[str, item]  # type: ignore[valid-type]
-    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True, extra="forbid")
+    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True, extra="forbid", revalidate_instances="always")
     try:
         return _checked_adapter(TypeAdapter, tuple[item], config)  # type: ignore[valid-type]
     except PydanticUserError as exc:
@@ -519,7 +520,9 @@ class _Checker:
             result = self._from_text(value, current)
         else:
             result = self._validate(value)
-            result = value if _identical(result, value) else result
+            # a dataclass instance is revalidated (its fields may hold anything): when valid, it is kept
+            same_dataclass = type(result) is type(value) and dataclasses.is_dataclass(value)
+            result = value if same_dataclass or _identical(result, value) else result
         if self.iterator and isinstance(result, list):
             return iter(result)
         return result

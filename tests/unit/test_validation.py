@@ -1449,3 +1449,30 @@ def test_unpacked_kwargs_odd_fields_and_unknown_keys_are_checked() -> None:
     problem = refused_real(tune, {"odd": {"a": "anything"}}, {}, Settings(), Odd(1))["odd"]
     assert problem.startswith("Odd cannot be checked here, so it cannot be edited") and "5 is not a type" in problem
     assert ran_real(tune, {"settings": {"level": "2"}}, {}, Settings(), Odd(1)) == ({}, Settings(level=2))
+
+
+@dataclasses.dataclass(eq=False)
+class Plain:
+    level: int
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+def test_a_programmatic_dataclass_edit_has_its_fields_checked() -> None:
+    def f(p: Plain, s: Settings) -> Any:
+        return p, s
+
+    given = Plain(1, ["a"])
+    got = ran_real(f, {"p": given}, Plain(0), Settings())
+    assert got[0] is given  # valid: the approver's own object, as it was given
+    settings = Settings(level=3)
+    assert ran_real(f, {"s": settings}, Plain(0), Settings())[1] is settings
+    # a dataclass does not check its fields itself: the edit does
+    assert refused_real(f, {"p": Plain("high")}, Plain(0), Settings()) == {  # type: ignore[arg-type]
+        "p": "p.level: Input should be a valid integer, unable to parse string as an integer (input: 'high')"
+    }
+    assert refused_real(f, {"p": Plain(1, [3])}, Plain(0), Settings())["p"].startswith(
+        "p.tags[0]: Input should be a valid string"
+    )  # type: ignore[list-item]
+    assert refused_real(f, {"s": Settings(level=[1])}, Plain(0), Settings())["s"].startswith(
+        "s.level: Input should be a valid integer"
+    )  # type: ignore[arg-type]
