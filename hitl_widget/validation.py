@@ -27,11 +27,20 @@ Rules for text (a ``str`` edit value):
   paths, UUIDs; integers and decimals exactly, of any size), then JSON (``"1"`` for
   ``Literal[1, 2]``, a quoted ``"2024-01-02"``). ``""``, ``null`` and ``None`` are ``None`` for
   an optional type. An enum member may also be given by name (``"GREEN"``).
-- Unannotated and ``Any`` parameters are read like the value they replace: text for a
-  string argument, JSON (where it parses, else the text) for anything else.
+- Unannotated, ``Any``, ``object`` and unbounded-``TypeVar`` parameters are read like the
+  value they replace: text for a string argument, JSON (where it parses, else the text) for
+  anything else.
+
+Nothing is let through unchecked. An annotation left as text that did not resolve when the
+function was wrapped is resolved at the edit (:func:`edit_refusal`), or edits of it are refused
+("cannot check edits: annotation 'Strict' could not be resolved"). A TypeVar is checked as its
+bound or constraints, a Protocol by its members (``@runtime_checkable`` or not), ``Callable``
+by ``callable()``, ``Unpack[TD]`` ``**kwargs`` as the TypedDict; an annotation that is no type
+(``x: 5``), or a type pydantic would let anything through for, refuses edits; keys a TypedDict
+or dataclass does not have are refused, not dropped; ``SkipValidation`` does not skip an edit.
 
 Values that are not text are validated as they are; a value already of the right type is
-kept as it is (the same object). Strictness: a float with a fraction is not an int, text is
+kept as it is (the same object; a dataclass instance has its fields checked first). Strictness: a float with a fraction is not an int, text is
 not a number for a ``str`` parameter, and NaN / infinity are refused for every float and
 Decimal (they slip past comparisons such as ``amount > 10_000``).
 """
