@@ -40,9 +40,10 @@ by ``callable()``, ``Unpack[TD]`` ``**kwargs`` as the TypedDict; an annotation t
 or dataclass does not have are refused, not dropped; ``SkipValidation`` does not skip an edit.
 
 Values that are not text are validated as they are; a value already of the right type is
-kept as it is (the same object; a dataclass instance has its fields checked first). Strictness: a float with a fraction is not an int, text is
-not a number for a ``str`` parameter, and NaN / infinity are refused for every float and
-Decimal (they slip past comparisons such as ``amount > 10_000``).
+kept as it is (the same object; a dataclass instance has its fields checked first).
+Strictness: a float with a fraction is not an int, text is not a number for a ``str``
+parameter, and NaN / infinity are refused for every float and Decimal (they slip past
+comparisons such as ``amount > 10_000``).
 """
 
 from __future__ import annotations
