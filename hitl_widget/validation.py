@@ -269,6 +269,8 @@ def _prepared(hint: Any, memo: dict[int, Any], depth: int = 0) -> Any:
         return typing.Annotated[(inner, *metadata)]
     if origin is cabc.Callable or any(isinstance(a, (list, typing.ParamSpec)) for a in args):
         return hint  # Callable[[...], R], ParamSpec: pydantic checks callable(), the signature is not checkable
+    if isinstance(origin, type) and _is_static_protocol(origin):
+        return _runtime_protocol(origin)  # Getter[int]: its members are checked, not what they return
     new_args = tuple(a if a is Ellipsis else _prepared(a, memo, depth + 1) for a in args)
     if origin in (Union, types.UnionType):
         return hint if new_args == args else Union[new_args]  # noqa: UP007 - built from a tuple

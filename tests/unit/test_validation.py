@@ -1382,10 +1382,22 @@ def test_other_annotations_refuse_what_they_cannot_check(hint: Any, current: Any
     assert problem in problems["x"], problems["x"]
 
 
+class Getter(typing.Protocol[T]):
+    def get(self) -> T: ...
+
+
 def test_a_static_protocol_is_checked_by_its_members_without_changing_it() -> None:
     class Half:
         def quack(self) -> str:
             return ""
+
+        def get(self) -> int:
+            return 1
+
+    half = Half()
+    assert coerce(half, Getter[int]) is half and coerce([half], list[Getter[str]]) == [half]
+    with pytest.raises(ValueError, match=r"^expected Getter\[int\], got 'text'"):
+        coerce("text", Getter[int])
 
     assert not getattr(Quacks, "_is_runtime_protocol", False)
     assert coerce(Half(), Quacks).quack() == ""
