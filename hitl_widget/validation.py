@@ -225,6 +225,20 @@ def _members(hint: Any) -> list[Any]:
     return out
 
 
+def _has_metadata(hint: Any) -> bool:
+    """Whether ``hint`` is, or a union in it has, an ``Annotated`` (validators, constraints)."""
+    stack, seen = [hint], 0
+    while stack and seen < 64:
+        h = stack.pop()
+        seen += 1
+        origin = typing.get_origin(h)
+        if origin is typing.Annotated:
+            return True
+        if origin in (Union, types.UnionType):
+            stack.extend(typing.get_args(h))
+    return False
+
+
 def _same_hint(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
@@ -456,7 +470,8 @@ class _Checker:
         self.name = name
         self.mode = mode
         members = _members(hint)
-        self.any = any(_accepts_anything(m) for m in members)
+        # Annotated[Any, AfterValidator(...)] is not "anything": its validators run
+        self.any = any(_accepts_anything(m) for m in members) and not _has_metadata(hint)
         self.accepts_none = any(m is None or m is type(None) for m in members)
         self.accepts_str = self.any or any(
             m is str

@@ -1488,3 +1488,29 @@ def test_a_programmatic_dataclass_edit_has_its_fields_checked() -> None:
     assert refused_real(f, {"s": Settings(level=[1])}, Plain(0), Settings())["s"].startswith(
         "s.level: Input should be a valid integer"
     )  # type: ignore[arg-type]
+
+
+def _no_bad(value: Any) -> Any:
+    if value in ("bad", ["bad"]):
+        raise ValueError("bad is not allowed")
+    return value
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        Annotated[Any, pydantic.AfterValidator(_no_bad)],
+        Annotated[object, pydantic.AfterValidator(_no_bad)],
+        Optional[Annotated[Any, pydantic.AfterValidator(_no_bad)]],
+        Annotated[T, pydantic.AfterValidator(_no_bad)],
+    ],
+    ids=["Any", "object", "Optional", "TypeVar"],
+)
+def test_validators_on_an_anything_annotation_run_for_edits(hint: Any) -> None:
+    def f(x: hint) -> Any:  # type: ignore[valid-type]
+        return x
+
+    assert "bad is not allowed" in refused_real(f, {"x": "bad"}, "old")["x"]
+    assert "bad is not allowed" in refused_real(f, {"x": ["bad"]}, "old")["x"]
+    assert ran_real(f, {"x": "good"}, "old") == "good"
+    assert ran_real(f, {"x": {"any": ["thing"]}}, "old") == {"any": ["thing"]}
