@@ -1501,7 +1501,7 @@ def _no_bad(value: Any) -> Any:
     [
         Annotated[Any, pydantic.AfterValidator(_no_bad)],
         Annotated[object, pydantic.AfterValidator(_no_bad)],
-        Optional[Annotated[Any, pydantic.AfterValidator(_no_bad)]],
+        Annotated[Any, pydantic.AfterValidator(_no_bad)] | None,
         Annotated[T, pydantic.AfterValidator(_no_bad)],
     ],
     ids=["Any", "object", "Optional", "TypeVar"],
