@@ -584,7 +584,7 @@ class _Checker:
         for enum_cls in self.enums:
             member = enum_cls.__members__.get(stripped)
             if member is not None and not any(str(m.value) == stripped for m in enum_cls):
-                return member
+                return self._validate(member)  # the type's own validators and constraints still run
         if stripped[:1] in ("[", "{"):
             return self._validate_json(text)
         try:

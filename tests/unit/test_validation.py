@@ -1514,3 +1514,18 @@ def test_validators_on_an_anything_annotation_run_for_edits(hint: Any) -> None:
     assert "bad is not allowed" in refused_real(f, {"x": ["bad"]}, "old")["x"]
     assert ran_real(f, {"x": "good"}, "old") == "good"
     assert ran_real(f, {"x": {"any": ["thing"]}}, "old") == {"any": ["thing"]}
+
+
+def _not_green(value: Color) -> Color:
+    if value is Color.GREEN:
+        raise ValueError("green is sold out")
+    return value
+
+
+def test_an_enum_member_given_by_name_still_meets_the_annotations_validators() -> None:
+    def f(c: Annotated[Color, pydantic.AfterValidator(_not_green)] | None) -> Any:
+        return c
+
+    assert ran_real(f, {"c": "RED"}, None) is Color.RED
+    assert "green is sold out" in refused_real(f, {"c": "GREEN"}, None)["c"]
+    assert "green is sold out" in refused_real(f, {"c": Color.GREEN}, None)["c"]
