@@ -398,7 +398,7 @@ def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
         item = list[item]  # type: ignore[valid-type]
     elif mode == "kwargs":
         item = dict[str, item]  # type: ignore[valid-type]
-    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True, extra="forbid", revalidate_instances="always")
+    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True, extra="forbid")
     try:
         return _checked_adapter(TypeAdapter, tuple[item], config)  # type: ignore[valid-type]
     except PydanticUserError as exc:
@@ -498,6 +498,7 @@ class _Checker:
         self.build_error = ""
         self._schema: dict[str, Any] | None = None
         self._decimals: bool | None = None
+        self._fields: dict[type, dict[str, _Checker]] = {}  # dataclass field checkers, by class
 
     # the adapter validates a 1-tuple, so pydantic's config (finite floats, arbitrary classes)
     # reaches dataclasses and TypedDicts too, which refuse a config of their own
@@ -547,9 +548,9 @@ class _Checker:
             result = self._from_text(value, current)
         else:
             result = self._validate(value)
-            # a dataclass instance is revalidated (its fields may hold anything): when valid, it is kept
-            same_dataclass = type(result) is type(value) and dataclasses.is_dataclass(value)
-            result = value if same_dataclass or _identical(result, value) else result
+            if type(result) is type(value) and dataclasses.is_dataclass(value) and result is value:
+                self._check_fields(value)  # pydantic takes an instance as it is; its fields may hold anything
+            result = value if _identical(result, value) else result
         if self.iterator and isinstance(result, list):
             return iter(result)
         return result
@@ -595,6 +596,38 @@ class _Checker:
             except _Mismatch:
                 pass
             raise
+
+    def _check_fields(self, value: Any, depth: int = 0) -> None:
+        """_Mismatch naming the first field of dataclass instance ``value`` whose value does not
+        fit the field's type (a dataclass never checks its fields; nested instances too)."""
+        cls = type(value)
+        checkers = self._fields.get(cls)
+        if checkers is None:
+            try:
+                hints = typing.get_type_hints(cls, include_extras=True)
+            except Exception as exc:
+                raise _Mismatch(f"{self.name}: the field types of {cls.__name__} cannot be resolved ({exc})") from None
+            checkers = {
+                f.name: _Checker(hints[f.name], "one", f"{self.name}.{f.name}")
+                for f in dataclasses.fields(cls)
+                if f.name in hints
+            }
+            if len(self._fields) < 16:
+                self._fields[cls] = checkers
+        for name, checker in checkers.items():
+            field_value = getattr(value, name, None)
+            if checker.any:
+                continue
+            if checker.adapter() is None and checker.build_error:
+                checker._unchecked(field_value)
+                continue
+            try:
+                checker._validate(field_value)
+            except _Mismatch as exc:
+                text = str(exc)
+                raise _Mismatch(text if text.startswith(checker.name) else f"{checker.name}: {text}") from None
+            if dataclasses.is_dataclass(field_value) and not isinstance(field_value, type) and depth < 16:
+                checker._check_fields(field_value, depth + 1)
 
     def _exact_decimals(self, adapter: TypeAdapter[Any]) -> bool:
         if self._decimals is None:

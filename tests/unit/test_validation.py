@@ -1469,25 +1469,38 @@ class Plain:
     tags: list[str] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class Derived:
+    x: int
+    seed: dataclasses.InitVar[str]
+    double: int = dataclasses.field(init=False)
+    inner: Settings | None = None
+
+    def __post_init__(self, seed: str) -> None:
+        self.double = self.x * 2
+
+
 def test_a_programmatic_dataclass_edit_has_its_fields_checked() -> None:
-    def f(p: Plain, s: Settings) -> Any:
-        return p, s
+    def f(p: Plain, s: Settings, d: Derived | None = None) -> Any:
+        return p, s, d
 
     given = Plain(1, ["a"])
     got = ran_real(f, {"p": given}, Plain(0), Settings())
     assert got[0] is given  # valid: the approver's own object, as it was given
     settings = Settings(level=3)
     assert ran_real(f, {"s": settings}, Plain(0), Settings())[1] is settings
-    # a dataclass does not check its fields itself: the edit does
-    assert refused_real(f, {"p": Plain("high")}, Plain(0), Settings()) == {  # type: ignore[arg-type]
-        "p": "p.level: Input should be a valid integer, unable to parse string as an integer (input: 'high')"
-    }
+    derived = Derived(2, "s", Settings(1))  # an InitVar and an init=False field: still a valid instance
+    assert ran_real(f, {"d": derived}, Plain(0), Settings())[2] is derived
+    # a dataclass does not check its fields itself: the edit does, nested instances too
+    assert refused_real(f, {"p": Plain("high")}, Plain(0), Settings()) == {"p": "p.level: expected int, got 'high'"}  # type: ignore[arg-type]
     assert refused_real(f, {"p": Plain(1, [3])}, Plain(0), Settings())["p"].startswith(
         "p.tags[0]: Input should be a valid string"
     )  # type: ignore[list-item]
-    assert refused_real(f, {"s": Settings(level=[1])}, Plain(0), Settings())["s"].startswith(
-        "s.level: Input should be a valid integer"
-    )  # type: ignore[arg-type]
+    assert refused_real(f, {"s": Settings(level=[1])}, Plain(0), Settings()) == {"s": "s.level: expected int, got [1]"}  # type: ignore[arg-type]
+    bad = Derived(2, "s", Settings("x"))  # type: ignore[arg-type]
+    assert refused_real(f, {"d": bad}, Plain(0), Settings()) == {"d": "d.inner.level: expected int, got 'x'"}
+    bad.inner, bad.double = None, "four"  # type: ignore[assignment]
+    assert refused_real(f, {"d": bad}, Plain(0), Settings()) == {"d": "d.double: expected int, got 'four'"}
 
 
 def _no_bad(value: Any) -> Any:
