@@ -109,13 +109,14 @@ test-kernel6: setup $(IK6)/.installed
 # HATCH_BUILD_NO_HOOKS: the editable install skips the JS build (the integrations never load the widget).
 SDK_VENV := .venv-sdk
 $(SDK_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(SDK_VENV)
+	$(PYTHON) -m venv --clear $(SDK_VENV)
 	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
-		pytest pytest-timeout pytest-asyncio
+		pytest pytest-timeout pytest-asyncio mypy
 	touch $@
 
-test-integrations: $(SDK_VENV)/.installed
-	@$(LEG) $@ -- $(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider
+# mypy here checks the glue against the SDKs' real types (the main venv has no SDKs).
+test-integrations: $(VENV)/bin/python $(SDK_VENV)/.installed
+	@$(LEG) $@ -- sh -c '$(SDK_VENV)/bin/mypy hitl_widget/integrations && $(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider'
 
 lint: setup
 	@$(LEG) $@ -- sh -c '$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts && $(MAKE) --no-print-directory check-legs'

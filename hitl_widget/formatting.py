@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import decimal
 import enum
 import json
 import math
 import reprlib
-import uuid
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -53,6 +52,18 @@ _SCALARS = (str, int, float, bool, type(None))
 _EXACT_INTS = 10**300  # larger ints are shown by a bounded repr (str() of huge ints is slow and limited)
 
 
+def _loaded_types() -> tuple[type, ...]:
+    """uuid.UUID and decimal.Decimal where those modules are loaded: no value is one otherwise,
+    so importing hitl_widget does not import them."""
+    found: list[type] = []
+    for module, name in (("uuid", "UUID"), ("decimal", "Decimal")):
+        loaded = sys.modules.get(module)
+        cls = getattr(loaded, name, None) if loaded is not None else None
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)
+
+
 def _leaf_json(value: Any) -> tuple[bool, Any]:
     """(True, JSON scalar) for values pydantic writes as one string, as pydantic writes them."""
     if isinstance(value, (datetime.datetime, datetime.time)):
@@ -60,7 +71,7 @@ def _leaf_json(value: Any) -> tuple[bool, Any]:
         return True, text[:-6] + "Z" if text.endswith("+00:00") else text
     if isinstance(value, datetime.date):
         return True, value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal, PurePath)):
+    if isinstance(value, (PurePath, *_loaded_types())):
         return True, str(value)
     if isinstance(value, datetime.timedelta):
         try:

@@ -48,13 +48,11 @@ import sys
 import threading
 import types
 import typing
-import uuid
-from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import InvalidEdit
-from .formatting import bounded_repr
+from .formatting import _loaded_types, bounded_repr
 from .target import Target
 
 if TYPE_CHECKING:
@@ -64,7 +62,8 @@ __all__ = ["apply_edit", "coerce", "injected_parameters", "is_injected", "parame
 
 _P = inspect.Parameter
 _CACHE_ATTR = "_hitl_checkers"
-_MAX_ERRORS = 4
+_MAX_ERRORS = 4  # problems listed inside one argument
+_MAX_UNKNOWN = 20  # unknown names listed in one edit
 
 
 class _Mismatch(ValueError):
@@ -202,6 +201,13 @@ def _members(hint: Any) -> list[Any]:
     return out
 
 
+def _same_hint(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def _accepts_anything(hint: Any) -> bool:
     return hint is Any or hint is object or hint is _P.empty or isinstance(hint, (str, typing.TypeVar, typing.ForwardRef))
 
@@ -327,6 +333,8 @@ class _Checker:
             for m in members
         )
         self.enums = [m for m in members if isinstance(m, type) and issubclass(m, enum.Enum)]
+        # text for a plain `str` / `str | None` is the string itself: no pydantic needed
+        self.plain_str = mode == "one" and (hint is str or _same_hint(hint, str | None))
         self.iterator = mode == "one" and typing.get_origin(hint) in (cabc.Iterator, cabc.Generator)
         self.union = sum(1 for m in members if m is not None and m is not type(None)) > 1 and mode == "one"
         self.label = type_label(hint)
@@ -338,6 +346,7 @@ class _Checker:
         self._built = False
         self.build_error = ""
         self._schema: dict[str, Any] | None = None
+        self._decimals: bool | None = None
 
     # the adapter validates a 1-tuple, so pydantic's config (finite floats, arbitrary classes)
     # reaches dataclasses and TypedDicts too, which refuse a config of their own
@@ -375,6 +384,8 @@ class _Checker:
     # -- converting -----------------------------------------------------------------------------
 
     def convert(self, value: Any, current: Any) -> Any:
+        if self.plain_str and isinstance(value, str):
+            return self._from_text(value, current)
         if self.adapter() is None and self.build_error:
             return self._unchecked(value)
         if isinstance(value, str):
@@ -397,6 +408,8 @@ class _Checker:
                 return json.loads(text)
             except (ValueError, RecursionError):
                 return text
+        if self.plain_str:
+            return None if self.accepts_none and stripped == "null" else text
         if self.accepts_str:
             if self.accepts_none and stripped == "null":
                 return self._validate(None)
@@ -426,6 +439,11 @@ class _Checker:
                 pass
             raise
 
+    def _exact_decimals(self, adapter: TypeAdapter[Any]) -> bool:
+        if self._decimals is None:
+            self._decimals = _has_decimal(adapter.core_schema)
+        return self._decimals
+
     def _unchecked(self, value: Any) -> Any:
         """Without an adapter only a value that already is an instance of the class gets through."""
         cls = typing.get_origin(self.hint) or self.hint
@@ -450,6 +468,16 @@ class _Checker:
 
     def _validate_json(self, text: str) -> Any:
         adapter = self.adapter()
+        if adapter is not None and self._exact_decimals(adapter):
+            # pydantic reads JSON numbers as binary floats, so a Decimal inside JSON would be rounded:
+            # parse the numbers as Decimal (exact), then validate (Decimal -> float/int where those are wanted)
+            from decimal import Decimal
+
+            try:
+                parsed = json.loads(text, parse_float=Decimal)
+            except (ValueError, RecursionError) as exc:
+                raise _Mismatch(f"expected {self.label} as JSON, got {bounded_repr(text, 60)}: {exc}") from None
+            return self._validate(parsed)
         if adapter is None:
             try:
                 return json.loads(text)
@@ -502,6 +530,21 @@ class _Checker:
 
 # errors that only say "not of this type": the label says it already
 _PLAIN_KINDS = frozenset({"is_instance_of", "literal_error", "enum", "dataclass_exact_type", "model_attributes_type"})
+
+
+def _has_decimal(schema: Any) -> bool:
+    """Whether a pydantic core schema validates a Decimal anywhere inside."""
+    stack, seen = [schema], 0
+    while stack and seen < 100_000:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            if node.get("type") == "decimal":
+                return True
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list, tuple)))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(v for v in node if isinstance(v, (dict, list, tuple)))
+    return False
 
 
 def _short(msg: Any) -> str:
@@ -694,7 +737,7 @@ def _default_json(value: Any) -> Any:
     try:
         if _plain_json(value):
             jsonable = json.loads(json.dumps(value))  # tuples as lists
-        elif isinstance(value, (enum.Enum, datetime.date, datetime.time, datetime.timedelta, PurePath, uuid.UUID, Decimal)):
+        elif isinstance(value, (enum.Enum, datetime.date, datetime.time, datetime.timedelta, PurePath, *_loaded_types())):
             jsonable = json_safe(value, max_chars=2000)  # pydantic's format, without importing it
         elif "pydantic_core" in sys.modules:  # dataclasses, models: pydantic is loaded already (an edit ran)
             from pydantic_core import to_jsonable_python
@@ -752,10 +795,15 @@ def apply_edit(
     problems: dict[str, str] = {}
     result = dict(arguments)
     injected = injected_parameters(target)
+    names = list(params)
+    known = ", ".join(names[:30]) + (f", … ({len(names)} in all)" if len(names) > 30 else "") if names else "none"
+    unknown = 0
     for name, raw in edits.items():
         if not isinstance(name, str) or name not in params:
-            key = bounded_repr(name, 80) if not isinstance(name, str) else name[:80]
-            problems[key] = f"no such parameter (parameters: {', '.join(params) or 'none'})"
+            unknown += 1
+            if unknown <= _MAX_UNKNOWN:
+                key = bounded_repr(name, 80) if not isinstance(name, str) else name[:80]
+                problems[key] = f"no such parameter (parameters: {known})"
             continue
         if name in frozen:
             problems[name] = "this argument cannot be edited"
@@ -786,6 +834,8 @@ def apply_edit(
     ]
     for name in missing:
         problems[name] = "required argument is missing"
+    if unknown > _MAX_UNKNOWN:
+        problems["*"] = f"and {unknown - _MAX_UNKNOWN} more names that are not parameters"
     if problems:
         raise InvalidEdit(target.name, problems)
     return result

@@ -269,3 +269,9 @@ def test_unknown_hitl_modes_reject(monkeypatch, value):
     monkeypatch.setenv("HITL_MODE", value)
     with pytest.raises(ApprovalRejected, match="HITL_MODE=reject"):
         Gate(approver=rejecting()).wrap(lambda: None)()
+
+
+@pytest.mark.parametrize("option", ["clock", "id_factory"])
+def test_gate_clock_and_id_factory_must_be_functions(option):
+    with pytest.raises(TypeError, match=option):
+        Gate(**{option: "now"})

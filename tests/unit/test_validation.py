@@ -988,3 +988,106 @@ def test_a_hostile_annotation_object_never_breaks_showing_or_editing() -> None:
         request.apply_edit({"x": "2", "n": "3"})
     assert set(caught.value.problems) == {"x"}
     assert request.apply_edit({"n": "3"})["n"] == 3
+
+
+def _real_sdk_hints() -> list[Any]:
+    """The SDKs' own context annotations, where the SDKs are installed (tests/integrations' venv)."""
+    import importlib
+
+    found: list[Any] = []
+    for module, names in [
+        ("pydantic_ai", ["RunContext"]),
+        ("agents", ["RunContextWrapper"]),
+        ("agents.tool_context", ["ToolContext"]),
+        ("langchain.tools", ["ToolRuntime"]),
+    ]:
+        try:
+            loaded = importlib.import_module(module)
+        except Exception:
+            continue
+        found += [getattr(loaded, n) for n in names]
+    try:
+        from langchain.tools import InjectedToolArg as RealInjected
+        from langchain.tools import InjectedToolCallId
+        from langgraph.prebuilt import InjectedState as RealState
+
+        found += [Annotated[str, RealInjected], Annotated[str, InjectedToolCallId], Annotated[dict, RealState]]  # type: ignore[type-arg]
+    except Exception:
+        pass
+    return found
+
+
+def test_the_real_sdk_context_classes_are_injected() -> None:
+    hints = _real_sdk_hints()
+    if not hints:
+        pytest.skip("no agent SDK installed here (tests/integrations' environment has them)")
+    assert [h for h in hints if not is_injected(h)] == []
+
+
+def test_an_edit_with_very_many_unknown_names_gets_a_bounded_message() -> None:
+    error = refused(everything, {f"bogus{i}": i for i in range(100_000)} | {"count": "x"})
+    assert len(error.problems) == 22  # 20 unknown names, count, and the rest counted under "*"
+    assert error.problems["*"] == "and 99980 more names that are not parameters"
+    assert error.problems["count"] == "expected int, got 'x'"
+    assert len(str(error)) < 12_000
+
+
+def test_the_parameter_list_in_a_message_is_bounded() -> None:
+    namespace: dict[str, Any] = {}
+    exec("def wide(" + ", ".join(f"p{i}=0" for i in range(500)) + "): pass", namespace)
+    error = refused(namespace["wide"], {"nope": 1})
+    assert error.problems["nope"].startswith("no such parameter (parameters: p0, p1,")
+    assert error.problems["nope"].endswith(", p29, … (500 in all))")
+
+
+@dataclasses.dataclass
+class Invoice:
+    amount: Decimal
+    rate: float
+    lines: list[Decimal]
+    count: int = 0
+
+
+@pytest.mark.parametrize(
+    ("hint", "text", "expected"),
+    [
+        (list[Decimal], "[0.10000000000000000001, 2]", [Decimal("0.10000000000000000001"), Decimal(2)]),
+        (dict[str, Decimal], '{"a": 12345678901234567890.5}', {"a": Decimal("12345678901234567890.5")}),
+        (
+            Invoice,
+            '{"amount": 19.999999999999999999, "rate": 0.1, "lines": [1.10, 2], "count": 3}',
+            Invoice(Decimal("19.999999999999999999"), 0.1, [Decimal("1.10"), Decimal(2)], 3),
+        ),
+        (Order, f'{{"id": "{UID}", "items": [], "total": 0.30}}', Order(id=UID, items=[], total=Decimal("0.30"))),
+    ],
+    ids=["list", "dict", "dataclass", "model"],
+)
+def test_decimals_inside_json_text_are_exact(hint: Any, text: str, expected: Any) -> None:
+    result = coerce(text, hint)
+    assert result == expected and type(result) is type(expected)
+    if isinstance(result, Invoice):
+        assert type(result.rate) is float and type(result.count) is int and str(result.lines[0]) == "1.10"
+
+
+def test_decimal_json_problems_still_name_the_path() -> None:
+    with pytest.raises(ValueError, match=r"^value\.count: Input should be a valid integer, got a number with a fractional part"):
+        coerce('{"amount": 1, "rate": 1, "lines": [], "count": 2.5}', Invoice)
+    with pytest.raises(ValueError, match=r"^expected Invoice as JSON, got '\{\"amount\": 1': Expecting"):
+        coerce('{"amount": 1', Invoice)
+    with pytest.raises(ValueError, match=r"value\.lines\[0\]: Input should be a finite number"):
+        coerce('{"amount": 1, "rate": 1, "lines": [NaN]}', Invoice)
+
+
+@pytest.mark.subprocess
+def test_a_text_edit_of_a_plain_string_needs_no_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from typing import Optional\n"
+        "from hitl_widget import Edit, Gate, ScriptedApprover\n"
+        "def f(a: str, b: Optional[str] = 'x', c: str | None = None, d=1) -> tuple: return (a, b, c, d)\n"
+        "w = Gate(approver=ScriptedApprover([Edit({'a': '80331', 'b': 'null', 'c': ' 7 ', 'd': '[1]'})])).wrap(f)\n"
+        "print(w('old'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip().splitlines() == ["('80331', None, ' 7 ', [1])", "[]"]

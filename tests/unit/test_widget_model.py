@@ -209,6 +209,10 @@ def test_an_argument_too_large_to_show_allows_only_reject(huge: Any) -> None:
     assert view["approvable"] is False and view["too_large"] == ["blob"]
     blob = view["arguments"][0]
     assert blob["complete"] is False and blob["editable"] is False and blob["text"].endswith("…")
+    if isinstance(huge, str | bytes):
+        assert blob["length"] == len(huge)
+    else:
+        assert blob["length"] is None or blob["length"] > MAX_SHOWN_CHARS
     card = Card(request)
     for decision in ({"kind": "approve"}, {"kind": "approve", "always": "function"}, edit(name='"b"')):
         card.receive(message(request.id, decision))
