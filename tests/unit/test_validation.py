@@ -1542,3 +1542,25 @@ def test_an_enum_member_given_by_name_still_meets_the_annotations_validators() -
     assert ran_real(f, {"c": "RED"}, None) is Color.RED
     assert "green is sold out" in refused_real(f, {"c": "GREEN"}, None)["c"]
     assert "green is sold out" in refused_real(f, {"c": Color.GREEN}, None)["c"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="annotations are evaluated lazily from Python 3.14 (the Pyodide leg)")
+def test_a_lazily_evaluated_annotation_naming_nothing_wraps_and_refuses_edits() -> None:
+    """Python 3.14: `if TYPE_CHECKING:` imports need no quotes, so reading the annotations raises NameError."""
+    namespace: dict[str, Any] = {}
+    exec(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from fractions import Fraction\n"
+        "def share(part: Fraction, missing: Missing = None, n: int = 0):\n"
+        "    return part, missing, n\n",
+        namespace,
+    )
+    share = namespace["share"]
+    from fractions import Fraction
+
+    assert ran_real(share, {"n": "2"}, Fraction(1, 2)) == (Fraction(1, 2), None, 2)
+    assert ran_real(share, {"part": "1/3"}, Fraction(1, 2)) == (Fraction(1, 3), None, 0)  # from the value's class
+    assert refused_real(share, {"missing": "x"}, Fraction(1, 2)) == {"missing": _unresolved("Missing")}
+    assert refused_real(share, {"part": "1/3"}, 0.5) == {"part": _unresolved("Fraction")}
+    assert not_editable(share, Fraction(1, 2)) == {"part": None, "missing": _unresolved("Missing"), "n": None}
