@@ -599,18 +599,50 @@ def served(make_widget: Callable[[], W]) -> W:
     if kernel is None:
         return make_widget()
     keep_busy(kernel)
-    subshell = None
-    if threading.current_thread() is not threading.main_thread() and _routes_comms(kernel):
-        subshell = _subshell_id(kernel)
-    widget = make_widget()
-    comm = getattr(widget, "comm", None)
-    if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
+    if threading.current_thread() is threading.main_thread():
+        return make_widget()
+    subshell = _subshell_id(kernel) if _routes_comms(kernel) else None
+    with _routing_paused(kernel):
+        widget = make_widget()
+        comm = getattr(widget, "comm", None)
+        if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
 
-        def route(_data: Any, _default: str | None) -> str:
-            return subshell
+            def route(_data: Any, _default: str | None) -> str:
+                return subshell
 
-        comm._reply_subshell_for = route
+            comm._reply_subshell_for = route
     return widget
+
+
+@contextlib.contextmanager
+def _routing_paused(kernel: Any) -> Iterator[None]:
+    """While the body builds a widget off the main thread, the thread that routes or handles shell
+    messages waits (ipykernel 7: the shell channel thread; 6: the kernel's loop, if it is free).
+
+    ipywidgets publishes ``comm_open`` before it sets the comm's message handler; a click handled
+    on another thread in between would be dropped. The pause lasts the widget's construction.
+    """
+    channel_thread = getattr(kernel, "shell_channel_thread", None)
+    loop = channel_thread.io_loop if channel_thread is not None else getattr(kernel, "io_loop", None)
+    if loop is None or threading.current_thread() is channel_thread:
+        yield
+        return
+    started, release = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        if release.is_set():
+            return  # the widget was built meanwhile
+        started.set()
+        release.wait(5)
+
+    loop.add_callback(pause)
+    # ipykernel 7's shell channel thread is always free; ipykernel 6's loop may be running a
+    # cell, and then it handles no message until the cell ends anyway.
+    started.wait(5 if channel_thread is not None else 0.05)
+    try:
+        yield
+    finally:
+        release.set()
 
 
 def _routes_comms(kernel: Any) -> bool:
