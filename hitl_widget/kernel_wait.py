@@ -13,7 +13,9 @@ click still gets through depends on where the wait runs:
   in ``pool.map``; an agent SDK's worker thread): :func:`served` has the kernel's shell
   channel thread hand the card's comm messages to a kernel subshell of hitl_widget's own
   (created the way the kernel creates any subshell, on its control thread), whose thread
-  handles them while the main thread is blocked. The waiting thread just waits on the event.
+  handles them while the main thread is blocked. That subshell's message lock stays taken,
+  so the kernel handles each comm message there as it does while a cell awaits: at once and
+  without a status of its own. The waiting thread just waits on the event.
 - **On another thread, ipykernel 6** (no subshells): while the cell awaits, the kernel has
   already read the click but queues it behind the cell (``kernel.msg_queue``); a small task
   on the kernel's loop takes comm messages out of that queue and handles them at once. When
@@ -21,11 +23,12 @@ click still gets through depends on where the wait runs:
   ``future.result()``, ``join()``), nothing can read the click: :func:`wait_for` raises
   :class:`NotAnswerable` after :data:`GRACE` seconds rather than hang.
 
-While a cell runs, nested handling (a comm message on a subshell, a control request) ends
-with an ``idle`` status that frontends take for the whole kernel; :func:`keep_busy` has the
-kernel publish ``busy`` again right after it, so every indicator shows the kernel busy until
-the cell ends. A kernel interrupt of the cell a worker's wait belongs to raises
-``KeyboardInterrupt`` in that worker too.
+While a cell runs, other nested handling (a control request, another widget's message on a
+frontend's subshell) ends with an ``idle`` status that frontends take for the whole kernel;
+:func:`keep_busy` has the kernel publish ``busy`` again right after it, so every indicator
+shows the kernel busy until the cell ends. A kernel interrupt of the cell a worker's wait
+belongs to raises ``KeyboardInterrupt`` in that worker too (a sync cell's interrupt, or an
+awaiting cell's cancellation, which the worker's wait keeps the kernel's loop awake for).
 
 Elsewhere (plain Python, a non-IPython thread) it is just ``event.wait(timeout)``.
 """
