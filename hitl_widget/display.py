@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -131,11 +132,31 @@ def _int_text(value: int) -> str:
     return sign + "".join(reversed(chunks))
 
 
+#: Under Pyodide a ``__repr__`` that recurses through ``repr()`` overflows the JavaScript stack
+#: (a fatal error that kills the runtime: the JupyterLite kernel) long before Python's recursion
+#: limit of 1000; this many more levels turn it into a RecursionError there.
+PYODIDE_REPR_DEPTH = 60
+
+
+def _repr(value: Any) -> Any:
+    if sys.platform != "emscripten":
+        return repr(value)
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, depth + PYODIDE_REPR_DEPTH))
+    try:
+        return repr(value)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def _leaf_repr(value: Any) -> str:
     if isinstance(value, int) and type(value).__repr__ is int.__repr__:
         return _int_text(value)
     try:
-        text = repr(value)
+        text = _repr(value)
         if not isinstance(text, str):
             raise TypeError(f"__repr__ returned {type(text).__name__}")
         return text
