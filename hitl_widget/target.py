@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Target", "inspect_target"]
+__all__ = ["Target", "inspect_target", "method_descriptor"]
 
 _P = inspect.Parameter
 
@@ -135,6 +135,26 @@ def _is_async(obj: Any) -> bool:
         return True
     call = getattr(type(inner), "__call__", None)
     return not inspect.isroutine(inner) and inspect.iscoroutinefunction(call)
+
+
+def method_descriptor(obj: Any) -> tuple[type[Any], Callable[..., Any]] | None:
+    """``(staticmethod | classmethod, function)`` for those descriptors, else None.
+
+    The stand-in is made for the function and put back in the same kind of descriptor,
+    so ``@require_approval`` works above or below ``@staticmethod``/``@classmethod``,
+    called on the class or an instance. A property cannot be a stand-in (reading an
+    attribute cannot wait for a person): that raises TypeError saying what to do.
+    """
+    if isinstance(obj, (staticmethod, classmethod)):
+        return type(obj), obj.__func__
+    if isinstance(obj, (property, functools.cached_property)):
+        fget = obj.fget if isinstance(obj, property) else obj.func
+        name = getattr(fget, "__qualname__", None) or type(obj).__name__
+        raise TypeError(
+            f"require_approval cannot wrap a {type(obj).__name__} ({name}): reading an attribute cannot ask a person. "
+            "Make it a method (and wrap that), or put @require_approval below @property to gate the getter function."
+        )
+    return None
 
 
 def inspect_target(func: Callable[..., Any]) -> Target:
