@@ -108,7 +108,7 @@ test-kernel6: setup $(IK6)/.installed
 # The agent-SDK glue against the real SDKs (optional extras), in a venv of its own so the core suite never needs them.
 # HATCH_BUILD_NO_HOOKS: the editable install skips the JS build (the integrations never load the widget).
 SDK_VENV := .venv-sdk
-$(SDK_VENV)/.installed: pyproject.toml
+$(SDK_VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv --clear $(SDK_VENV)
 	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
 		pytest pytest-timeout pytest-asyncio mypy

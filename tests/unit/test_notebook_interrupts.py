@@ -21,6 +21,9 @@ from hitl_widget.approvers.notebook import NotebookApprover
 from hitl_widget.gate import _Guard
 from hitl_widget.request import ApprovalRequest
 
+# the card's libraries (anywidget) are not part of the core that tests/pyodide runs
+pytestmark = pytest.mark.notebook
+
 
 def transfer(amount: int, to: str) -> str:
     return f"sent {amount} to {to}"
