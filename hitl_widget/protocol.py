@@ -26,7 +26,9 @@ Mirrored in ``js/src/messages.ts``; ``tests/fixtures/messages/`` is checked by b
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from typing import Any, Literal, TypedDict
 
 from .decisions import Approve, Decision, Edit, Reject
@@ -47,6 +49,21 @@ MAX_FEEDBACK = 10_000
 #: The longest edited value (characters of text or JSON) a card may send for one argument.
 MAX_EDIT_CHARS = 2_000_000
 _SCOPES = ("function", "arguments")
+#: The deepest nesting of arrays/objects an edit's JSON may have. Deeper JSON is refused before it
+#: is parsed: json.loads recurses, and under Pyodide a few thousand levels exhaust the WebAssembly
+#: stack and kill the kernel (a RecursionError is only what CPython does).
+MAX_EDIT_DEPTH = 100
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON text (brackets inside strings do not count), without parsing it."""
+    if text.count("[") + text.count("{") <= MAX_EDIT_DEPTH:
+        return 0  # cannot be deeper (the common case, at C speed)
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
 
 
 class ErrorMessage(TypedDict):
@@ -108,6 +125,8 @@ def decode_edit_arguments(arguments: object, *, function: str = "the function") 
             problems[name] = f"longer than {MAX_EDIT_CHARS:,} characters"
         elif encoding == "text":
             values[name] = text
+        elif _json_depth(text) > MAX_EDIT_DEPTH:
+            problems[name] = f"nested more than {MAX_EDIT_DEPTH} levels deep"
         else:
             try:
                 values[name] = json.loads(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +85,6 @@ def test_text_edits_are_the_text_byte_for_byte() -> None:
         assert decode_edit_arguments({"v": {"text": text}}) == {"v": text}
 
 
-@pytest.mark.skipif(sys.platform == "emscripten", reason="Pyodide: json.loads of 100,000-deep JSON overflows the JS stack")
 def test_hostile_json_edits_are_invalid_edits_not_crashes() -> None:
     deep = "[" * 100_000 + "]" * 100_000
     for bad in [deep, "1" * 5000, "NaN-ish", "{" + '"a":1,' * 3 + "}"]:
@@ -202,3 +200,29 @@ def test_the_exact_version_still_parses() -> None:
     assert parse_decision_message(_decision(), request_id="r-1") == Approve()
     always = _decision(decision={"kind": "approve", "always": "function"})
     assert parse_decision_message(always, request_id="r-1") == Approve(always="function")
+
+
+@pytest.mark.parametrize("depth", [101, 10_000, 100_000, 250_000])
+@pytest.mark.parametrize("bracket", ["[]", "{}"])
+def test_deep_json_edits_are_refused_before_parsing(depth: int, bracket: str) -> None:
+    """Under Pyodide json.loads of a deep edit would kill the interpreter: the depth is checked first."""
+    opening, closing = bracket
+    inner = '{"k": ' if opening == "{" else "["
+    text = inner * depth + "1" + closing * depth if opening == "{" else opening * depth + closing * depth
+    with pytest.raises(InvalidEdit, match="nested more than 100 levels"):
+        decode_edit_arguments({"v": {"json": text}})
+    unclosed = opening * depth  # malformed as well as deep: refused the same way
+    with pytest.raises(InvalidEdit):
+        decode_edit_arguments({"v": {"json": unclosed}})
+
+
+def test_json_up_to_the_depth_limit_parses_and_brackets_in_strings_do_not_count() -> None:
+    from hitl_widget.protocol import MAX_EDIT_DEPTH
+
+    ok = "[" * MAX_EDIT_DEPTH + "]" * MAX_EDIT_DEPTH
+    value = decode_edit_arguments({"v": {"json": ok}})["v"]
+    for _ in range(MAX_EDIT_DEPTH - 1):
+        value = value[0]
+    assert value == []
+    text = json.dumps(["[" * 5000, '{"\\"' * 100, {"a": "]]]" * 100}])
+    assert decode_edit_arguments({"v": {"json": text}}) == {"v": json.loads(text)}
