@@ -510,3 +510,28 @@ def test_deep_values_never_exhaust_the_stack(depth: int, kind: str) -> None:
     else:
         assert text.startswith("[Box(inner={'k': [Box(inner=") and text.count("Box(inner=") == display.MAX_OBJECT_DEPTH
     _release(value)
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])
+def test_a_gated_call_with_a_deep_argument_is_shown_not_fatal(depth: int) -> None:
+    """The whole path a channel takes (request copy, fingerprint, full_text, preview) stays within the stack."""
+    from hitl_widget import Approve, Gate
+
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    shown: list[tuple[str, str]] = []
+
+    def approver(request: Any) -> Approve:
+        shown.append((full_text(request.arguments["v"]), preview(request.arguments["v"], 40)[0]))
+        return Approve(always="arguments")
+
+    gate = Gate(approver=approver)
+    ran: list[bool] = []
+    wrapped = gate.wrap(lambda v: ran.append(v is not None))
+    wrapped(value)
+    wrapped(value)  # matched against the grant: fingerprinted (or asked again), never a crash
+    assert ran == [True, True]
+    assert shown[0][0] == "[" * depth + "0" + "]" * depth
+    assert shown[0][1].startswith("[[[")
+    _release(value)
