@@ -17,7 +17,7 @@ Every channel shows arguments through here, so what the person sees is exact and
 What is shown is what the function gets: JSON is written from the values an object holds, not
 through its serializer, and only where JSON is the whole value. A pydantic model's JSON is its
 fields' values (``Field(exclude=True)`` and ``@field_serializer`` hide nothing) and extra
-values; a model with private attributes that differ from their defaults, a dataclass, dict or
+values; a model with private attributes (other than at a plain default), a dataclass, dict or
 list subclass with attributes beyond its fields or items, are not JSON-like.
 
 A value is not JSON-like (and gets a structural ``repr``, see :func:`safe_repr`) when it
@@ -138,11 +138,12 @@ def _json_leaf(value: Any) -> Any:
     """JSON for a value pydantic writes as a scalar (datetime, UUID, Decimal, Enum, Path); _NotJSON otherwise."""
     if issubclass(type(value), enum.Enum):
         return _jsonable(value.value, set(), MAX_JSON_DEPTH - 1)
-    if _instance_dict(value):
+    stdlib_leaf = type(value).__module__ in _LEAF_MODULES  # (an ip_network caches in its __dict__)
+    if not stdlib_leaf and _instance_dict(value):
         raise _NotJSON  # a subclass with attributes of its own: JSON would drop them
     if issubclass(type(value), PurePath):
         return str(value)
-    if not issubclass(type(value), _LEAF_TYPES):
+    if not issubclass(type(value), _LEAF_TYPES) and not stdlib_leaf:
         raise _NotJSON
     try:
         from pydantic_core import to_jsonable_python
@@ -230,6 +231,8 @@ def _jsonable(value: Any, path: set[int], depth: int = 0) -> Any:
 
 # Characters a person cannot see for what they are, or that reorder the text around them.
 _LEAF_TYPES = (datetime.date, datetime.time, datetime.timedelta, uuid.UUID, decimal.Decimal)
+#: Standard-library types pydantic also writes as one exact JSON string (IP addresses, fractions).
+_LEAF_MODULES = frozenset({"ipaddress", "fractions"})
 _NON_ASCII_RUN = re.compile(r"[^\n -~]+")
 
 
@@ -360,6 +363,12 @@ def _builtin_view(value: Any) -> Any:
     return list(value)  # a deque
 
 
+def _from_stdlib(kind: type) -> bool:
+    """Is ``kind`` defined by the standard library (whose reprs do not hide what they hold)?"""
+    module = getattr(kind, "__module__", None)
+    return isinstance(module, str) and module.partition(".")[0] in sys.stdlib_module_names
+
+
 def _structure(value: Any) -> tuple[Any, list[tuple[str, Any]]] | None:
     """``(contents, [(attribute, value)])`` for a value shown by its structure, None for one shown by its repr.
 
@@ -380,8 +389,8 @@ def _structure(value: Any) -> tuple[Any, list[tuple[str, Any]]] | None:
         return None, named + attributes
     if issubclass(type(value), (*_CONTAINERS, collections.deque)):
         return _builtin_view(value), attributes
-    if not attributes:
-        return None  # nothing of its own to show: its repr is all there is
+    if not attributes or _from_stdlib(type(value)):
+        return None  # nothing of its own to show, or the standard library's own (honest) repr
     return None, attributes
 
 

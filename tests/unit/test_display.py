@@ -535,3 +535,23 @@ def test_a_gated_call_with_a_deep_argument_is_shown_not_fatal(depth: int) -> Non
     assert shown[0][0] == "[" * depth + "0" + "]" * depth
     assert shown[0][1].startswith("[[[")
     _release(value)
+
+
+def test_standard_library_values_keep_their_exact_text() -> None:
+    import argparse
+    import fractions
+    import ipaddress
+    import logging
+    import re
+
+    assert full_text(ipaddress.ip_address("10.0.0.1")) == '"10.0.0.1"'
+    assert full_text(ipaddress.ip_network("10.0.0.0/8")) == '"10.0.0.0/8"'
+    assert full_text(fractions.Fraction(1, 3)) == '"1/3"'
+    assert full_text(re.compile("a+", re.IGNORECASE)) == "re.compile('a+', re.IGNORECASE)"  # JSON would drop the flag
+    assert full_text(logging.getLogger("hitl-test")) == "<Logger hitl-test (WARNING)>"
+
+    class Options(argparse.Namespace):
+        def __repr__(self) -> str:
+            return "Options()"
+
+    assert full_text(Options(target="prod")) == "Options(target='prod')"  # a subclass is shown by its state
