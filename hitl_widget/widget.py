@@ -190,7 +190,7 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
     if injected:
         not_editable = "provided by the agent framework, not by the model"
     elif not param.editable:
-        not_editable = not_editable or "fixed: this argument cannot be edited"
+        not_editable = not_editable or getattr(param, "not_editable", None) or "fixed: this argument cannot be edited"
     return {
         "name": param.name,
         "annotation": param.annotation,
