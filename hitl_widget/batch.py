@@ -29,6 +29,7 @@ from typing import Any, TypeVar, cast
 from .decisions import Approve, Decision, Reject, as_decision
 from .errors import AuditUnavailable, InvalidEdit
 from .gate import (
+    _DEFAULT_ROUTE,
     Approver,
     Gate,
     Resolution,
@@ -200,33 +201,62 @@ class Batch(Gate):
             raise ValueError(f"{_channel_name(approver)}.review returned {len(answers)} decisions for {len(calls)} calls")
         return answers
 
-    def _decide(self, call: PendingCall, answer: Any, channel: str) -> Resolution | InvalidEdit | str:
+    def _groups(self, calls: Sequence[PendingCall]) -> list[tuple[Approver, list[PendingCall]]]:
+        """The calls grouped by the approver that applies to each (``approver_for``), in queue order of groups.
+
+        Calls for the default approver form one group (it is looked up once), so one
+        review table shows them all; every other group is one approver object.
+        """
+        groups: list[tuple[object, Approver, list[PendingCall]]] = []
+        for call in calls:
+            route = self._route(call.guard, call.request)
+            if route is not _DEFAULT_ROUTE:
+                route = self.approver_for(call.guard, call.request)
+            for key, _, members in groups:
+                if key is route:
+                    members.append(call)
+                    break
+            else:
+                approver = route if route is not _DEFAULT_ROUTE else self.approver_for(call.guard, call.request)
+                groups.append((route, cast(Approver, approver), [call]))
+        return [(approver, members) for _, approver, members in groups]
+
+    def _decide(self, call: PendingCall, answer: Any, channel: str, decider: object) -> Resolution | InvalidEdit | str:
         """One answer settled: a Resolution, the InvalidEdit that keeps the call pending, or why it did not run."""
         try:
             resolution = self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
-            return self._follow_sync(call.guard, call.request, resolution)  # grants; edits decided again
+            return self._follow_sync(call.guard, call.request, resolution, decider)  # grants; edits decided again
         except InvalidEdit as exc:
             return exc
         except AuditUnavailable as exc:  # failed closed, as a direct call would: the agent reads why
             return f"NOT RUN: {exc}"
 
-    async def _decide_async(self, call: PendingCall, answer: Any, channel: str) -> Resolution | InvalidEdit | str:
+    async def _decide_async(
+        self, call: PendingCall, answer: Any, channel: str, decider: object
+    ) -> Resolution | InvalidEdit | str:
         """``_decide``, with another approver (after an edit) awaited."""
         try:
             resolution = self._settle(call.guard, call.request, answer, channel, call.request.monotonic_start)
-            return await self._follow_async(call.guard, call.request, resolution)
+            return await self._follow_async(call.guard, call.request, resolution, decider)
         except InvalidEdit as exc:
             return exc
         except AuditUnavailable as exc:
             return f"NOT RUN: {exc}"
 
-    def _execute(self, calls: Sequence[PendingCall], answers: Sequence[Any], channel: str) -> dict[int, Any]:
+    def _execute(
+        self,
+        calls: Sequence[PendingCall],
+        answers: Sequence[Any],
+        channels: Sequence[str],
+        deciders: Sequence[object] | None = None,
+    ) -> dict[int, Any]:
+        """Settle and run ``calls`` in queue order; ``deciders[i]`` answered call i (None: given to the review)."""
         results: dict[int, Any] = {}
         invalid: list[tuple[PendingCall, InvalidEdit]] = []
         settled = 0
         try:
-            for call, answer in zip(calls, answers):
-                decided = self._decide(call, answer, channel)
+            for i, (call, answer) in enumerate(zip(calls, answers)):
+                decided = self._decide(call, answer, channels[i], deciders[i] if deciders else None)
                 settled += 1
                 if isinstance(decided, InvalidEdit):
                     invalid.append((call, decided))
@@ -235,17 +265,23 @@ class Batch(Gate):
                 else:
                     results[call.n] = self._result(call, decided)
         except BaseException as exc:
-            self._stop(results, [*calls[settled:], *(c for c, _ in invalid)], channel, exc)
+            self._stop(results, [*calls[settled:], *(c for c, _ in invalid)], dict(zip((c.n for c in calls), channels)), exc)
             raise
         return self._finish(results, invalid)
 
-    async def _execute_async(self, calls: Sequence[PendingCall], answers: Sequence[Any], channel: str) -> dict[int, Any]:
+    async def _execute_async(
+        self,
+        calls: Sequence[PendingCall],
+        answers: Sequence[Any],
+        channels: Sequence[str],
+        deciders: Sequence[object] | None = None,
+    ) -> dict[int, Any]:
         results: dict[int, Any] = {}
         invalid: list[tuple[PendingCall, InvalidEdit]] = []
         settled = 0
         try:
-            for call, answer in zip(calls, answers):
-                decided = await self._decide_async(call, answer, channel)
+            for i, (call, answer) in enumerate(zip(calls, answers)):
+                decided = await self._decide_async(call, answer, channels[i], deciders[i] if deciders else None)
                 settled += 1
                 if isinstance(decided, InvalidEdit):
                     invalid.append((call, decided))
@@ -254,20 +290,20 @@ class Batch(Gate):
                 else:
                     results[call.n] = await self._result_async(call, decided)
         except BaseException as exc:
-            self._stop(results, [*calls[settled:], *(c for c, _ in invalid)], channel, exc)
+            self._stop(results, [*calls[settled:], *(c for c, _ in invalid)], dict(zip((c.n for c in calls), channels)), exc)
             raise
         return self._finish(results, invalid)
 
-    def _stop(self, results: dict[int, Any], unsettled: Sequence[PendingCall], channel: str, exc: BaseException) -> None:
+    def _stop(
+        self, results: dict[int, Any], unsettled: Sequence[PendingCall], channels: Mapping[int, str], exc: BaseException
+    ) -> None:
         """The review stopped (the approver failed, Ctrl-C): what ran is kept, nothing undecided is lost."""
         self.results.update(results)
         self._requeue(unsettled)
         if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
-            self._interrupted_all(unsettled, channel, exc)
-
-    def _interrupted_all(self, calls: Sequence[PendingCall], channel: str, exc: BaseException) -> None:
-        for call in calls:
-            self._interrupted(call.guard, call.request, channel, call.request.monotonic_start, exc, still_pending=True)
+            for call in unsettled:
+                channel = channels.get(call.n, "batch")
+                self._interrupted(call.guard, call.request, channel, call.request.monotonic_start, exc, still_pending=True)
 
     def _finish(self, results: dict[int, Any], invalid: list[tuple[PendingCall, InvalidEdit]]) -> dict[int, Any]:
         self.results.update(results)
@@ -318,18 +354,23 @@ class Batch(Gate):
             results: dict[int, Any] = {}
             decided = self._take(sorted(given))
             if decided:
-                results.update(self._execute(decided, [given[c.n] for c in decided], "batch"))
+                results.update(self._execute(decided, [given[c.n] for c in decided], ["batch"] * len(decided)))
             rest = self._take()
             if rest:
-                channel = "batch"
+                answers: dict[int, Any] = {}
+                channels: dict[int, str] = {}
                 try:
-                    approver = self.approver_for(rest[0].guard, rest[0].request)
-                    channel = _channel_name(approver)
-                    answers = self._ask_all(approver, rest)
+                    groups = self._groups(rest)  # each call's own approver; groups in queue order
+                    for approver, calls in groups:
+                        channels.update((c.n, _channel_name(approver)) for c in calls)
+                    for approver, calls in groups:
+                        answers.update((c.n, a) for c, a in zip(calls, self._ask_all(approver, calls)))
                 except BaseException as exc:
-                    self._stop({}, rest, channel, exc)
+                    self._stop({}, rest, channels, exc)
                     raise
-                results.update(self._execute(rest, answers, channel))
+                deciders = {c.n: approver for approver, calls in groups for c in calls}
+                asked, by = [answers[c.n] for c in rest], [deciders[c.n] for c in rest]
+                results.update(self._execute(rest, asked, [channels[c.n] for c in rest], by))
             return results
 
     async def areview_and_execute(self, decisions: Mapping[int, Decision | bool] | None = None) -> dict[int, Any]:
@@ -349,18 +390,23 @@ class Batch(Gate):
             results: dict[int, Any] = {}
             decided = self._take(sorted(given))
             if decided:
-                results.update(await self._execute_async(decided, [given[c.n] for c in decided], "batch"))
+                results.update(await self._execute_async(decided, [given[c.n] for c in decided], ["batch"] * len(decided)))
             rest = self._take()
             if rest:
-                channel = "batch"
+                answers: dict[int, Any] = {}
+                channels: dict[int, str] = {}
                 try:
-                    approver = self.approver_for(rest[0].guard, rest[0].request)
-                    channel = _channel_name(approver)
-                    answers = await self._ask_all_async(approver, rest)
+                    groups = self._groups(rest)  # each call's own approver; groups in queue order
+                    for approver, calls in groups:
+                        channels.update((c.n, _channel_name(approver)) for c in calls)
+                    for approver, calls in groups:
+                        answers.update((c.n, a) for c, a in zip(calls, await self._ask_all_async(approver, calls)))
                 except BaseException as exc:
-                    self._stop({}, rest, channel, exc)
+                    self._stop({}, rest, channels, exc)
                     raise
-                results.update(await self._execute_async(rest, answers, channel))
+                deciders = {c.n: approver for approver, calls in groups for c in calls}
+                asked, by = [answers[c.n] for c in rest], [deciders[c.n] for c in rest]
+                results.update(await self._execute_async(rest, asked, [channels[c.n] for c in rest], by))
             return results
         finally:
             self._review_lock.release()

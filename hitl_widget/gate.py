@@ -315,6 +315,12 @@ class Gate:
             return routed
         return self.approver if self.approver is not None else _DEFAULT_ROUTE
 
+    def _route_of(self, guard: _Guard, approver: object) -> object:
+        """The route ``approver`` stands for: itself when configured here, else the default-approver marker."""
+        if approver is guard.approver or approver is self.approver or any(approver is r for r in self.routes.values()):
+            return approver
+        return _DEFAULT_ROUTE
+
     # -- policy --------------------------------------------------------------------
 
     def _new_request(self, guard: _Guard, arguments: dict[str, Any], *, copy: bool | None = None) -> ApprovalRequest:
@@ -553,7 +559,7 @@ class Gate:
         return new
 
     def _after_decision(
-        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int
+        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int, decider: object = None
     ) -> Resolution | _Reask:
         """What follows a person's decision about ``request``: the final resolution, or another approver to ask.
 
@@ -562,8 +568,18 @@ class Gate:
         stands; when it would ask the same approver, the edit stands; when another approver
         now applies, that approver is asked about the edited call (at most
         ``MAX_DECISION_ROUNDS`` decisions in all, then the call fails closed).
+
+        An "approve always" is credited only to ``decider`` (the approver that answered;
+        None: an answer given to the review directly, which stands for the call's own
+        approver), and only when the call is routed to that approver: a grant never covers
+        calls that go to another approver.
         """
         route = self._route(guard, request)
+        if resolution.always and decider is not None and self._route_of(guard, decider) is not route:
+            to = route if isinstance(route, str) else _channel_name(route)
+            resolution.grant_refused = f"not granted: {_channel_name(decider)} answered, but this call goes to {to}"
+            log.warning("%s: always=%s %s", _log_text(guard, request), resolution.always, resolution.grant_refused)
+            resolution.always = None
         if resolution.status != "edited":
             self._apply_grant(guard, route, resolution)
             return resolution
@@ -607,10 +623,10 @@ class Gate:
         self._audit(guard, "decision", request=_request_field(guard, new), round=rounds + 1, after="edit", **fields)
         return final
 
-    def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
-        """Settle what follows a decision (grants; an edited call decided again), asking synchronously."""
+    def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, decider: object = None) -> Resolution:
+        """Settle what follows a decision by ``decider`` (grants; an edited call decided again), asking synchronously."""
         rounds = 1
-        step = self._after_decision(guard, request, resolution, rounds)
+        step = self._after_decision(guard, request, resolution, rounds, decider)
         while isinstance(step, _Reask):
             rounds += 1
             edited = _request_field(guard, step.request)
@@ -618,13 +634,15 @@ class Gate:
             started = time.monotonic()
             answer = self._ask_recorded(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
-            step = self._after_decision(guard, step.request, resolution, rounds)
+            step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
 
-    async def _follow_async(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
+    async def _follow_async(
+        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, decider: object = None
+    ) -> Resolution:
         """``_follow_sync`` for async callers: another approver is awaited, never blocking the loop."""
         rounds = 1
-        step = self._after_decision(guard, request, resolution, rounds)
+        step = self._after_decision(guard, request, resolution, rounds, decider)
         while isinstance(step, _Reask):
             rounds += 1
             edited = _request_field(guard, step.request)
@@ -632,7 +650,7 @@ class Gate:
             started = time.monotonic()
             answer = await self._ask_recorded_async(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
-            step = self._after_decision(guard, step.request, resolution, rounds)
+            step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
 
     def _audit(self, guard: _Guard, kind: str, **fields: Any) -> None:
@@ -780,7 +798,7 @@ class Gate:
         started = time.monotonic()
         answer = self._ask_recorded(guard, approver, request, channel, started)
         resolution = self._settle(guard, request, answer, channel, started)
-        return self._follow_sync(guard, request, resolution)
+        return self._follow_sync(guard, request, resolution, approver)
 
     async def resolve_async(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
         verdict = self.evaluate(guard, request)
@@ -793,7 +811,7 @@ class Gate:
         started = time.monotonic()
         answer = await self._ask_recorded_async(guard, approver, request, channel, started)
         resolution = self._settle(guard, request, answer, channel, started)
-        return await self._follow_async(guard, request, resolution)
+        return await self._follow_async(guard, request, resolution, approver)
 
     # -- running -------------------------------------------------------------------
 
