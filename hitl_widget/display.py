@@ -344,6 +344,11 @@ _OPEN: dict[type, tuple[str, str]] = {
     frozenset: ("frozenset({", "})"),
     dict: ("{", "}"),
 }
+#: Exact builtin types with nothing but their value: their own repr is the whole of them.
+_PLAIN_LEAVES = frozenset(
+    {str, int, float, bool, type(None), bytes, bytearray, complex, range, slice, type(Ellipsis)}
+    | {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, datetime.timezone, decimal.Decimal, uuid.UUID}
+)
 #: Shown by their own repr: what they hold is not instance attributes a function acts on.
 _OPAQUE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, enum.Enum, BaseException)
 
@@ -420,6 +425,9 @@ def safe_repr(value: Any) -> str:
             on_path.discard(item)
             continue
         kind = type(item)
+        if kind in _PLAIN_LEAVES:
+            out.append(_leaf_repr(item))
+            continue
         work: list[tuple[str, Any, int]] = []
         if kind not in _OPEN:
             try:
