@@ -13,7 +13,9 @@ click still gets through depends on where the wait runs:
   in ``pool.map``; an agent SDK's worker thread): :func:`served` has the kernel's shell
   channel thread hand the card's comm messages to a kernel subshell of hitl_widget's own
   (created the way the kernel creates any subshell, on its control thread), whose thread
-  handles them while the main thread is blocked. The waiting thread just waits on the event.
+  handles them while the main thread is blocked. That subshell's message lock stays taken,
+  so the kernel handles each comm message there as it does while a cell awaits: at once and
+  without a status of its own. The waiting thread just waits on the event.
 - **On another thread, ipykernel 6** (no subshells): while the cell awaits, the kernel has
   already read the click but queues it behind the cell (``kernel.msg_queue``); a small task
   on the kernel's loop takes comm messages out of that queue and handles them at once. When
@@ -21,11 +23,12 @@ click still gets through depends on where the wait runs:
   ``future.result()``, ``join()``), nothing can read the click: :func:`wait_for` raises
   :class:`NotAnswerable` after :data:`GRACE` seconds rather than hang.
 
-While a cell runs, nested handling (a comm message on a subshell, a control request) ends
-with an ``idle`` status that frontends take for the whole kernel; :func:`keep_busy` has the
-kernel publish ``busy`` again right after it, so every indicator shows the kernel busy until
-the cell ends. A kernel interrupt of the cell a worker's wait belongs to raises
-``KeyboardInterrupt`` in that worker too.
+While a cell runs, other nested handling (a control request, another widget's message on a
+frontend's subshell) ends with an ``idle`` status that frontends take for the whole kernel;
+:func:`keep_busy` has the kernel publish ``busy`` again right after it, so every indicator
+shows the kernel busy until the cell ends. A kernel interrupt of the cell a worker's wait
+belongs to raises ``KeyboardInterrupt`` in that worker too (a sync cell's interrupt, or an
+awaiting cell's cancellation, which the worker's wait keeps the kernel's loop awake for).
 
 Elsewhere (plain Python, a non-IPython thread) it is just ``event.wait(timeout)``.
 """
@@ -599,18 +602,50 @@ def served(make_widget: Callable[[], W]) -> W:
     if kernel is None:
         return make_widget()
     keep_busy(kernel)
-    subshell = None
-    if threading.current_thread() is not threading.main_thread() and _routes_comms(kernel):
-        subshell = _subshell_id(kernel)
-    widget = make_widget()
-    comm = getattr(widget, "comm", None)
-    if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
+    if threading.current_thread() is threading.main_thread():
+        return make_widget()
+    subshell = _subshell_id(kernel) if _routes_comms(kernel) else None
+    with _routing_paused(kernel):
+        widget = make_widget()
+        comm = getattr(widget, "comm", None)
+        if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
 
-        def route(_data: Any, _default: str | None) -> str:
-            return subshell
+            def route(_data: Any, _default: str | None) -> str:
+                return subshell
 
-        comm._reply_subshell_for = route
+            comm._reply_subshell_for = route
     return widget
+
+
+@contextlib.contextmanager
+def _routing_paused(kernel: Any) -> Iterator[None]:
+    """While the body builds a widget off the main thread, the thread that routes or handles shell
+    messages waits (ipykernel 7: the shell channel thread; 6: the kernel's loop, if it is free).
+
+    ipywidgets publishes ``comm_open`` before it sets the comm's message handler; a click handled
+    on another thread in between would be dropped. The pause lasts the widget's construction.
+    """
+    channel_thread = getattr(kernel, "shell_channel_thread", None)
+    loop = channel_thread.io_loop if channel_thread is not None else getattr(kernel, "io_loop", None)
+    if loop is None or threading.current_thread() is channel_thread:
+        yield
+        return
+    started, release = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        if release.is_set():
+            return  # the widget was built meanwhile
+        started.set()
+        release.wait(5)
+
+    loop.add_callback(pause)
+    # ipykernel 7's shell channel thread is always free; ipykernel 6's loop may be running a
+    # cell, and then it handles no message until the cell ends anyway.
+    started.wait(5 if channel_thread is not None else 0.05)
+    try:
+        yield
+    finally:
+        release.set()
 
 
 def _routes_comms(kernel: Any) -> bool:
