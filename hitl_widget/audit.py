@@ -8,7 +8,8 @@ tail cannot be seen from the file alone: keep ``AuditLog.head`` somewhere else i
 that matters.
 
 Redaction covers every record and every field. Values under secret-looking names
-(password, token, secret, api key, ...) are replaced at any depth of every record's
+(password, pwd, token, secret, api key, ssh key, auth, bearer, jwt, otp, cookie, ...: see
+SECRET_NAMES for which parts of a name count) are replaced at any depth of every record's
 structures (arguments, context, edits, returned values). The secret values of a request
 (those under secret-looking names in its arguments and context, and in any record about
 it, e.g. an edit) are remembered, and every string of every later record about that
@@ -66,10 +67,85 @@ GENESIS = "0" * 64
 REDACTED = "[REDACTED]"
 #: decisions after which the call runs (and an outcome record is due)
 RUNS = frozenset({"approved", "edited", "auto_approved", "not_required"})
-SECRET_NAMES = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key|cookie",
-    re.IGNORECASE,
-)
+
+
+def _ci(spec: str) -> str:
+    """``spec`` with each ASCII letter outside ``[...]`` as ``[xX]``: case-insensitive, while the
+    boundary look-arounds stay case-sensitive (camelCase), and fast (sre skips branches by first letter)."""
+    out: list[str] = []
+    i = 0
+    while i < len(spec):
+        c = spec[i]
+        if c == "\\":
+            out.append(spec[i : i + 2])
+            i += 2
+            continue
+        if c == "[":
+            j = spec.index("]", i)
+            out.append(spec[i : j + 1])
+            i = j + 1
+            continue
+        out.append(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else c)
+        i += 1
+    return "".join(out)
+
+
+# a name is read as segments: split at anything but a letter, and at camelCase humps
+# (userPassword, JWTToken). _B, right after a segment's first letter: that letter starts a segment.
+_B = r"(?:(?<![A-Za-z].)|(?<=[a-z][A-Z])|(?<=[A-Z][A-Z])(?=[a-z]))"
+_E = r"(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))"  # a segment ends here
+#: words that name a secret wherever they stand in a name (userpassword, webhookSecret)
+SECRET_WORDS = (
+    "password", "passwd", "passphrase", "passcode", "pwd", "secret(?!ar(?:y|ies|iat))", "credential", "cookie",
+    "jwt", "bearer", "apikey", "mnemonic",
+)  # fmt: skip
+#: short words that name a secret only as a whole segment (auth_header, authToken; not author, oauth_url, footprint)
+SECRET_SEGMENTS = ("auth", "authorization", "otp", "totp", "hotp", "pw", "creds", "cvv", "cvc", "pin", "csrf", "xsrf")
+#: what a segment ``key``/``keys`` is a secret after (ssh_key, privateKey, session_key; not sort_key, public_key)
+SECRET_KEY_KINDS = (
+    "api", "ssh", "private", "priv", "secret", "access", "signing", "sign", "encryption", "encrypt", "enc",
+    "decryption", "master", "session", "auth", "client", "app", "license", "licence", "hmac", "gpg", "pgp", "rsa",
+    "wallet", "account", "service[_-]?account",
+)  # fmt: skip
+#: plural ``tokens`` is a secret only after these (max_tokens, input_tokens are counts)
+SECRET_TOKENS_OF = (
+    "access", "refresh", "auth", "api", "id", "bearer", "session", "oauth", "bot", "app", "github", "gitlab", "slack",
+    "personal",
+)  # fmt: skip
+#: a segment ``token`` followed by one of these is about tokens of text, not a credential (token_count, tokenType)
+_TOKEN_NOT = "(?![_-]?(?:counts?|limits?|usage|budget|types?|ids?|len(?:gth)?|index|idx|nums?|number|offsets?|logprobs?|probs?))"
+
+
+def _secret_names_pattern() -> str:
+    alternatives: list[tuple[str, str]] = [(w[0], _ci(w[1:])) for w in SECRET_WORDS]
+    alternatives += [(w[0], _B + _ci(w[1:]) + _E) for w in SECRET_SEGMENTS]
+    alternatives += [("p", _B + _ci("ass") + r"(?![\w-])"), ("t", _B + _ci("oken" + _TOKEN_NOT) + _E)]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?tokens") + _E) for w in SECRET_TOKENS_OF]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?keys?") + _E) for w in SECRET_KEY_KINDS]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?(?:phrase|words|codes?|keys?)") + _E) for w in ("seed", "recovery")]
+    alternatives += [
+        (w[0], _B + _ci(w[1:] + "[_-]?(?:codes?|passwords?)") + _E)
+        for w in ("backup", "recovery", "verification", "mfa", "2fa", "tfa", "one[_-]?time")
+    ]
+    by_first: dict[str, list[str]] = {}
+    for first, rest in alternatives:
+        by_first.setdefault(first, []).append(rest)
+    return "|".join(f"{_ci(first)}(?:{'|'.join(rests)})" for first, rests in by_first.items())
+
+
+#: Names whose values are secrets (matched with ``search`` against argument, field and key names).
+#: Case-insensitive; SECRET_WORDS anywhere in a name, the short words of SECRET_SEGMENTS and the
+#: compounds (``*_key``, ``*_tokens``, ``token``) only as whole segments of it, so ``author``,
+#: ``authority``, ``oauth_url``, ``compass``, ``bypass``, ``tokenizer``, ``max_tokens``, ``token_count``,
+#: ``sort_key``, ``public_key`` and ``session_id`` stay readable. Extend it with ``AuditLog(redact_names=...)``.
+SECRET_NAMES = re.compile(_secret_names_pattern())
+#: lowercase parts one of which every match of SECRET_NAMES contains: a fast first look at text
+_DEFAULT_NEEDLES = (
+    "pass", "pw", "secret", "credential", "cookie", "jwt", "bearer", "mnemonic", "auth", "otp", "creds", "cvv", "cvc",
+    "pin", "srf", "token", "key", "seed", "recovery", "code",
+)  # fmt: skip
+#: the runs of a text that a match of SECRET_NAMES lies within (its look-arounds see only letters)
+_NAME_RUNS = re.compile(r"[\w-]+")
 
 
 #: secret values shorter than this are not searched for in free text
@@ -104,20 +180,26 @@ def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) ->
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
-#: lowercase words one of which any match of SECRET_NAMES contains: a fast first look at text
-_DEFAULT_NEEDLES = ("pass", "secret", "token", "api", "authorization", "credential", "private", "cookie")
-
-
 
 
 def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
-    """Whether ``pattern`` may match in ``text``: a quick look at the words first for SECRET_NAMES."""
+    """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one)."""
     if pattern is SECRET_NAMES:
         low = text.lower()
-        return (
-            "pass" in low or "secret" in low or "token" in low or "api" in low or "authorization" in low
-            or "credential" in low or "private" in low or "cookie" in low
-        )  # fmt: skip
+        if not any(needle in low for needle in _DEFAULT_NEEDLES):
+            return False
+        verdicts = _secret_cache(SECRET_NAMES)
+        for run in _NAME_RUNS.findall(text):
+            secret = verdicts.get(run)
+            if secret is None:
+                lowered = run.lower()
+                secret = any(n in lowered for n in _DEFAULT_NEEDLES) and SECRET_NAMES.search(run) is not None
+                if len(verdicts) > 4096:
+                    verdicts.clear()
+                verdicts[run] = secret
+            if secret:
+                return True
+        return False
     return pattern.search(text) is not None
 
 
@@ -230,12 +312,15 @@ def _assignment_pattern(names: re.Pattern[str]) -> re.Pattern[str]:
     key = (names.pattern, names.flags)
     compiled = _assignments.get(key)
     if compiled is None:
+        name = r"""[\w.-]*(?:""" + names.pattern + r""")[\w.-]*"""
         compiled = re.compile(
-            r"""(?P<key>["']?[\w.-]*(?:""" + names.pattern + r""")[\w.-]*["']?\s*(?:=>|[:=])\s*)"""
-            r"""(?P<value>(?:bearer|basic|token|digest)\s+[^\s,;&'"]+"""
+            # name = value, name: value, "name": "value", and a quoted pair ("name", "value") as a repr shows it
+            rf"""(?P<key>(?:["']?{name}["']?\s*(?:=>|[:=])|["']{name}["']\s*,(?=\s*b?["']))\s*)"""
+            r"""(?P<value>(?i:bearer|basic|token|digest)\s+[^\s,;&'"]+"""
             r"""|"(?:[^"\\]|\\.)*(?:"|$)|'(?:[^'\\]|\\.)*(?:'|$)|b'(?:[^'\\]|\\.)*(?:'|$)"""
             r"""|[^\s,;&)}\]"']+)""",
-            names.flags | re.IGNORECASE,
+            # SECRET_NAMES is case-insensitive by its letters, its camelCase humps case-sensitive
+            names.flags if names is SECRET_NAMES else names.flags | re.IGNORECASE,
         )
         _assignments[key] = compiled
     return compiled
@@ -324,15 +409,18 @@ class _NotPlain(Exception):
     pass
 
 
-_secret_caches: dict[re.Pattern[str], dict[str, bool]] = {}
+# by id (a compiled pattern hashes its whole code on every lookup), the pattern kept alive with its verdicts
+_secret_caches: dict[int, tuple[re.Pattern[str], dict[str, bool]]] = {}
 
 
 def _secret_cache(pattern: re.Pattern[str]) -> dict[str, bool]:
     """Which keys ``pattern`` calls secret, remembered (record keys repeat)."""
-    cache = _secret_caches.get(pattern)
-    if cache is None or len(cache) > 4096:
-        cache = _secret_caches[pattern] = {}
-    return cache
+    entry = _secret_caches.get(id(pattern))
+    if entry is None or entry[0] is not pattern or len(entry[1]) > 4096:
+        if len(_secret_caches) > 64:
+            _secret_caches.clear()
+        entry = _secret_caches[id(pattern)] = (pattern, {})
+    return entry[1]
 
 
 def _plain_safe(
