@@ -186,7 +186,7 @@ def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
     """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one)."""
     if pattern is SECRET_NAMES:
         low = text.lower()
-        if not any(needle in low for needle in _DEFAULT_NEEDLES):
+        if not any(map(low.__contains__, _DEFAULT_NEEDLES)):  # in C: no generator step per needle
             return False
         verdicts = _secret_cache(SECRET_NAMES)
         for run in _NAME_RUNS.findall(text):
@@ -448,8 +448,9 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 _type_of = type  # for the methods whose ``type`` parameter hides the builtin
-#: (pattern, *keys) -> what _plain counts for the keys, None when one is not plain or looks secret
-_key_costs: dict[tuple[Any, ...], int | None] = {}
+#: per pattern (by the id of its verdict cache, kept alive here): keys -> what _plain counts for them,
+#: None when one is not plain or looks secret (a pattern itself hashes slowly: it is not part of the key)
+_key_costs: dict[int, tuple[dict[str, bool], dict[tuple[Any, ...], int | None]]] = {}
 
 
 def _keys_cost(keys: tuple[Any, ...], cache: dict[str, bool], pattern: re.Pattern[str]) -> int | None:
@@ -478,13 +479,18 @@ def _flat_cost(value: dict[str, Any], cache: dict[str, bool], pattern: re.Patter
     """
     if len(value) > 200:
         return None
-    keys = (pattern, *value)
-    cost = _key_costs.get(keys, -1)  # the keys of a function's requests and arguments repeat: judged once
-    if cost == -1:
-        cost = _keys_cost(keys[1:], cache, pattern)
-        if len(_key_costs) > 4096:
+    costs = _key_costs.get(id(cache))
+    if costs is None or costs[0] is not cache:
+        if len(_key_costs) > 64:
             _key_costs.clear()
-        _key_costs[keys] = cost
+        costs = _key_costs[id(cache)] = (cache, {})
+    keys = tuple(value)
+    cost = costs[1].get(keys, -1)  # the keys of a function's requests and arguments repeat: judged once
+    if cost == -1:
+        cost = _keys_cost(keys, cache, pattern)
+        if len(costs[1]) > 4096:
+            costs[1].clear()
+        costs[1][keys] = cost
     if cost is None:
         return None
     for item in value.values():
