@@ -238,3 +238,58 @@ def test_short_reprs_are_reprlibs(value: Any, limit: int) -> None:
     if type(value) is str and len(value) > limit:
         expected = f"{repr(value[: limit - 2])[: limit - 1]}… [{len(value)} chars]"
     assert bounded_repr(value, limit) == expected
+
+
+TEXTS = [
+    "",
+    "A-1",
+    "policy",
+    "auto_approved",
+    "2026-12-01T19:20:59.430759+00:00",
+    "1e0f97-12",
+    "password=hunter2",
+    "PASSWORD: x",
+    "my token is abc",
+    "Authorization: Bearer abc.def",
+    "('api_key', 'zzz')",
+    "authorName=bob",
+    "ssh_key=AAAA",
+    "x" * 150 + " secret=1",
+    "deadbeef-cafe",
+    "t" * 20,
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_text_called_clean_is_one_the_scrub_leaves(text: str) -> None:
+    record = {"note": text, "nested": {"list": [text, 1, None]}}
+    for _ in range(2):  # the remembered verdict too
+        if audit_module._texts_clean(record):
+            assert audit_module._scrub(record, (), audit_module.SECRET_NAMES) == record
+            assert not audit_module._may_hold_secret_names(text, audit_module.SECRET_NAMES)
+        else:
+            assert audit_module._may_hold_secret_names(text, audit_module.SECRET_NAMES)
+
+
+def test_texts_of_needleless_characters_hold_no_names() -> None:
+    rng = random.Random(7)
+    chars = audit_module._NEEDLELESS
+    assert chars  # the shortcut is on for the current needles
+    for _ in range(2000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randrange(1, 40)))
+        assert not audit_module._may_hold_secret_names(text, audit_module.SECRET_NAMES)
+        assert audit_module._texts_clean(text)
+
+
+@pytest.mark.parametrize("text", [t for t in TEXTS if "=" in t or ":" in t or "," in t])
+def test_free_text_assignments_are_still_cut_in_every_record(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(path)
+    request = make_request({"note": text})
+    log.append("request", request=request, channel="x")
+    log.append("outcome", request_id=request.id, status="returned", result=text)
+    for record in list(AuditLog.records(path))[1:]:
+        expected = audit_module.redact_text(text)
+        shown = record["request"]["arguments"]["note"] if "request" in record else record["result"]
+        assert shown == expected
+    assert AuditLog.verify(path)
