@@ -40,6 +40,7 @@ import secrets
 import sys
 import threading
 import time
+import types
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -55,9 +56,9 @@ except ImportError:  # pragma: no cover
 if not hasattr(fcntl, "flock"):  # one process only there: the in-process lock is enough
     fcntl = None  # type: ignore[assignment]
 
-from .formatting import json_safe
+from .formatting import bounded_repr, json_safe
 
-__all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "secret_values"]
+__all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "redacted_repr", "secret_values"]
 
 #: JupyterLite's drive stores a file when it is closed: a log kept open looks empty to every other reader there.
 CLOSE_AFTER_EACH_RECORD = sys.platform == "emscripten"
@@ -144,6 +145,18 @@ _DEFAULT_NEEDLES = (
     "pass", "pw", "secret", "credential", "cookie", "jwt", "bearer", "mnemonic", "auth", "otp", "creds", "cvv", "cvc",
     "pin", "srf", "token", "key", "seed", "recovery", "code",
 )  # fmt: skip
+
+
+def _has_needle(low: str) -> bool:
+    """Whether lowercase ``low`` holds one of _DEFAULT_NEEDLES (spelled out: much faster than any() over them)."""
+    return (
+        "pass" in low or "pw" in low or "secret" in low or "credential" in low or "cookie" in low or "jwt" in low
+        or "bearer" in low or "mnemonic" in low or "auth" in low or "otp" in low or "creds" in low or "cvv" in low
+        or "cvc" in low or "pin" in low or "srf" in low or "token" in low or "key" in low or "seed" in low
+        or "recovery" in low or "code" in low
+    )  # fmt: skip
+
+
 #: the runs of a text that a match of SECRET_NAMES lies within (its look-arounds see only letters)
 _NAME_RUNS = re.compile(r"[\w-]+")
 
@@ -185,8 +198,7 @@ _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
 def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
     """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one)."""
     if pattern is SECRET_NAMES:
-        low = text.lower()
-        if not any(map(low.__contains__, _DEFAULT_NEEDLES)):  # in C: no generator step per needle
+        if not _has_needle(text.lower()):
             return False
         verdicts = _secret_cache(SECRET_NAMES)
         for run in _NAME_RUNS.findall(text):
@@ -265,6 +277,13 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
                 changed[key] = new
         return value if changed is None else changed
     if isinstance(value, (list, tuple)):
+        names = getattr(type(value), "_fields", None) if isinstance(value, tuple) else None
+        if isinstance(names, tuple) and len(names) == len(value):  # a namedtuple: its field names are keys
+            return _redact_namedtuple(value, names, pattern, found, depth, budget)
+        if len(value) == 2 and _secret_key(value[0], pattern):  # a (name, value) pair: [("api_key", "sk-...")]
+            if found is not None:
+                found.append(value[1])
+            return (value[0], REDACTED) if type(value) is tuple else [value[0], REDACTED]
         changed_list: list[Any] | None = None
         for index, item in enumerate(value[:_ITEMS]):
             new = _redact(item, pattern, found, depth + 1, budget)
@@ -272,8 +291,78 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
                 changed_list = list(value)
             if changed_list is not None:
                 changed_list[index] = new
-        return value if changed_list is None else changed_list
+        if changed_list is None:
+            return value
+        return tuple(changed_list) if type(value) is tuple else changed_list
+    if found is not None and depth < _MAX_OBJECT_DEPTH:
+        # any other object is shown by its repr: the values under its secret-looking attribute
+        # names are found, so that they are cut from whatever text shows them
+        for name, item in _attributes(value):
+            if _secret_key(name, pattern):
+                found.append(item)
+            elif type(item) not in _LEAVES:
+                _redact(item, pattern, found, depth + 1, budget)
     return value
+
+
+#: how deep objects (not containers) are looked into for secret-looking attributes
+_MAX_OBJECT_DEPTH = 4
+
+
+def _secret_key(key: Any, pattern: re.Pattern[str]) -> bool:
+    if type(key) is not str:
+        return False
+    verdicts = _secret_cache(pattern)
+    secret = verdicts.get(key)
+    if secret is None:
+        secret = verdicts[key] = pattern.search(key) is not None
+    return secret
+
+
+def _redact_namedtuple(
+    value: Any, names: tuple[Any, ...], pattern: re.Pattern[str], found: list[Any] | None, depth: int, budget: list[int]
+) -> Any:
+    changes: dict[str, Any] = {}
+    for name, item in zip(names, value):
+        if _secret_key(name, pattern):
+            if found is not None:
+                found.append(item)
+            changes[name] = REDACTED
+        else:
+            new = _redact(item, pattern, found, depth + 1, budget)
+            if new is not item:
+                changes[name] = new
+    if not changes:
+        return value
+    try:
+        return value._replace(**changes)
+    except Exception:  # a namedtuple-like class without a working _replace: its fields as a dict
+        return {name: changes.get(name, item) for name, item in zip(names, value)}
+
+
+def _attributes(value: Any) -> list[tuple[str, Any]]:
+    """An object's own attributes (its ``__dict__`` and ``__slots__``, at most 200), read without running its code."""
+    if isinstance(value, (type, types.ModuleType)) or callable(value):
+        return []
+    out: list[tuple[str, Any]] = []
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except Exception:
+        own = None
+    if type(own) is dict:
+        out.extend(itertools.islice(own.items(), _ITEMS))
+    for cls in type(value).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if len(out) >= _ITEMS or not isinstance(name, str) or name in ("__dict__", "__weakref__"):
+                continue
+            descriptor = cls.__dict__.get(name)
+            if descriptor is not None and hasattr(descriptor, "__get__"):
+                try:
+                    out.append((name, descriptor.__get__(value, cls)))
+                except Exception:  # an unset slot
+                    continue
+    return out
 
 
 def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None = None) -> list[str]:
@@ -287,7 +376,7 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
         if isinstance(value, bool) or value is None:
             continue
         if isinstance(value, str):
-            texts = [value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
+            texts = _escaped_forms(value)
         elif isinstance(value, bytes):
             texts = [value.decode("utf-8", "replace"), repr(value)[2:-1]]
         elif isinstance(value, (int, float)):
@@ -302,6 +391,28 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
             continue
         forms.extend(t for t in texts if len(t) >= MIN_SECRET_CHARS)
     return sorted(set(forms), key=len, reverse=True)
+
+
+def _quoted_bodies(text: str) -> list[str]:
+    """``text`` as it stands inside quotes: repr with either quote (``\\'`` or ``'``), ascii, JSON (ASCII or not)."""
+    plain = "".join(repr(c)[1:-1] for c in text)  # repr escapes character by character
+    return [
+        plain,
+        plain if "'" not in text else "".join("\\'" if c == "'" else repr(c)[1:-1] for c in text),
+        ascii(text)[1:-1] if "'" not in text else "".join("\\'" if c == "'" else ascii(c)[1:-1] for c in text),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+    ]
+
+
+def _escaped_forms(text: str) -> list[str]:
+    """Every form of ``text`` inside other text: as is, quoted once (repr, ascii, JSON), and quoted
+    twice (a repr of a message that holds its repr, JSON of a repr, ...): escaping applied twice."""
+    once = set(_quoted_bodies(text))
+    if once == {text}:  # nothing to escape
+        return [text]
+    twice = {form for body in once for form in _quoted_bodies(body)}
+    return [text, *once, *twice]
 
 
 _assignments: dict[tuple[str, int], re.Pattern[str]] = {}
@@ -328,7 +439,7 @@ def _assignment_pattern(names: re.Pattern[str]) -> re.Pattern[str]:
 
 def _redact_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
-    if REDACTED in value:
+    if REDACTED in value or match.string.startswith(REDACTED, match.start("value")):  # already redacted
         return match.group(0)
     scheme = re.match(r"(?i)(?:bearer|basic|token|digest)\s+", value)
     if scheme:
@@ -371,6 +482,24 @@ def redact_text(text: str, secrets: Iterable[str] = (), pattern: re.Pattern[str]
     if _may_hold_secret_names(text, pattern) and pattern.search(text):
         text = _assignment_pattern(pattern).sub(_redact_assignment, text)
     return text
+
+
+def redacted_repr(
+    value: Any, secrets: Sequence[str] = (), pattern: re.Pattern[str] | None = SECRET_NAMES, limit: int = 500
+) -> str:
+    """``bounded_repr(value, limit)`` with secrets redacted before the text is formed.
+
+    Values under secret-looking names (keys, pairs, namedtuple fields) are replaced first;
+    a string (an exception's message) has ``secrets`` (text forms, see ``secret_values``) cut
+    out before it is quoted and shortened, so no escaped or cut-off piece of one remains; the
+    repr then has those and the values found under secret-looking attribute names cut out.
+    """
+    if pattern is None:
+        return bounded_repr(value, limit)
+    found: list[Any] = []
+    value = redact_text(value, secrets, pattern) if type(value) is str else _redact(value, pattern, found, 0)
+    known = [*secrets, *_text_forms(found)] if found else secrets
+    return redact_text(bounded_repr(value, limit), sorted(set(known), key=len, reverse=True), pattern)
 
 
 def _strings(value: Any, out: list[str]) -> None:
@@ -822,6 +951,11 @@ class AuditLog:
             if not _may_hold_secret_names("\n".join(texts), pattern):
                 return {"type": type, **safe}
         return {"type": type, **_scrub(safe, secrets, pattern)}
+
+    def known_secrets(self, request_id: str) -> tuple[str, ...]:
+        """The text forms of the secret values recorded so far about request ``request_id`` (longest first)."""
+        with self._state.lock:
+            return self._state.secrets.get(request_id, ())
 
     def _remember(self, rid: str | None, found: list[str], *, forget: bool) -> tuple[str, ...]:
         """The secret values known for request ``rid``, with ``found`` added."""

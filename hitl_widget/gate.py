@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 from makefun import create_function
 
-from .audit import SECRET_NAMES, AuditLog, redact, redact_text, secret_values
+from .audit import SECRET_NAMES, AuditLog, redact_text, redacted_repr, secret_values
 from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, AuditUnavailable, AuditWarning, InvalidEdit
 from .formatting import bounded_repr, json_safe
@@ -467,7 +467,7 @@ class Gate:
                     request_id=request.id,
                     decision="error",
                     channel=channel,
-                    error=f"{type(answer).__name__}: {bounded_repr(str(answer), 500)}",
+                    error=f"{type(answer).__name__}: {_redacted_text(guard, request, str(answer))}",
                     waited_ms=round(waited, 3),
                 )
                 raise answer
@@ -828,12 +828,9 @@ class Gate:
         try:
             duration = round((time.perf_counter() - started) * 1000, 3)
             if error is None:
-                fields: dict[str, Any] = {
-                    "status": "returned",
-                    "result": bounded_repr(redact(result, getattr(audit, "redact_names", SECRET_NAMES)), 500),
-                }
+                fields: dict[str, Any] = {"status": "returned", "result": _redacted_text(guard, request, result)}
             else:
-                fields = {"status": "raised", "error": f"{type(error).__name__}: {bounded_repr(str(error), 500)}"}
+                fields = {"status": "raised", "error": f"{type(error).__name__}: {_redacted_text(guard, request, str(error))}"}
             if isinstance(audit, AuditLog):
                 _, failure = audit.append_or_keep("outcome", request_id=request.id, duration_ms=duration, **fields)
             else:  # a duck-typed log
@@ -952,6 +949,24 @@ def _log_text(guard: _Guard, request: ApprovalRequest) -> str:
     if pattern is None:
         return text
     return redact_text(text, secret_values(request.arguments, pattern) + secret_values(request.context, pattern), pattern)
+
+
+def _redacted_text(guard: _Guard, request: ApprovalRequest, value: Any) -> str:
+    """``value`` as the audit log's bounded repr, the request's secrets cut out before the text is formed
+    (so that quoting it again, or shortening it, leaves no piece of one)."""
+    audit = guard.audit
+    pattern = getattr(audit, "redact_names", SECRET_NAMES)
+    if pattern is None:
+        return bounded_repr(value, 500)
+    known = secret_values(request.arguments, pattern) + secret_values(request.context, pattern)
+    if isinstance(audit, AuditLog):
+        known += audit.known_secrets(request.id)
+    if not known and type(value) in _PLAIN_RESULTS:  # nothing to cut before the repr (the log scans its text)
+        return bounded_repr(value, 500)
+    return redacted_repr(value, sorted(set(known), key=len, reverse=True), pattern, 500)
+
+
+_PLAIN_RESULTS = frozenset({str, int, float, bool, type(None)})
 
 
 def _report_unrecorded(guard: _Guard, request: ApprovalRequest, failure: Exception, error: BaseException | None) -> None:

@@ -96,3 +96,11 @@ def test_ordinary_parameters_are_kept(tmp_path: Path) -> None:
 
 def test_camel_case_humps_are_case_sensitive_in_free_text() -> None:
     assert redact_text("AUTHOR=bob, authToken=abcdef") == f"AUTHOR=bob, authToken={REDACTED}"
+
+
+def test_the_spelled_out_needle_check_is_the_needle_list() -> None:
+    from hitl_widget.audit import _has_needle
+
+    for needle in _DEFAULT_NEEDLES:
+        assert _has_needle(f"xx {needle} yy")
+    assert not _has_needle("an ordinary record: send_email to bob, subject hello")
