@@ -53,7 +53,9 @@ lite: lite-build
 JOBS ?= 2
 LEG = $(PY) scripts/leg.py
 TEST_LEGS := test-browser lint typecheck test-js test-unit test-pyodide test-kernel test-install test-kernel6 test-integrations
-# Every folder of tests/ with test files must be run by some leg (check-legs, part of lint).
+# A new leg (its own venv, like test-kernel6 and test-integrations) goes into TEST_LEGS, and the
+# test folders it runs into LEG_DIRS: every folder of tests/ with test files must be run by some
+# leg (check-legs, part of lint).
 LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install tests/integrations
 
 test: setup chromium $(LITE_DIR)/jupyter-lite.json
@@ -106,14 +108,15 @@ test-kernel6: setup $(IK6)/.installed
 # The agent-SDK glue against the real SDKs (optional extras), in a venv of its own so the core suite never needs them.
 # HATCH_BUILD_NO_HOOKS: the editable install skips the JS build (the integrations never load the widget).
 SDK_VENV := .venv-sdk
-$(SDK_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(SDK_VENV)
+$(SDK_VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv --clear $(SDK_VENV)
 	HATCH_BUILD_NO_HOOKS=true $(SDK_VENV)/bin/python -m pip install --quiet -e '.[pydantic-ai,openai-agents,langchain]' \
-		pytest pytest-timeout pytest-asyncio
+		pytest pytest-timeout pytest-asyncio mypy
 	touch $@
 
-test-integrations: $(SDK_VENV)/.installed
-	@$(LEG) $@ -- $(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider
+# mypy here checks the glue against the SDKs' real types (the main venv has no SDKs).
+test-integrations: $(VENV)/bin/python $(SDK_VENV)/.installed
+	@$(LEG) $@ -- sh -c '$(SDK_VENV)/bin/mypy hitl_widget/integrations && $(SDK_VENV)/bin/python -m pytest tests/integrations -p no:cacheprovider'
 
 lint: setup
 	@$(LEG) $@ -- sh -c '$(VENV)/bin/ruff check hitl_widget tests benchmarks scripts && $(MAKE) --no-print-directory check-legs'

@@ -5,7 +5,15 @@ from .approvers import AutoApprove, AutoReject, ScriptedApprover, TerminalApprov
 from .audit import AuditLog
 from .batch import Batch
 from .decisions import Approve, Edit, Reject
-from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit, NoApprovalChannel
+from .errors import (
+    ApprovalCancelled,
+    ApprovalRejected,
+    ApprovalTimeout,
+    AuditUnavailable,
+    AuditWarning,
+    InvalidEdit,
+    NoApprovalChannel,
+)
 from .gate import Gate, require_approval
 from .policy import Budget, TimeWindow
 from .request import ApprovalRequest
@@ -22,6 +30,8 @@ __all__ = [
     "ApprovalTimeout",
     "Approve",
     "AuditLog",
+    "AuditUnavailable",
+    "AuditWarning",
     "AutoApprove",
     "AutoReject",
     "Batch",

@@ -1,6 +1,7 @@
 """``hitl`` command line: ``hitl audit verify PATH`` and ``hitl audit show PATH``.
 
-Exit status: 0 intact, 1 tampered (or unreadable as a log), 2 usage errors.
+Exit status: 0 intact, 1 tampered (or unreadable as a log), 2 usage errors. Both commands also
+list the calls decided to run that have no outcome record (a NOTE; the exit status stays 0).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from .audit import AuditLog
 
@@ -26,9 +28,24 @@ def _verify(path: str) -> int:
         return 2
     if result.ok:
         print(f"OK: {result.records} records, chain intact, head {result.head}")
+        _report_without_outcome(path, sys.stdout)
         return 0
     print(f"TAMPERED: line {result.line}: {result.problem} ({result.records} records verified before it)")
     return 1
+
+
+def _report_without_outcome(path: str, stream: TextIO) -> None:
+    """Calls decided to run that no outcome record follows: ran unrecorded, stopped, or still running."""
+    missing = AuditLog.without_outcome(path)
+    if not missing:
+        return
+    print(
+        f"NOTE: {len(missing)} call(s) were decided to run but have no outcome record (the outcome could not be "
+        "written and the process ended, the call was stopped, or it is still running):",
+        file=stream,
+    )
+    for item in missing:
+        print(f"  seq {item['seq']}  {item['ts']}  {item['request_id']} {item['function']} {item['decision']}", file=stream)
 
 
 def _show(path: str, as_json: bool) -> int:
@@ -70,10 +87,17 @@ def _show(path: str, as_json: bool) -> int:
             parts.append(f"{record.get('request_id', '')} {record.get('status', '')} {record.get('duration_ms', '')} ms")
             if record.get("error"):
                 parts.append(str(record["error"]))
+        elif kind == "records_dropped":
+            parts.append(f"{record.get('count', '?')} records could not be written and were dropped")
+        late = record.get("late")
+        if isinstance(late, dict):
+            parts.append(f"(written late: it failed at {late.get('ts', '?')} with {late.get('error', '?')})")
         print("  ".join(p for p in parts if p))
     ok = AuditLog.check(path)
     # with --json the verdict goes to stderr, so stdout stays one JSON record per line
-    print(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}", file=sys.stderr if as_json else sys.stdout)
+    verdict = sys.stderr if as_json else sys.stdout
+    print(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}", file=verdict)
+    _report_without_outcome(path, verdict)
     return 0 if ok else 1
 
 

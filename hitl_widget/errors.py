@@ -5,12 +5,30 @@ The tree::
     Exception
      ├── ApprovalRejected        a call was not approved; the function did not run
      │    ├── ApprovalTimeout     nobody decided before the timeout (fails closed)
-     │    ├── ApprovalCancelled   the reviewer cancelled the prompt (Ctrl-C, kernel interrupt)
-     │    └── NoApprovalChannel   no way to ask a person here (no TTY, no notebook)
+     │    ├── ApprovalCancelled   the reviewer dismissed or cancelled the prompt
+     │    ├── NoApprovalChannel   no way to ask a person here (no TTY, no notebook)
+     │    └── AuditUnavailable    the request or decision could not be audited (fails closed)
      └── InvalidEdit (ValueError) edited arguments do not fit the signature or types
+
+    UserWarning
+     └── AuditWarning            a call RAN but its outcome could not be written to the audit log
 
 Messages are written for an agent to read and adapt to: they name the call and
 carry the reviewer's feedback.
+
+Ctrl-C is not an approval error. A ``KeyboardInterrupt`` while a person is being asked
+(Ctrl-C at the terminal prompt, a kernel interrupt while a card waits) is recorded in the
+audit log as ``cancelled`` (rule ``interrupted``) and then propagates as
+``KeyboardInterrupt``, so it stops the agent instead of becoming a tool error the agent
+reads and works around. An ``asyncio`` task cancelled while it waits is recorded the same
+way (rule ``task cancelled``) and ``CancelledError`` propagates. In a ``Batch`` review the
+calls not yet decided stay pending. To catch every way a call may not run::
+
+    try:
+        delete_user(123)
+    except ApprovalRejected as e:      # a decision (or no way to decide): tell the agent
+        ...
+    # KeyboardInterrupt / CancelledError pass through: the person stopped the run
 """
 
 from __future__ import annotations
@@ -24,6 +42,8 @@ __all__ = [
     "ApprovalCancelled",
     "ApprovalRejected",
     "ApprovalTimeout",
+    "AuditUnavailable",
+    "AuditWarning",
     "InvalidEdit",
     "NoApprovalChannel",
 ]
@@ -58,7 +78,14 @@ class ApprovalTimeout(ApprovalRejected):
 
 
 class ApprovalCancelled(ApprovalRejected):
-    """The reviewer cancelled the prompt (Ctrl-C, a dismissed dialog, a kernel interrupt)."""
+    """The reviewer dismissed or cancelled the prompt (a closed dialog, a Cancel button).
+
+    Ctrl-C and kernel interrupts are not this: they are recorded as cancelled and
+    propagate as ``KeyboardInterrupt`` (see the module's docstring)::
+
+        except ApprovalCancelled:
+            ask_again_later()
+    """
 
 
 class NoApprovalChannel(ApprovalRejected):
@@ -68,6 +95,29 @@ class NoApprovalChannel(ApprovalRejected):
 
         except NoApprovalChannel as e:
             print(e)   # ... set HITL_MODE=approve, or pass approver=...
+    """
+
+
+class AuditUnavailable(ApprovalRejected):
+    """The request or its decision could not be written to the audit log, so the call did not run.
+
+    An audited call never runs unrecorded (disk full, a read-only file, a corrupt last
+    line). The original error is ``__cause__``::
+
+        except AuditUnavailable as e:
+            alert_ops(e.__cause__)   # OSError: [Errno 28] No space left on device
+    """
+
+
+class AuditWarning(UserWarning):
+    """A call ran, but the record of its outcome could not be written to the audit log.
+
+    The caller still gets the function's result (or its own exception): the side
+    effect happened, and a retry would repeat it. The failure is also logged as an
+    error on the ``"hitl_widget"`` logger, the record is kept in memory and written
+    (marked ``late``) before the next record that can be written, and
+    ``hitl audit verify`` lists calls approved to run that have no outcome record.
+    Make it an error in tests with ``-W error::hitl_widget.AuditWarning``.
     """
 
 

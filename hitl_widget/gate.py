@@ -9,6 +9,7 @@ then run with exactly the approved arguments, or refused with ApprovalRejected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -18,6 +19,7 @@ import math
 import secrets
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -27,14 +29,14 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 from makefun import create_function
 
-from .audit import AuditLog
+from .audit import SECRET_NAMES, AuditLog, redact, redact_text, secret_values
 from .decisions import Decision, Edit, Reject, as_decision
-from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, InvalidEdit
+from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, AuditUnavailable, AuditWarning, InvalidEdit
 from .formatting import bounded_repr, json_safe
 from .frozen import instance_state
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
-from .target import Target, inspect_target
+from .target import Target, inspect_target, method_descriptor
 from .validation import injected_parameters
 
 __all__ = ["Gate", "Resolution", "require_approval"]
@@ -263,8 +265,13 @@ class Gate:
 
         Options override the gate's for this function: ``when``, ``risk``,
         ``timeout``, ``on_timeout``, ``budget``, ``window``, ``approver``, ``audit``,
-        ``context``.
+        ``context``. A ``staticmethod`` or ``classmethod`` comes back as the same kind of
+        descriptor around the stand-in (so decorator order does not matter); a property
+        raises TypeError.
         """
+        descriptor = method_descriptor(fn)  # staticmethod/classmethod: wrap the function, keep the kind
+        if descriptor is not None:
+            return cast(F, descriptor[0](self.wrap(descriptor[1], **options)))
         target = inspect_target(fn)
         guard = _Guard(self, target, options)
         arguments_from_wrapper = target.arguments_from_wrapper
@@ -344,6 +351,12 @@ class Gate:
         if routed is not None:
             return routed
         return self.approver if self.approver is not None else _DEFAULT_ROUTE
+
+    def _route_of(self, guard: _Guard, approver: object) -> object:
+        """The route ``approver`` stands for: itself when configured here, else the default-approver marker."""
+        if approver is guard.approver or approver is self.approver or any(approver is r for r in self.routes.values()):
+            return approver
+        return _DEFAULT_ROUTE
 
     # -- policy --------------------------------------------------------------------
 
@@ -483,11 +496,11 @@ class Gate:
         if verdict.action == "reject":
             feedback = f"rejected automatically by policy ({verdict.rule}{': ' + verdict.detail if verdict.detail else ''})"
         resolution = Resolution(status, request.arguments, verdict.rule, channel="policy", feedback=feedback)
-        audit = guard.audit
-        if audit is not None:
-            audit.append("decision", request=request.to_dict(), **self._decision_fields(resolution, verdict.detail))
+        if guard.audit is not None:
+            fields = self._decision_fields(resolution, verdict.detail)
+            self._audit(guard, "decision", request=_request_field(guard, request), **fields)
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s by %s", request.call_text(), status, verdict.rule)
+            log.info("%s %s by %s", _log_text(guard, request), status, verdict.rule)
         return resolution
 
     def _decision_fields(self, resolution: Resolution, detail: str = "") -> dict[str, Any]:
@@ -625,7 +638,7 @@ class Gate:
         return new
 
     def _after_decision(
-        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int
+        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int, decider: object = None
     ) -> Resolution | _Reask:
         """What follows a person's decision about ``request``: the final resolution, or another approver to ask.
 
@@ -634,11 +647,21 @@ class Gate:
         stands; when it would ask the same approver, the edit stands; when another approver
         now applies, that approver is asked about the edited call (at most
         ``MAX_DECISION_ROUNDS`` decisions in all, then the call fails closed).
+
+        An "approve always" is credited only to ``decider`` (the approver that answered;
+        None: an answer given to the review directly, which stands for the call's own
+        approver), and only when the call is routed to that approver: a grant never covers
+        calls that go to another approver.
         """
         route = self._route(guard, request)
         state = request.instance_state
         if state is not None and resolution.runs and state.changed():
             return self._state_changed(guard, request, resolution, rounds)
+        if resolution.always and decider is not None and self._route_of(guard, decider) is not route:
+            to = route if isinstance(route, str) else _channel_name(route)
+            resolution.grant_refused = f"not granted: {_channel_name(decider)} answered, but this call goes to {to}"
+            log.warning("%s: always=%s %s", _log_text(guard, request), resolution.always, resolution.grant_refused)
+            resolution.always = None
         if resolution.status != "edited":
             self._apply_grant(guard, route, resolution, request)
             return resolution
@@ -679,7 +702,7 @@ class Gate:
             fields = {"decision": "approved_after_edit", "rule": verdict.rule, "channel": "policy"}
             if verdict.detail:
                 fields["detail"] = verdict.detail
-        self._audit(guard, "decision", request=new.to_dict(), round=rounds + 1, after="edit", **fields)
+        self._audit(guard, "decision", request=_request_field(guard, new), round=rounds + 1, after="edit", **fields)
         return final
 
     def _state_changed(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int) -> Resolution | _Reask:
@@ -724,35 +747,52 @@ class Gate:
         approver = self.approver_for(guard, new)
         return _Reask(new, approver, _channel_name(approver), after="state_changed")
 
-    def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
-        """Settle what follows a decision (grants; an edited call decided again), asking synchronously."""
+    def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, decider: object = None) -> Resolution:
+        """Settle what follows a decision by ``decider`` (grants; an edited call decided again), asking synchronously."""
         rounds = 1
-        step = self._after_decision(guard, request, resolution, rounds)
+        step = self._after_decision(guard, request, resolution, rounds, decider)
         while isinstance(step, _Reask):
             rounds += 1
-            self._audit(guard, "request", request=step.request.to_dict(), channel=step.channel, round=rounds, after=step.after)
+            edited = _request_field(guard, step.request)
+            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after=step.after)
             started = time.monotonic()
-            answer = self._ask_sync(step.approver, step.request)
+            answer = self._ask_recorded(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
-            step = self._after_decision(guard, step.request, resolution, rounds)
+            step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
 
-    async def _follow_async(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Resolution:
+    async def _follow_async(
+        self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, decider: object = None
+    ) -> Resolution:
         """``_follow_sync`` for async callers: another approver is awaited, never blocking the loop."""
         rounds = 1
-        step = self._after_decision(guard, request, resolution, rounds)
+        step = self._after_decision(guard, request, resolution, rounds, decider)
         while isinstance(step, _Reask):
             rounds += 1
-            self._audit(guard, "request", request=step.request.to_dict(), channel=step.channel, round=rounds, after=step.after)
+            edited = _request_field(guard, step.request)
+            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after=step.after)
             started = time.monotonic()
-            answer = await self._ask_async(step.approver, step.request)
+            answer = await self._ask_recorded_async(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
-            step = self._after_decision(guard, step.request, resolution, rounds)
+            step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
 
     def _audit(self, guard: _Guard, kind: str, **fields: Any) -> None:
-        if guard.audit is not None:
-            guard.audit.append(kind, **fields)
+        """Record something that happens before the call runs; fails closed when it cannot be written."""
+        audit = guard.audit
+        if audit is None:
+            return
+        try:
+            audit.append(kind, **fields)
+        except Exception as exc:
+            request = fields.get("request")
+            rid = fields.get("request_id") or getattr(request, "id", None) or "?"
+            raise AuditUnavailable(
+                f"{guard.target.name}() did not run: its {kind} (request {rid}) could not be written to the audit "
+                f"log {audit.path} ({type(exc).__name__}: {exc}), and a call that cannot be audited fails closed. "
+                "Fix the log (disk space, permissions) before retrying.",
+                request=request if isinstance(request, ApprovalRequest) else None,
+            ) from exc
 
     def _rejection(self, request: ApprovalRequest, resolution: Resolution) -> ApprovalRejected:
         call = request.call_text()
@@ -782,51 +822,93 @@ class Gate:
 
     def _record_request(self, guard: _Guard, request: ApprovalRequest, channel: str) -> None:
         if guard.audit is not None:
-            guard.audit.append("request", request=request.to_dict(), channel=channel)
+            self._audit(guard, "request", request=_request_field(guard, request), channel=channel)
 
     # -- asking, sync and async ------------------------------------------------------
 
     def _ask_sync(self, approver: Approver, request: ApprovalRequest) -> Any:
-        """The approver's answer, or the exception that stands for no answer."""
+        """The approver's answer, or the exception that stands for no answer.
+
+        ``KeyboardInterrupt`` (and ``CancelledError``) propagate: the callers record the
+        call as cancelled and re-raise them. An approver with ``blocking = False`` is
+        called inline, without a thread, even under a timeout.
+        """
         try:
             if _is_async_approver(approver):
                 return _run_coroutine_blocking(self._ask_async(approver, request))
             remaining = request.remaining()
-            if remaining is None or getattr(approver, "honors_deadline", False):
+            if remaining is None or not _blocks(approver) or getattr(approver, "honors_deadline", False):
                 answer = approver(request)
                 if remaining is not None and request.remaining() == 0:
                     return ApprovalTimeout("timed out")
                 return answer
             return _call_with_timeout(approver, request, remaining)
-        except (ApprovalTimeout, ApprovalCancelled) as exc:
-            return exc
-        except KeyboardInterrupt:
-            return ApprovalCancelled("interrupted", feedback="")
         except Exception as exc:
             return exc
 
     async def _ask_async(self, approver: Approver, request: ApprovalRequest) -> Any:
+        """As ``_ask_sync``, without blocking the running loop.
+
+        A blocking sync approver runs in its own daemon thread (never the loop's default
+        executor, which abandoned approvers would fill, and which ``asyncio.run`` waits
+        for on exit); a non-blocking one (``blocking = False``) is called inline.
+        """
         try:
             ask_async = getattr(approver, "ask_async", None)
             if ask_async is not None:
                 awaitable = ask_async(request)
             elif _is_async_approver(approver):
                 awaitable = approver(request)
+            elif not _blocks(approver):
+                answer = approver(request)
+                if request.timeout is not None and request.remaining() == 0:
+                    return ApprovalTimeout("timed out")
+                return answer
             else:
-                awaitable = asyncio.to_thread(approver, request)
+                awaitable = in_own_thread(approver, request, name=f"hitl-approver-{request.id}")
             remaining = request.remaining()
             if remaining is None:
-                return await awaitable
-            try:
-                return await asyncio.wait_for(awaitable, remaining)
-            except TimeoutError:
-                return ApprovalTimeout("timed out")
-        except (ApprovalTimeout, ApprovalCancelled) as exc:
-            return exc
-        except asyncio.CancelledError:
-            raise
+                answer = await _interrupt_as_value(awaitable)
+            else:
+                try:
+                    answer = await asyncio.wait_for(_interrupt_as_value(awaitable), remaining)
+                except TimeoutError:
+                    return ApprovalTimeout("timed out")
         except Exception as exc:
             return exc
+        if isinstance(answer, _Interrupt):
+            raise answer.exc
+        return answer
+
+    def _interrupted(
+        self, guard: _Guard, request: ApprovalRequest, channel: str, started: float, exc: BaseException, **extra: Any
+    ) -> None:
+        """Record a call whose asking was interrupted (Ctrl-C, a cancelled task) as cancelled; the caller re-raises."""
+        rule = "task cancelled" if isinstance(exc, asyncio.CancelledError) else "interrupted"
+        resolution = Resolution("cancelled", request.arguments, rule, channel=channel)
+        resolution.waited_ms = (time.monotonic() - started) * 1000
+        try:
+            self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution), **extra)
+        except AuditUnavailable as failure:  # the interrupt matters more: say so and let it through
+            log.error("%s was %s, and that could not be recorded: %s", _log_text(guard, request), rule, failure)
+
+    def _ask_recorded(self, guard: _Guard, approver: Approver, request: ApprovalRequest, channel: str, started: float) -> Any:
+        """``_ask_sync``; an interrupt is recorded as cancelled, then re-raised."""
+        try:
+            return self._ask_sync(approver, request)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            self._interrupted(guard, request, channel, started, exc)
+            raise
+
+    async def _ask_recorded_async(
+        self, guard: _Guard, approver: Approver, request: ApprovalRequest, channel: str, started: float
+    ) -> Any:
+        """``_ask_async``; an interrupt (or the task cancelled) is recorded as cancelled, then re-raised."""
+        try:
+            return await self._ask_async(approver, request)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            self._interrupted(guard, request, channel, started, exc)
+            raise
 
     def resolve(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
         """Decide ``request`` synchronously (policy, then a person). Does not run anything."""
@@ -838,8 +920,9 @@ class Gate:
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
         started = time.monotonic()
-        resolution = self._settle(guard, request, self._ask_sync(approver, request), channel, started)
-        return self._follow_sync(guard, request, resolution)
+        answer = self._ask_recorded(guard, approver, request, channel, started)
+        resolution = self._settle(guard, request, answer, channel, started)
+        return self._follow_sync(guard, request, resolution, approver)
 
     async def resolve_async(self, guard: _Guard, request: ApprovalRequest) -> Resolution:
         verdict = self.evaluate(guard, request)
@@ -850,29 +933,37 @@ class Gate:
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
         started = time.monotonic()
-        resolution = self._settle(guard, request, await self._ask_async(approver, request), channel, started)
-        return await self._follow_async(guard, request, resolution)
+        answer = await self._ask_recorded_async(guard, approver, request, channel, started)
+        resolution = self._settle(guard, request, answer, channel, started)
+        return await self._follow_async(guard, request, resolution, approver)
 
     # -- running -------------------------------------------------------------------
 
     def _outcome(
         self, guard: _Guard, request: ApprovalRequest, started: float, result: Any = None, error: BaseException | None = None
     ) -> None:
-        if guard.audit is None:
+        """Record what the call did. Never raises: the call has run, its result must reach the caller."""
+        audit = guard.audit
+        if audit is None:
             return
-        duration = round((time.perf_counter() - started) * 1000, 3)
-        if error is None:
-            guard.audit.append(
-                "outcome", request_id=request.id, status="returned", result=bounded_repr(result, 500), duration_ms=duration
-            )
-        else:
-            guard.audit.append(
-                "outcome",
-                request_id=request.id,
-                status="raised",
-                error=f"{type(error).__name__}: {bounded_repr(str(error), 500)}",
-                duration_ms=duration,
-            )
+        try:
+            duration = round((time.perf_counter() - started) * 1000, 3)
+            if error is None:
+                fields: dict[str, Any] = {
+                    "status": "returned",
+                    "result": bounded_repr(redact(result, getattr(audit, "redact_names", SECRET_NAMES)), 500),
+                }
+            else:
+                fields = {"status": "raised", "error": f"{type(error).__name__}: {bounded_repr(str(error), 500)}"}
+            if isinstance(audit, AuditLog):
+                _, failure = audit.append_or_keep("outcome", request_id=request.id, duration_ms=duration, **fields)
+            else:  # a duck-typed log
+                audit.append("outcome", request_id=request.id, duration_ms=duration, **fields)
+                failure = None
+        except Exception as exc:  # not even a record to keep: say so all the same
+            failure = exc
+        if failure is not None:
+            _report_unrecorded(guard, request, failure, error)
 
     def _call_sync(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
         request = self._new_request(guard, arguments)
@@ -1021,6 +1112,36 @@ def _brief(value: Any) -> str:
         return f"<{type(value).__name__} object>"
 
 
+def _request_field(guard: _Guard, request: ApprovalRequest) -> Any:
+    """An AuditLog takes the request itself (it finds secrets in the arguments as passed); others its dict."""
+    return request if isinstance(guard.audit, AuditLog) else request.to_dict()
+
+
+def _log_text(guard: _Guard, request: ApprovalRequest) -> str:
+    """The call as text for Python's logging, with the secrets the audit log would redact cut out."""
+    pattern = getattr(guard.audit, "redact_names", SECRET_NAMES)
+    text = request.call_text()
+    if pattern is None:
+        return text
+    return redact_text(text, secret_values(request.arguments, pattern) + secret_values(request.context, pattern), pattern)
+
+
+def _report_unrecorded(guard: _Guard, request: ApprovalRequest, failure: Exception, error: BaseException | None) -> None:
+    """Loudly: an error on the "hitl_widget" logger and an AuditWarning (never an exception here)."""
+    audit = guard.audit
+    what = "returned" if error is None else f"raised {type(error).__name__}"
+    message = (
+        f"{_log_text(guard, request)} RAN and {what}, but its outcome could not be written to the audit log "
+        f"{audit.path if audit is not None else ''} ({type(failure).__name__}: {failure}). The caller got the "
+        "function's own result; do not retry the call because of this. The record is kept in memory and written, "
+        "marked late, before the next record that can be written; `hitl audit verify` lists calls approved to run "
+        f"that have no outcome record (request {request.id})."
+    )
+    log.error(message)
+    with contextlib.suppress(Exception):  # warnings turned into errors must not take the result away
+        warnings.warn(message, AuditWarning, stacklevel=5)
+
+
 def _within(timeout: float | None) -> str:
     return "before the approver's deadline" if timeout is None else f"within {timeout:g} s"
 
@@ -1056,6 +1177,65 @@ def _channel_name(approver: Any) -> str:
     return getattr(approver, "__name__", type(approver).__name__)
 
 
+@dataclass(slots=True)
+class _Interrupt:
+    exc: KeyboardInterrupt
+
+
+async def _interrupt_as_value(awaitable: Any) -> Any:
+    """Await ``awaitable``, handing a KeyboardInterrupt back as a value.
+
+    ``wait_for`` runs the approver in a task of its own; a KeyboardInterrupt raised there
+    would stop the event loop at once, before the gate records the call as cancelled.
+    """
+    try:
+        return await awaitable
+    except KeyboardInterrupt as exc:
+        return _Interrupt(exc)
+
+
+def _blocks(approver: Any) -> bool:
+    """False for approvers that never wait for a person (``blocking = False``): they are called inline."""
+    return getattr(approver, "blocking", True) is not False
+
+
+def in_own_thread(fn: Callable[..., Any], *args: Any, name: str = "hitl-approver") -> asyncio.Future[Any]:
+    """``fn(*args)`` in a new daemon thread, as a future of the running loop.
+
+    Not the loop's default executor: a caller that stops waiting (a timeout) leaves the
+    thread behind without taking a worker from later calls, and ``asyncio.run`` does not
+    wait for it on exit. The answer arrives with ``call_soon_threadsafe``; it is dropped
+    when nobody waits any more (the future is cancelled, or the loop has closed). Where
+    threads cannot start (Pyodide), ``fn`` is called inline.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    ctx = contextvars.copy_context()
+
+    def deliver(ok: bool, value: Any) -> None:
+        if future.done():
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def target() -> None:
+        try:
+            value, ok = ctx.run(fn, *args), True
+        except BaseException as exc:  # handed to the awaiting task
+            value, ok = exc, False
+        # the loop has closed: nobody waits for this answer any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver, ok, value)
+
+    try:
+        threading.Thread(target=target, name=name, daemon=True).start()
+    except RuntimeError:  # no threads here (Pyodide): the only way left is to call it inline
+        target()  # its answer is delivered by the loop, as from a thread
+    return future
+
+
 def _is_async_approver(approver: Any) -> bool:
     if inspect.iscoroutinefunction(approver):
         return True
@@ -1077,13 +1257,42 @@ def _call_with_timeout(approver: Approver, request: ApprovalRequest, timeout: fl
         finally:
             done.set()
 
-    threading.Thread(target=target, name=f"hitl-approver-{request.id}", daemon=True).start()
+    try:
+        threading.Thread(target=target, name=f"hitl-approver-{request.id}", daemon=True).start()
+    except RuntimeError:  # no threads here (Pyodide): ask inline, and judge the deadline after
+        target()
+        if request.remaining() == 0:
+            return ApprovalTimeout("timed out")
     if not done.wait(timeout):
         return ApprovalTimeout("timed out")
     answer = box[0]
     if isinstance(answer, BaseException) and not isinstance(answer, Exception):
         raise answer
     return answer
+
+
+async def _boxed(coro: Any) -> tuple[bool, Any]:
+    """``(True, result)`` or ``(False, exception)``: nothing escapes the task (a KeyboardInterrupt would stop Pyodide)."""
+    try:
+        return True, await coro
+    except BaseException as exc:
+        return False, exc
+
+
+def _run_without_threads(coro: Any) -> Any:
+    """Suspend this sync call until ``coro`` is done, where the runtime can (Pyodide's ``run_sync``)."""
+    try:
+        from pyodide.ffi import run_sync
+    except ImportError:
+        coro.close()
+        raise RuntimeError(
+            "an async approver was asked from sync code inside a running event loop, and no thread can be "
+            "started here: await the wrapped function from async code, or use a sync approver"
+        ) from None
+    ok, value = run_sync(_boxed(coro))
+    if not ok:
+        raise value
+    return value
 
 
 def _run_coroutine_blocking(coro: Any) -> Any:
@@ -1102,7 +1311,10 @@ def _run_coroutine_blocking(coro: Any) -> Any:
             box.append(exc)
 
     thread = threading.Thread(target=runner, name="hitl-async-approver", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no threads (Pyodide)
+        return _run_without_threads(coro)
     thread.join()
     if isinstance(box[0], BaseException):
         raise box[0]

@@ -13,7 +13,9 @@ click still gets through depends on where the wait runs:
   in ``pool.map``; an agent SDK's worker thread): :func:`served` has the kernel's shell
   channel thread hand the card's comm messages to a kernel subshell of hitl_widget's own
   (created the way the kernel creates any subshell, on its control thread), whose thread
-  handles them while the main thread is blocked. The waiting thread just waits on the event.
+  handles them while the main thread is blocked. That subshell's message lock stays taken,
+  so the kernel handles each comm message there as it does while a cell awaits: at once and
+  without a status of its own. The waiting thread just waits on the event.
 - **On another thread, ipykernel 6** (no subshells): while the cell awaits, the kernel has
   already read the click but queues it behind the cell (``kernel.msg_queue``); a small task
   on the kernel's loop takes comm messages out of that queue and handles them at once. When
@@ -21,11 +23,12 @@ click still gets through depends on where the wait runs:
   ``future.result()``, ``join()``), nothing can read the click: :func:`wait_for` raises
   :class:`NotAnswerable` after :data:`GRACE` seconds rather than hang.
 
-While a cell runs, nested handling (a comm message on a subshell, a control request) ends
-with an ``idle`` status that frontends take for the whole kernel; :func:`keep_busy` has the
-kernel publish ``busy`` again right after it, so every indicator shows the kernel busy until
-the cell ends. A kernel interrupt of the cell a worker's wait belongs to raises
-``KeyboardInterrupt`` in that worker too.
+While a cell runs, other nested handling (a control request, another widget's message on a
+frontend's subshell) ends with an ``idle`` status that frontends take for the whole kernel;
+:func:`keep_busy` has the kernel publish ``busy`` again right after it, so every indicator
+shows the kernel busy until the cell ends. A kernel interrupt of the cell a worker's wait
+belongs to raises ``KeyboardInterrupt`` in that worker too (a sync cell's interrupt, or an
+awaiting cell's cancellation, which the worker's wait keeps the kernel's loop awake for).
 
 Elsewhere (plain Python, a non-IPython thread) it is just ``event.wait(timeout)``.
 """
@@ -34,16 +37,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import inspect
 import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["GRACE", "NotAnswerable", "keep_busy", "served", "wait_for"]
+__all__ = ["GRACE", "NotAnswerable", "comms_while_awaiting", "keep_busy", "served", "wait_for"]
 
 # Slice of one poll of the shell socket: bounds how late an event set by another thread
 # (a subshell handling the click, say) is noticed.
@@ -86,7 +90,7 @@ _deferred = _Deferred()
 _main_polls = 0  # how many waits the main thread runs now (it handles comm messages meanwhile)
 
 
-def wait_for(event: threading.Event, timeout: float | None) -> bool:
+def wait_for(event: threading.Event, timeout: float | None, *, widget: Any = None) -> bool:
     """Wait until ``event`` is set or ``timeout`` seconds pass; return ``event.is_set()``.
 
     On the main thread of a running IPython kernel, comm messages keep flowing while it
@@ -95,7 +99,9 @@ def wait_for(event: threading.Event, timeout: float | None) -> bool:
     the cell it was started from raises ``KeyboardInterrupt`` here as well.
 
     Raises :class:`NotAnswerable` (at once, after :data:`GRACE` seconds) where the click
-    cannot reach the kernel while this thread waits.
+    cannot reach the kernel while this thread waits. ``widget`` is the widget whose click
+    sets ``event``: on ipykernel >= 7.4, one not made by :func:`served` (its subshell could
+    not be created) has its messages sent to the main thread, so the same check applies.
     """
     found = _main_shell_stream()
     if found is not None:
@@ -113,7 +119,17 @@ def wait_for(event: threading.Event, timeout: float | None) -> bool:
             return True
         if _has_message_queue(kernel):
             return _wait_draining_queue(kernel, event, timeout, _msg_id(parent))
-        return _wait_in_slices(event, timeout, _msg_id(parent), lambda: None)
+        check = _no_check
+        if widget is not None and _routes_comms(kernel) and not _is_served(widget):
+            check = _blocked_main_check(time.monotonic())
+        stop = threading.Event()
+        loop = getattr(kernel, "io_loop", None)
+        if loop is not None:  # an awaiting cell's interrupt needs its loop awake, see _tick
+            loop.add_callback(_tick, stop, event)
+        try:
+            return _wait_in_slices(event, timeout, _msg_id(parent), check)
+        finally:
+            stop.set()
     finally:
         if parent is not None:
             _adopt_cell_output(kernel, parent)
@@ -190,6 +206,32 @@ def _wait_in_slices(event: threading.Event, timeout: float | None, cell: str | N
         check()
 
 
+def _no_check() -> None:
+    return None
+
+
+def _blocked_main_check(started: float) -> Callable[[], None]:
+    """ipykernel 7.4, a widget whose messages go to the main thread: NotAnswerable while it is blocked."""
+
+    def check() -> None:
+        if _main_polls or time.monotonic() - started < GRACE:
+            return
+        blocked_in = _main_thread_waits_on_lock()
+        if blocked_in:
+            raise NotAnswerable(
+                f"the kernel's main thread is blocked in the cell's own code ({blocked_in}), waiting "
+                "for this thread, and this card's messages go to the main thread (a kernel subshell "
+                f"for it could not be created), so no click could reach it. {WHAT_WORKS}"
+            )
+
+    return check
+
+
+def _is_served(widget: Any) -> bool:
+    route = getattr(getattr(widget, "comm", None), "__dict__", {}).get("_reply_subshell_for")
+    return getattr(route, "__name__", "") == "route"
+
+
 def _adopt_cell_output(kernel: Any, parent: dict[str, Any]) -> None:
     """Send this thread's output (the approved function's prints) to the cell it was started from.
 
@@ -216,13 +258,6 @@ def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | N
     beats: list[float] = []
     started = time.monotonic()
 
-    async def drain() -> None:
-        while not (stop.is_set() or event.is_set()):
-            beats.append(time.monotonic())
-            del beats[:-1]
-            _take_queued_comm_messages(kernel)
-            await asyncio.sleep(_POLL_MS / 1000)
-
     def check() -> None:
         if beats or _main_polls or time.monotonic() - started < GRACE:
             return
@@ -235,11 +270,62 @@ def _wait_draining_queue(kernel: Any, event: threading.Event, timeout: float | N
                 f"so no click could reach it. {WHAT_WORKS}"
             )
 
-    kernel.io_loop.add_callback(drain)
+    kernel.io_loop.add_callback(_drain, kernel, stop, event, beats)
     try:
         return _wait_in_slices(event, timeout, cell, check)
     finally:
         stop.set()
+
+
+async def _tick(stop: threading.Event, event: threading.Event) -> None:
+    """On the kernel's loop: wake it every 0.1 s until ``stop``.
+
+    Python runs a signal handler only when the main thread runs bytecode; an idle loop (a cell
+    awaiting this worker) sleeps in ``select``, so the kernel's SIGINT handler, which cancels the
+    awaiting cell, would wait for the next message.
+    """
+    while not (stop.is_set() or event.is_set()):
+        await asyncio.sleep(0.1)
+
+
+async def _drain(kernel: Any, stop: threading.Event, event: threading.Event | None, beats: list[float]) -> None:
+    """On the kernel's loop (ipykernel 6): handle queued comm messages every few ms until ``stop``."""
+    while not (stop.is_set() or (event is not None and event.is_set())):
+        beats.append(time.monotonic())
+        del beats[:-1]
+        _take_queued_comm_messages(kernel)
+        await asyncio.sleep(_POLL_MS / 1000)
+
+
+@contextlib.contextmanager
+def comms_while_awaiting() -> Iterator[bool]:
+    """While the body awaits in a cell on the kernel's loop, comm messages keep being handled.
+
+    ipykernel >= 7.4 does this itself; on ipykernel 6 (messages queue behind the awaiting
+    cell) a task on the loop takes them out of the queue. Yields whether awaiting here can
+    receive a click at all (False: not on a kernel's loop that does either).
+    """
+    kernel = _current_kernel()
+    on_loop = kernel is not None and threading.current_thread() is threading.main_thread()
+    if not on_loop or kernel is None:
+        yield False
+        return
+    keep_busy(kernel)
+    if getattr(kernel, "shell_channel_thread", None) is not None:
+        from ipykernel.comm.comm import BaseComm
+
+        yield hasattr(BaseComm, "_reply_subshell_for")  # 7.4 dispatches comms while a cell awaits
+        return
+    if not _has_message_queue(kernel):
+        yield False
+        return
+    stop = threading.Event()
+    task = asyncio.ensure_future(_drain(kernel, stop, None, []))
+    try:
+        yield True
+    finally:
+        stop.set()
+        task.cancel()
 
 
 _WAITING_FILES = ("threading.py", "queue.py", os.path.join("concurrent", "futures"), os.path.join("multiprocessing", "pool.py"))
@@ -309,7 +395,8 @@ class _Interrupts:
             events.register("post_run_cell", lambda result: self._ended(kernel, result))
 
     def _ended(self, kernel: Any, result: Any) -> None:
-        if isinstance(getattr(result, "error_in_exec", None), KeyboardInterrupt):
+        # An awaiting cell's interrupt reaches it as CancelledError (ipykernel cancels its task).
+        if isinstance(getattr(result, "error_in_exec", None), (KeyboardInterrupt, asyncio.CancelledError)):
             cell = _msg_id(kernel.get_parent("shell"))
             if cell is not None:
                 self.cells.add(cell)
@@ -515,18 +602,50 @@ def served(make_widget: Callable[[], W]) -> W:
     if kernel is None:
         return make_widget()
     keep_busy(kernel)
-    subshell = None
-    if threading.current_thread() is not threading.main_thread() and _routes_comms(kernel):
-        subshell = _subshell_id(kernel)
-    widget = make_widget()
-    comm = getattr(widget, "comm", None)
-    if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
+    if threading.current_thread() is threading.main_thread():
+        return make_widget()
+    subshell = _subshell_id(kernel) if _routes_comms(kernel) else None
+    with _routing_paused(kernel):
+        widget = make_widget()
+        comm = getattr(widget, "comm", None)
+        if subshell is not None and comm is not None and hasattr(type(comm), "_reply_subshell_for"):
 
-        def route(_data: Any, _default: str | None) -> str:
-            return subshell
+            def route(_data: Any, _default: str | None) -> str:
+                return subshell
 
-        comm._reply_subshell_for = route
+            comm._reply_subshell_for = route
     return widget
+
+
+@contextlib.contextmanager
+def _routing_paused(kernel: Any) -> Iterator[None]:
+    """While the body builds a widget off the main thread, the thread that routes or handles shell
+    messages waits (ipykernel 7: the shell channel thread; 6: the kernel's loop, if it is free).
+
+    ipywidgets publishes ``comm_open`` before it sets the comm's message handler; a click handled
+    on another thread in between would be dropped. The pause lasts the widget's construction.
+    """
+    channel_thread = getattr(kernel, "shell_channel_thread", None)
+    loop = channel_thread.io_loop if channel_thread is not None else getattr(kernel, "io_loop", None)
+    if loop is None or threading.current_thread() is channel_thread:
+        yield
+        return
+    started, release = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        if release.is_set():
+            return  # the widget was built meanwhile
+        started.set()
+        release.wait(5)
+
+    loop.add_callback(pause)
+    # ipykernel 7's shell channel thread is always free; ipykernel 6's loop may be running a
+    # cell, and then it handles no message until the cell ends anyway.
+    started.wait(5 if channel_thread is not None else 0.05)
+    try:
+        yield
+    finally:
+        release.set()
 
 
 def _routes_comms(kernel: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 from .formatting import call_text, json_safe, pretty_value
 from .frozen import InstanceState, copy_arguments, fingerprint
 from .target import Target
-from .validation import apply_edit, injected_parameters, parameter_schema, type_label
+from .validation import _NO_VALUE, apply_edit, edit_refusal, injected_parameters, parameter_schema, type_label
 
 __all__ = ["ApprovalRequest", "ParameterInfo"]
 
@@ -29,7 +29,9 @@ class ParameterInfo:
     an object of the annotated type; the default as ``"default"`` where it is JSON data).
     ``injected`` marks a context parameter an agent SDK passes in (pydantic-ai ``RunContext``,
     openai-agents ``RunContextWrapper``/``ToolContext``, langchain ``ToolRuntime`` or an
-    ``InjectedToolArg`` marker): shown as context, never editable.
+    ``InjectedToolArg`` marker): shown as context, never editable. ``not_editable`` says why
+    ``editable`` is False (``"cannot check edits: annotation 'Strict' could not be resolved (...)"``
+    for an annotation that names no class the function can see); None when it is editable.
     """
 
     name: str
@@ -40,6 +42,7 @@ class ParameterInfo:
     editable: bool
     schema: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     injected: bool = False
+    not_editable: str | None = None
 
 
 @dataclass(eq=False)
@@ -160,6 +163,13 @@ class ApprovalRequest:
         injected = injected_parameters(self.target)
         for p in self.target.signature.parameters.values():
             hint = self.target.hints.get(p.name, p.annotation)
+            current = self.arguments.get(p.name, _NO_VALUE)
+            if p.name in injected:
+                reason: str | None = "provided by the agent framework, not by the model"
+            elif p.name in self.frozen:
+                reason = "fixed: this argument cannot be edited"
+            else:
+                reason = edit_refusal(self.target, p.name, current)
             out.append(
                 ParameterInfo(
                     name=p.name,
@@ -167,9 +177,10 @@ class ApprovalRequest:
                     annotation=type_label(hint),
                     has_default=p.default is not inspect.Parameter.empty,
                     default=None if p.default is inspect.Parameter.empty else p.default,
-                    editable=p.name not in self.frozen and p.name not in injected,
-                    schema=parameter_schema(self.target, p.name),
+                    editable=reason is None,
+                    schema=parameter_schema(self.target, p.name, current),
                     injected=p.name in injected,
+                    not_editable=reason,
                 )
             )
         return tuple(out)

@@ -7,13 +7,15 @@ callable instances, so the wrapper can stand in for any of them.
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Target", "inspect_target"]
+__all__ = ["Target", "inspect_target", "method_descriptor"]
 
 _P = inspect.Parameter
 
@@ -110,13 +112,36 @@ class _Annotated:
         self.__annotations__ = {name: annotation}
 
 
+def _raw_annotations(described: Any) -> dict[str, Any]:
+    """``__annotations__``; on Python 3.14+ (annotations evaluated lazily) a name nothing defines
+    is a ForwardRef there instead of a NameError (validation resolves it later, or refuses edits)."""
+    try:
+        return dict(getattr(described, "__annotations__", {}) or {})
+    except NameError:
+        if sys.version_info < (3, 14):
+            raise
+        annotationlib: Any = importlib.import_module("annotationlib")
+        return dict(annotationlib.get_annotations(described, format=annotationlib.Format.FORWARDREF))
+
+
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(func)
+    except NameError:  # Python 3.14+: an annotation naming something undefined (a TYPE_CHECKING import)
+        if sys.version_info < (3, 14):
+            raise
+        annotationlib: Any = importlib.import_module("annotationlib")
+        signature: Any = inspect.signature
+        return typing.cast(inspect.Signature, signature(func, annotation_format=annotationlib.Format.FORWARDREF))
+
+
 def _hints(described: Any, signature: inspect.Signature) -> dict[str, Any]:
     try:
         hints = typing.get_type_hints(described, include_extras=True)
     except Exception:  # one unresolvable forward reference: resolve the others one by one
         hints = {}
         namespace = getattr(inspect.unwrap(described), "__globals__", {})
-        for name, annotation in (getattr(described, "__annotations__", {}) or {}).items():
+        for name, annotation in _raw_annotations(described).items():
             try:
                 hints[name] = typing.get_type_hints(_Annotated(name, annotation), globalns=namespace, include_extras=True)[name]
             except Exception:
@@ -137,11 +162,31 @@ def _is_async(obj: Any) -> bool:
     return not inspect.isroutine(inner) and inspect.iscoroutinefunction(call)
 
 
+def method_descriptor(obj: Any) -> tuple[type[Any], Callable[..., Any]] | None:
+    """``(staticmethod | classmethod, function)`` for those descriptors, else None.
+
+    The stand-in is made for the function and put back in the same kind of descriptor,
+    so ``@require_approval`` works above or below ``@staticmethod``/``@classmethod``,
+    called on the class or an instance. A property cannot be a stand-in (reading an
+    attribute cannot wait for a person): that raises TypeError saying what to do.
+    """
+    if isinstance(obj, (staticmethod, classmethod)):
+        return type(obj), obj.__func__
+    if isinstance(obj, (property, functools.cached_property)):
+        fget = obj.fget if isinstance(obj, property) else obj.func
+        name = getattr(fget, "__qualname__", None) or type(obj).__name__
+        raise TypeError(
+            f"require_approval cannot wrap a {type(obj).__name__} ({name}): reading an attribute cannot ask a person. "
+            "Make it a method (and wrap that), or put @require_approval below @property to gate the getter function."
+        )
+    return None
+
+
 def inspect_target(func: Callable[..., Any]) -> Target:
     if not callable(func):
         raise TypeError(f"require_approval needs a callable, not {type(func).__name__}")
     described = _underlying(func)
-    signature = inspect.signature(func)
+    signature = _signature(func)
     if inspect.isroutine(func) or isinstance(func, functools.partial):
         name = str(getattr(described, "__name__", None) or type(func).__name__)
         qualname = str(getattr(described, "__qualname__", name))

@@ -27,21 +27,35 @@ Rules for text (a ``str`` edit value):
   paths, UUIDs; integers and decimals exactly, of any size), then JSON (``"1"`` for
   ``Literal[1, 2]``, a quoted ``"2024-01-02"``). ``""``, ``null`` and ``None`` are ``None`` for
   an optional type. An enum member may also be given by name (``"GREEN"``).
-- Unannotated and ``Any`` parameters are read like the value they replace: text for a
-  string argument, JSON (where it parses, else the text) for anything else.
+- Unannotated, ``Any``, ``object`` and unbounded-``TypeVar`` parameters are read like the
+  value they replace: text for a string argument, JSON (where it parses, else the text) for
+  anything else.
+
+Nothing is let through unchecked. An annotation left as text that did not resolve when the
+function was wrapped is resolved at the edit (:func:`edit_refusal`), or edits of it are refused
+("cannot check edits: annotation 'Strict' could not be resolved"). A TypeVar is checked as its
+bound or constraints, a Protocol by its members (``@runtime_checkable`` or not), ``Callable``
+by ``callable()``, ``Unpack[TD]`` ``**kwargs`` as the TypedDict; an annotation that is no type
+(``x: 5``), or a type pydantic would let anything through for, refuses edits; keys a TypedDict
+or dataclass does not have are refused, not dropped; ``SkipValidation`` does not skip an edit.
 
 Values that are not text are validated as they are; a value already of the right type is
-kept as it is (the same object). Strictness: a float with a fraction is not an int, text is
-not a number for a ``str`` parameter, and NaN / infinity are refused for every float and
-Decimal (they slip past comparisons such as ``amount > 10_000``).
+kept as it is (the same object; a dataclass instance has its fields checked first).
+Strictness: a float with a fraction is not an int, text is not a number for a ``str``
+parameter, and NaN / infinity are refused for every float and Decimal (they slip past
+comparisons such as ``amount > 10_000``).
 """
 
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
+import dataclasses
 import datetime
 import enum
+import functools
 import inspect
+import itertools
 import json
 import re
 import sys
@@ -58,7 +72,7 @@ from .target import Target
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
 
-__all__ = ["apply_edit", "coerce", "injected_parameters", "is_injected", "parameter_schema", "type_label"]
+__all__ = ["apply_edit", "coerce", "edit_refusal", "injected_parameters", "is_injected", "parameter_schema", "type_label"]
 
 _P = inspect.Parameter
 _CACHE_ATTR = "_hitl_checkers"
@@ -88,6 +102,14 @@ def _label(hint: Any) -> str:
         return "None"
     if isinstance(hint, str):
         return hint
+    if isinstance(hint, typing.ForwardRef):
+        return hint.__forward_arg__
+    if isinstance(hint, list):  # Callable's parameters
+        return "[" + ", ".join(_label(a) for a in hint[:16]) + "]"
+    if isinstance(hint, typing.TypeVar):  # what it accepts: its bound or constraints
+        if hint.__constraints__:
+            return " | ".join(_label(a) for a in hint.__constraints__)
+        return _label(hint.__bound__) if hint.__bound__ is not None else "any"
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
         return _label(typing.get_args(hint)[0])
@@ -194,11 +216,27 @@ def _members(hint: Any) -> list[Any]:
             stack[0:0] = list(typing.get_args(h))
         elif isinstance(h, typing.NewType):
             stack.insert(0, h.__supertype__)
+        elif isinstance(h, typing.TypeVar) and (h.__bound__ is not None or h.__constraints__):
+            stack[0:0] = list(h.__constraints__) or [h.__bound__]
         elif type(h).__name__ == "TypeAliasType" and hasattr(h, "__value__"):
             stack.insert(0, h.__value__)
         else:
             out.append(h)
     return out
+
+
+def _has_metadata(hint: Any) -> bool:
+    """Whether ``hint`` is, or a union in it has, an ``Annotated`` (validators, constraints)."""
+    stack, seen = [hint], 0
+    while stack and seen < 64:
+        h = stack.pop()
+        seen += 1
+        origin = typing.get_origin(h)
+        if origin is typing.Annotated:
+            return True
+        if origin in (Union, types.UnionType):
+            stack.extend(typing.get_args(h))
+    return False
 
 
 def _same_hint(a: Any, b: Any) -> bool:
@@ -209,7 +247,13 @@ def _same_hint(a: Any, b: Any) -> bool:
 
 
 def _accepts_anything(hint: Any) -> bool:
-    return hint is Any or hint is object or hint is _P.empty or isinstance(hint, (str, typing.TypeVar, typing.ForwardRef))
+    """``Any``, ``object``, no annotation, a TypeVar with neither bound nor constraints: every value fits.
+
+    Text (an unresolved forward reference) is not "anything": see :func:`_unresolved`.
+    """
+    if hint is Any or hint is object or hint is _P.empty:
+        return True
+    return isinstance(hint, typing.TypeVar) and hint.__bound__ is None and not hint.__constraints__
 
 
 def _is_legacy_typeddict(hint: Any) -> bool:
@@ -225,15 +269,22 @@ def _prepared(hint: Any, memo: dict[int, Any], depth: int = 0) -> Any:
         return _typeddict_copy(hint, memo, depth)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin is None or not args:
-        return hint
-    if origin is typing.Literal:
+    if origin is None:
+        return _leaf(hint)
+    if not args or origin is typing.Literal:
         return hint
     if origin is typing.Annotated:
         inner = _prepared(args[0], memo, depth + 1)
-        return hint if inner is args[0] else typing.Annotated[(inner, *hint.__metadata__)]  # type: ignore[attr-defined]
-    if not all(a is Ellipsis or isinstance(a, type) or typing.get_origin(a) is not None or a is None for a in args):
-        return hint  # Callable[[...], R], ParamSpec and such: leave as written
+        metadata = tuple(m for m in hint.__metadata__ if not _skips_validation(m))  # type: ignore[attr-defined]
+        if not metadata:
+            return inner
+        if inner is args[0] and len(metadata) == len(hint.__metadata__):  # type: ignore[attr-defined]
+            return hint
+        return typing.Annotated[(inner, *metadata)]
+    if origin is cabc.Callable or any(isinstance(a, (list, typing.ParamSpec)) for a in args):
+        return hint  # Callable[[...], R], ParamSpec: pydantic checks callable(), the signature is not checkable
+    if isinstance(origin, type) and _is_static_protocol(origin):
+        return _runtime_protocol(origin)  # Getter[int]: its members are checked, not what they return
     new_args = tuple(a if a is Ellipsis else _prepared(a, memo, depth + 1) for a in args)
     if origin in (Union, types.UnionType):
         return hint if new_args == args else Union[new_args]  # noqa: UP007 - built from a tuple
@@ -245,6 +296,63 @@ def _prepared(hint: Any, memo: dict[int, Any], depth: int = 0) -> Any:
         return origin[new_args]
     except TypeError:
         return hint
+
+
+_LITERAL_STRING = (typing.LiteralString,)
+# typing's special objects that are not classes yet mean a type pydantic handles (Never, NoReturn, Self, ...)
+_TYPING_FORMS = ("TypeAliasType", "_SpecialForm", "TypeVarTuple", "ParamSpec")
+
+
+def _leaf(hint: Any) -> Any:
+    """A hint without arguments, as pydantic should see it; _Unsupported for an object that is no type.
+
+    pydantic lets an annotation that is not a type (``x: 5``, ``LiteralString``, an instance)
+    accept every value unchecked ("allow any object with no validation"): that would let any
+    edit through, so it is refused here instead (``LiteralString`` is ``str``). A Protocol that
+    is not ``@runtime_checkable`` is checked like one (isinstance: the protocol's members exist).
+    """
+    if hint is None or hint is Any or hint is Ellipsis:
+        return hint
+    if any(hint is ls for ls in _LITERAL_STRING):
+        return str
+    if isinstance(hint, type):
+        return _runtime_protocol(hint) if _is_static_protocol(hint) else hint
+    if isinstance(hint, (typing.TypeVar, typing.NewType)) or type(hint).__name__ in _TYPING_FORMS:
+        return hint
+    raise _Unsupported(f"the annotation {bounded_repr(hint, 60)} is not a type")
+
+
+def _skips_validation(metadata: Any) -> bool:
+    """pydantic's ``SkipValidation`` marker: the developer's own calls skip checks, a person's edit does not."""
+    cls = metadata if isinstance(metadata, type) else type(metadata)
+    return cls.__name__ == "SkipValidation" and str(cls.__module__).startswith("pydantic")
+
+
+def _is_static_protocol(cls: type) -> bool:
+    return (
+        bool(cls.__dict__.get("_is_protocol", False))
+        and not getattr(cls, "_is_runtime_protocol", False)
+        and cls.__module__ not in ("typing", "typing_extensions")
+    )
+
+
+_RUNTIME_PROTOCOLS: dict[type, type] = {}
+
+
+def _runtime_protocol(cls: type) -> type:
+    """A ``@runtime_checkable`` sub-protocol of ``cls`` (same name): isinstance checks its members."""
+    found = _RUNTIME_PROTOCOLS.get(cls)
+    if found is None:
+        try:
+            made = types.new_class(cls.__name__, (cls, typing.Protocol))
+            made.__qualname__ = cls.__qualname__
+            made.__module__ = cls.__module__
+            found = typing.runtime_checkable(made)
+        except Exception as exc:
+            raise _Unsupported(f"{cls.__name__} is a Protocol that cannot be checked ({type(exc).__name__})") from None
+        if len(_RUNTIME_PROTOCOLS) < 256:
+            _RUNTIME_PROTOCOLS[cls] = found
+    return found
 
 
 def _typeddict_copy(td: Any, memo: dict[int, Any], depth: int) -> Any:
@@ -279,17 +387,20 @@ def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
     arbitrary classes by isinstance) reaches dataclasses and TypedDicts, which refuse a config."""
     from pydantic import ConfigDict, PydanticUserError, TypeAdapter
 
-    item = _prepared(hint, {})
+    unpacked = _unpacked(hint) if mode != "one" else None
+    item = _prepared(unpacked if unpacked is not None else hint, {})
     if iterator:
         args = typing.get_args(hint)
         item = list[args[0] if args else Any]  # type: ignore[misc]
-    if mode == "args":
+    if unpacked is not None:
+        pass  # **kwargs: Unpack[SomeTypedDict] is that TypedDict; *args: Unpack[tuple[...]] that tuple
+    elif mode == "args":
         item = list[item]  # type: ignore[valid-type]
     elif mode == "kwargs":
         item = dict[str, item]  # type: ignore[valid-type]
-    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True)
+    config = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=True, extra="forbid")
     try:
-        return TypeAdapter(tuple[item], config=config)  # type: ignore[valid-type]
+        return _checked_adapter(TypeAdapter, tuple[item], config)  # type: ignore[valid-type]
     except PydanticUserError as exc:
         if getattr(exc, "code", None) != "typed-dict-version":
             raise
@@ -301,12 +412,47 @@ def _build_adapter(hint: Any, mode: str, iterator: bool) -> TypeAdapter[Any]:
         saved = _generate_schema._SUPPORTS_TYPEDDICT
         _generate_schema._SUPPORTS_TYPEDDICT = True
         try:
-            return TypeAdapter(tuple[item], config=config)  # type: ignore[valid-type]
+            return _checked_adapter(TypeAdapter, tuple[item], config)  # type: ignore[valid-type]
         finally:
             _generate_schema._SUPPORTS_TYPEDDICT = saved
 
 
-_PATCH_LOCK = threading.Lock()
+_PATCH_LOCK = threading.RLock()
+
+
+def _unpacked(hint: Any) -> Any:
+    """``X`` of ``Unpack[X]`` (typing or typing_extensions), else None."""
+    origin = typing.get_origin(hint)
+    if origin is not None and getattr(origin, "_name", None) == "Unpack":
+        args = typing.get_args(hint)
+        return args[0] if args else None
+    return None
+
+
+def _checked_adapter(make: Any, item: Any, config: Any) -> TypeAdapter[Any]:
+    """``make(item, config=config)``; _Unsupported where pydantic would accept any value unchecked.
+
+    pydantic lets a part of a type that is no Python type (inside a dataclass's or TypedDict's
+    fields too, out of :func:`_leaf`'s reach) validate anything, with an ``ArbitraryTypeWarning``:
+    that warning refuses the type here. Other warnings raised meanwhile are passed on.
+    """
+    import warnings
+
+    try:
+        from pydantic.warnings import ArbitraryTypeWarning
+    except ImportError:  # an older pydantic: no such warning to watch for
+        return typing.cast("TypeAdapter[Any]", make(item, config=config))
+    with _PATCH_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ArbitraryTypeWarning)
+        adapter = make(item, config=config)
+    unchecked = [w for w in caught if issubclass(w.category, ArbitraryTypeWarning)]
+    for w in caught:
+        if not issubclass(w.category, ArbitraryTypeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if unchecked:
+        what = str(unchecked[0].message).split(" is not a Python type", 1)[0]
+        raise _Unsupported(f"{bounded_repr(what, 80)[1:-1]} is not a type: pydantic would let any value through")
+    return typing.cast("TypeAdapter[Any]", adapter)
 
 
 # -- one parameter's checker -----------------------------------------------------------------------------
@@ -324,7 +470,8 @@ class _Checker:
         self.name = name
         self.mode = mode
         members = _members(hint)
-        self.any = any(_accepts_anything(m) for m in members)
+        # Annotated[Any, AfterValidator(...)] is not "anything": its validators run
+        self.any = any(_accepts_anything(m) for m in members) and not _has_metadata(hint)
         self.accepts_none = any(m is None or m is type(None) for m in members)
         self.accepts_str = self.any or any(
             m is str
@@ -338,7 +485,11 @@ class _Checker:
         self.iterator = mode == "one" and typing.get_origin(hint) in (cabc.Iterator, cabc.Generator)
         self.union = sum(1 for m in members if m is not None and m is not type(None)) > 1 and mode == "one"
         self.label = type_label(hint)
-        if mode == "args":
+        # text never evaluated (coerce() with a string, or an annotation _checker could not resolve)
+        self.unresolved = _unresolved(hint)
+        if mode != "one" and _unpacked(hint) is not None:
+            self.label = type_label(_unpacked(hint))
+        elif mode == "args":
             self.label = f"a list of {self.label}"
         elif mode == "kwargs":
             self.label = f"an object of {self.label} values"
@@ -347,12 +498,15 @@ class _Checker:
         self.build_error = ""
         self._schema: dict[str, Any] | None = None
         self._decimals: bool | None = None
+        self._fields: dict[type, dict[str, _Checker]] = {}  # dataclass field checkers, by class
 
     # the adapter validates a 1-tuple, so pydantic's config (finite floats, arbitrary classes)
     # reaches dataclasses and TypedDicts too, which refuse a config of their own
     def adapter(self) -> TypeAdapter[Any] | None:
         if not self._built:
-            if not (self.any and self.mode == "one"):
+            if self.unresolved:
+                self.build_error = "unresolved"
+            elif not (self.any and self.mode == "one"):
                 try:
                     self._adapter = _build_adapter(self.hint, self.mode, self.iterator)
                 except Exception as exc:  # an annotation pydantic cannot handle: edits of it are refused
@@ -384,6 +538,8 @@ class _Checker:
     # -- converting -----------------------------------------------------------------------------
 
     def convert(self, value: Any, current: Any) -> Any:
+        if self.unresolved:
+            raise _Mismatch(_unresolved_message(self.hint, NameError("not evaluated")))
         if self.plain_str and isinstance(value, str):
             return self._from_text(value, current)
         if self.adapter() is None and self.build_error:
@@ -392,6 +548,8 @@ class _Checker:
             result = self._from_text(value, current)
         else:
             result = self._validate(value)
+            if type(result) is type(value) and dataclasses.is_dataclass(value) and result is value:
+                self._check_fields(value)  # pydantic takes an instance as it is; its fields may hold anything
             result = value if _identical(result, value) else result
         if self.iterator and isinstance(result, list):
             return iter(result)
@@ -427,7 +585,7 @@ class _Checker:
         for enum_cls in self.enums:
             member = enum_cls.__members__.get(stripped)
             if member is not None and not any(str(m.value) == stripped for m in enum_cls):
-                return member
+                return self._validate(member)  # the type's own validators and constraints still run
         if stripped[:1] in ("[", "{"):
             return self._validate_json(text)
         try:
@@ -439,6 +597,38 @@ class _Checker:
                 pass
             raise
 
+    def _check_fields(self, value: Any, depth: int = 0) -> None:
+        """_Mismatch naming the first field of dataclass instance ``value`` whose value does not
+        fit the field's type (a dataclass never checks its fields; nested instances too)."""
+        cls = type(value)
+        checkers = self._fields.get(cls)
+        if checkers is None:
+            try:
+                hints = typing.get_type_hints(cls, include_extras=True)
+            except Exception as exc:
+                raise _Mismatch(f"{self.name}: the field types of {cls.__name__} cannot be resolved ({exc})") from None
+            checkers = {
+                f.name: _Checker(hints[f.name], "one", f"{self.name}.{f.name}")
+                for f in dataclasses.fields(cls)
+                if f.name in hints
+            }
+            if len(self._fields) < 16:
+                self._fields[cls] = checkers
+        for name, checker in checkers.items():
+            field_value = getattr(value, name, None)
+            if checker.any:
+                continue
+            if checker.adapter() is None and checker.build_error:
+                checker._unchecked(field_value)
+                continue
+            try:
+                checker._validate(field_value)
+            except _Mismatch as exc:
+                text = str(exc)
+                raise _Mismatch(text if text.startswith(checker.name) else f"{checker.name}: {text}") from None
+            if dataclasses.is_dataclass(field_value) and not isinstance(field_value, type) and depth < 16:
+                checker._check_fields(field_value, depth + 1)
+
     def _exact_decimals(self, adapter: TypeAdapter[Any]) -> bool:
         if self._decimals is None:
             self._decimals = _has_decimal(adapter.core_schema)
@@ -446,8 +636,8 @@ class _Checker:
 
     def _unchecked(self, value: Any) -> Any:
         """Without an adapter only a value that already is an instance of the class gets through."""
-        cls = typing.get_origin(self.hint) or self.hint
-        if self.mode == "one" and isinstance(cls, type):
+        cls = self.hint  # a plain class only: isinstance of list for list[X] would not check the items
+        if self.mode == "one" and isinstance(cls, type) and not _is_static_protocol(cls):
             try:
                 if isinstance(value, cls):
                     return value
@@ -678,20 +868,250 @@ def _cache(target: Target) -> dict[str, Any]:
     return typing.cast(dict[str, Any], cache)
 
 
-def _checker(target: Target, name: str) -> _Checker:
+_NO_VALUE: Any = object()
+
+
+class _Pending:
+    """A parameter whose annotation did not resolve when the function was wrapped.
+
+    It is resolved again on every use (the name may exist by now); ``by_value`` keeps the
+    checkers made from the classes of the current value (see :func:`_resolve`).
+    """
+
+    def __init__(self) -> None:
+        self.by_value: dict[tuple[tuple[str, int], ...], _Checker] = {}
+
+
+def _checker(target: Target, name: str, current: Any = _NO_VALUE) -> _Checker:
+    """The checker of parameter ``name``; _Mismatch when its annotation cannot be resolved.
+
+    ``current`` is the argument's present value: when the annotation is text that names no
+    class the function can see (a class defined inside a function, an import made only for
+    type checkers), a class of that name among the value's own classes is used.
+    """
     cache = _cache(target)
-    checker = cache.get(name)
-    if checker is None:
-        param = target.signature.parameters[name]
-        hint = target.hints.get(name, param.annotation)
-        mode = "args" if param.kind is _P.VAR_POSITIONAL else "kwargs" if param.kind is _P.VAR_KEYWORD else "one"
-        checker = cache.setdefault(name, _Checker(hint, mode, name))
-    return typing.cast(_Checker, checker)
+    found = cache.get(name)
+    if isinstance(found, _Checker):
+        return found
+    param = target.signature.parameters[name]
+    hint = target.hints.get(name, param.annotation)
+    mode = "args" if param.kind is _P.VAR_POSITIONAL else "kwargs" if param.kind is _P.VAR_KEYWORD else "one"
+    if found is None:
+        if not _unresolved(hint):
+            return typing.cast(_Checker, cache.setdefault(name, _Checker(hint, mode, name)))
+        found = cache.setdefault(name, _Pending())
+    pending = typing.cast(_Pending, found)
+    try:
+        resolved, used = _resolve(target.func, hint, current)
+    except Exception as exc:
+        raise _Mismatch(_unresolved_message(hint, exc)) from None
+    if not used:  # resolved from the function's own namespaces: for good
+        checker = _Checker(resolved, mode, name)
+        cache[name] = checker
+        return checker
+    made = pending.by_value.get(used)
+    if made is None:
+        made = _Checker(resolved, mode, name)
+        if len(pending.by_value) < 32:
+            pending.by_value[used] = made
+    return made
 
 
-def parameter_schema(target: Target, name: str) -> dict[str, Any]:
+def edit_refusal(target: Target, name: str, current: Any = _NO_VALUE) -> str | None:
+    """Why no edit of parameter ``name`` can be checked at all, or None when edits can be checked.
+
+    Today the one reason is an annotation that cannot be resolved to a type (text naming a
+    class that neither the function's globals, its closure, the class it is defined in, the
+    still-running function that defined it, nor ``current``'s own classes provide). Channels
+    show such a parameter as not editable, with this text as the reason.
+    """
+    try:
+        _checker(target, name, current)
+    except _Mismatch as exc:
+        return str(exc)
+    except Exception:
+        return None
+    return None
+
+
+# -- annotations left as text: resolved late, or refused ----------------------------------------------------
+
+
+def _unresolved(hint: Any, depth: int = 0) -> bool:
+    """Whether ``hint`` is, or holds, a forward reference (text) that was never evaluated."""
+    if depth > 16:
+        return False
+    if isinstance(hint, (str, typing.ForwardRef)):
+        return True
+    try:
+        origin = typing.get_origin(hint)
+        if origin is None or origin is typing.Literal:
+            return False
+        args = typing.get_args(hint)
+        if origin is typing.Annotated:
+            return _unresolved(args[0], depth + 1)
+        return any(any(_unresolved(x, depth + 1) for x in a) if isinstance(a, list) else _unresolved(a, depth + 1) for a in args)
+    except Exception:
+        return False
+
+
+def _annotation_text(hint: Any) -> str:
+    if isinstance(hint, str):
+        return hint
+    if isinstance(hint, typing.ForwardRef):
+        return hint.__forward_arg__
+    return type_label(hint)
+
+
+def _unresolved_message(hint: Any, exc: BaseException) -> str:
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = bounded_repr(_annotation_text(hint), 80)
+    return f"cannot check edits: annotation {text} could not be resolved ({bounded_repr(why, 120)[1:-1]})"
+
+
+class _Holder:
+    def __init__(self, hint: Any) -> None:
+        self.__annotations__ = {"h": hint}
+
+
+def _layers(func: Any) -> list[Any]:
+    """The functions behind a callable, outermost first: partials, bound methods, a callable
+    instance's ``__call__``, decorators' ``__wrapped__``."""
+    out: list[Any] = []
+    obj = func
+    for _ in range(16):
+        if isinstance(obj, functools.partial):
+            obj = obj.func
+            continue
+        if inspect.ismethod(obj):
+            obj = obj.__func__
+            continue
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+            continue
+        if not inspect.isroutine(obj) and not isinstance(obj, type):
+            obj = getattr(type(obj), "__call__", None)
+            if obj is None:
+                break
+            continue
+        out.append(obj)
+        obj = getattr(obj, "__wrapped__", None)
+        if obj is None:
+            break
+    return out
+
+
+def _namespaces(func: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(globals, locals) where a function's text annotations are looked up.
+
+    Globals: the innermost function's module. Locals, later ones winning: the locals of the
+    still-running function that defined it (found on this thread's stack by qualified name and
+    module), the namespaces of the classes it is defined in, the contents of its closure cells.
+    """
+    layers = _layers(func)
+    inner = layers[-1] if layers else func
+    globalns = getattr(inner, "__globals__", None)
+    if not isinstance(globalns, dict):
+        module = sys.modules.get(str(getattr(inner, "__module__", "") or ""))
+        globalns = dict(vars(module)) if module is not None else {}
+    localns: dict[str, Any] = {}
+    for fn in layers:
+        qualname = str(getattr(fn, "__qualname__", "") or "")
+        start: dict[str, Any] = globalns
+        if ".<locals>." in qualname:
+            definer, qualname = qualname.rsplit(".<locals>.", 1)
+            start = _defining_locals(definer, getattr(fn, "__globals__", None))
+            localns = {**start, **localns}
+        scope: Any = None
+        for part in qualname.split(".")[:-1]:  # the classes it is defined in
+            scope = start.get(part) if scope is None else getattr(scope, part, None)
+            if not isinstance(scope, type):
+                break
+            localns.update(vars(scope))
+        code = getattr(fn, "__code__", None)
+        for var, cell in zip(getattr(code, "co_freevars", ()), getattr(fn, "__closure__", None) or ()):
+            with contextlib.suppress(ValueError):  # an empty cell
+                localns[var] = cell.cell_contents
+    return globalns, localns
+
+
+def _defining_locals(qualname: str, globalns: Any) -> dict[str, Any]:
+    frame = sys._getframe(1)
+    for _ in range(400):
+        if frame is None:
+            break
+        code = frame.f_code
+        if getattr(code, "co_qualname", code.co_name) == qualname and frame.f_globals is globalns:
+            return dict(frame.f_locals)
+        frame = frame.f_back  # type: ignore[assignment]
+    return {}
+
+
+def _value_classes(current: Any) -> dict[str, type]:
+    """The classes of ``current`` (and of the items of a list/tuple/set/dict), by name."""
+    found: dict[str, type] = {}
+    if current is _NO_VALUE:
+        return found
+    values = [current]
+    if type(current) in (list, tuple, set, frozenset):
+        values += list(itertools.islice(current, 32))
+    elif type(current) is dict:
+        values += list(itertools.islice(current.values(), 32))
+    for value in values:
+        for cls in type(value).__mro__:
+            found.setdefault(cls.__name__, cls)
+    return found
+
+
+_NOT_DEFINED = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
+
+
+def _resolve(func: Any, hint: Any, current: Any) -> tuple[Any, tuple[tuple[str, int], ...]]:
+    """``hint`` evaluated where ``func`` was written, plus the names taken from ``current``'s classes.
+
+    A name nothing defines is looked up among the classes of ``current``; ``pd.DataFrame``
+    with ``pd`` imported only for type checkers matches a class ``DataFrame`` there. Raises
+    (NameError and such) when the annotation still cannot be evaluated.
+    """
+    globalns, localns = _namespaces(func)
+    text = _annotation_text(hint)
+    extra: dict[str, Any] = {}
+    used: list[tuple[str, int]] = []
+    classes: dict[str, type] | None = None
+    for _ in range(16):
+        try:
+            resolved = typing.get_type_hints(_Holder(hint), globalns=globalns, localns={**localns, **extra}, include_extras=True)
+            return resolved["h"], tuple(used)
+        except NameError as exc:
+            match = _NOT_DEFINED.search(str(exc))
+            missing = getattr(exc, "name", None) or (match[1] if match else None)
+            if not missing or missing in extra:
+                raise
+            if classes is None:
+                classes = _value_classes(current)
+            if missing in classes:
+                extra[missing] = classes[missing]
+                used.append((missing, id(classes[missing])))
+                continue
+            paths = re.findall(rf"(?<![\w.]){re.escape(missing)}((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", text)
+            if not paths or any(p.rsplit(".", 1)[1] not in classes for p in paths):
+                raise
+            root = types.SimpleNamespace()
+            for path in paths:
+                *between, last = path[1:].split(".")
+                node = root
+                for part in between:
+                    node = node.__dict__.setdefault(part, types.SimpleNamespace())
+                setattr(node, last, classes[last])
+                used.append((path, id(classes[last])))
+            extra[missing] = root
+    raise NameError(f"too many names in {text!r}")
+
+
+def parameter_schema(target: Target, name: str, current: Any = _NO_VALUE) -> dict[str, Any]:
     """The JSON Schema of parameter ``name`` of ``target`` (a copy; ``{}`` when none can be made).
 
+    ``current`` (the argument's value) helps resolve an annotation left as text (see ``edit_refusal``).
     ``*args`` is an array of the annotated type and ``**kwargs`` an object of it. Structured
     types keep their definitions under the schema's own ``"$defs"``. The parameter's default
     is added as ``"default"`` where it is JSON data.
@@ -699,7 +1119,7 @@ def parameter_schema(target: Target, name: str) -> dict[str, Any]:
     try:
         if name in injected_parameters(target):
             return {}
-        schema = dict(_checker(target, name).schema())
+        schema = dict(_checker(target, name, current).schema())
     except Exception:  # never let describing a parameter break showing the request
         return {}
     default = target.signature.parameters[name].default
@@ -812,7 +1232,7 @@ def apply_edit(
             problems[name] = "this is context the agent framework passes in; it cannot be edited"
             continue
         try:
-            checker = _checker(target, name)
+            checker = _checker(target, name, arguments.get(name, _NO_VALUE))
             value = checker.convert(raw, arguments.get(name))
             if checker.mode == "args":
                 value = tuple(value)

@@ -190,7 +190,7 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
     if injected:
         not_editable = "provided by the agent framework, not by the model"
     elif not param.editable:
-        not_editable = not_editable or "fixed: this argument cannot be edited"
+        not_editable = not_editable or getattr(param, "not_editable", None) or "fixed: this argument cannot be edited"
     return {
         "name": param.name,
         "annotation": param.annotation,
@@ -283,7 +283,8 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(self, approval_request: ApprovalRequest, *, user: str | None = None, **kwargs: Any) -> None:
         view = request_view(approval_request)
-        super().__init__(request=view, record={}, **kwargs)
+        # Ready before super().__init__ opens the comm: a click may be handled at once on
+        # another thread (a kernel subshell) while this thread is still here.
         self.approval_request = approval_request
         self._view = view  # kept here: the synced trait could be changed by a frontend
         self.user = user
@@ -293,6 +294,7 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
         self._listeners: list[Callable[[Decision], None]] = []
         self.reply: Callable[[dict[str, Any]], None] = self.send
         self.on_msg(lambda _widget, content, _buffers: self.receive(content))
+        super().__init__(request=view, record={}, **kwargs)
 
     # -- from the frontend -----------------------------------------------------------
 
@@ -367,7 +369,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(self, approval_requests: list[ApprovalRequest], *, user: str | None = None, **kwargs: Any) -> None:
         views = [request_view(r) for r in approval_requests]
-        super().__init__(requests=views, records={}, **kwargs)
+        # Ready before super().__init__ opens the comm (see ApprovalCard).
         self.approval_requests = {r.id: r for r in approval_requests}
         self._views = {view["id"]: view for view in views}
         self.user = user
@@ -377,6 +379,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
         self._listeners: list[Callable[[], None]] = []
         self.reply: Callable[[dict[str, Any]], None] = self.send
         self.on_msg(lambda _widget, content, _buffers: self.receive(content))
+        super().__init__(requests=views, records={}, **kwargs)
 
     def receive(self, content: Any) -> None:
         """Handle one message from the table (comm or relay); anything invalid is answered with an error."""

@@ -27,6 +27,7 @@ RUNNER = ROOT / "tests" / "pyodide" / "run.mjs"
 NOT_CORE = [
     "tests/unit/test_widget_model.py",  # the card's anywidget model
     "tests/unit/test_lite_fallbacks.py",  # the Lite card in a (faked) Pyodide kernel: IPython, anywidget
+    "tests/unit/test_notebook_interrupts.py",  # the notebook and Lite cards' approvers: anywidget
     "tests/unit/test_static_build.py",  # the JS bundle and the wheel build
 ]
 #: JavaScript Promise Integration, for pyodide.ffi.run_sync (async tests); flag needed on Node 20

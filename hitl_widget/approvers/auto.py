@@ -12,6 +12,8 @@ class AutoApprove:
     """Approves every request (the decision is still audited, as channel ``auto``)."""
 
     channel = "auto"
+    #: never waits for a person: called inline (no thread), even from async code
+    blocking = False
 
     def __call__(self, request: ApprovalRequest) -> Approve:
         return Approve(by="auto")
@@ -21,6 +23,8 @@ class AutoReject:
     """Rejects every request with ``feedback``."""
 
     channel = "auto"
+    #: never waits for a person: called inline (no thread), even from async code
+    blocking = False
 
     def __init__(self, feedback: str = "calls to this function are not allowed here") -> None:
         self.feedback = feedback

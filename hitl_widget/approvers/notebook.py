@@ -44,17 +44,6 @@ def review_timeout(requests: Sequence[ApprovalRequest]) -> float | None:
     return min((s for s in left if s is not None), default=None)
 
 
-def _kernel_dispatches_while_awaiting() -> bool:
-    """ipykernel >= 7.4 handles comm messages while a cell awaits."""
-    try:
-        from importlib.metadata import version
-
-        major, minor = (int(p) for p in version("ipykernel").split(".")[:2])
-    except Exception:
-        return False
-    return (major, minor) >= (7, 4)
-
-
 class NotebookApprover:
     """Shows an ApprovalCard and waits for its decision."""
 
@@ -112,7 +101,7 @@ class NotebookApprover:
         handle = None
         try:  # an interrupt at any point from here on leaves the card saying "cancelled"
             handle = self._display(card)
-            decided = wait_for(card.decided, request.remaining())
+            decided = wait_for(card.decided, request.remaining(), widget=card)
         except KeyboardInterrupt:
             self._finish(card, handle, "cancelled")
             raise
@@ -138,7 +127,7 @@ class NotebookApprover:
         timeout = review_timeout(requests)
         try:
             handle = self._display(table)
-            finished = wait_for(table.done, timeout)
+            finished = wait_for(table.done, timeout, widget=table)
         except KeyboardInterrupt:
             for request in requests:
                 if request.id not in table.decisions:
@@ -168,10 +157,13 @@ class NotebookApprover:
             handle.update({**table._repr_mimebundle_()[0], "text/plain": text}, raw=True)
 
     async def ask_async(self, request: ApprovalRequest) -> Decision:
-        if not _kernel_dispatches_while_awaiting():
-            return self(request)  # older kernels process no comm message while a cell awaits
-        card = self._card(request)
-        return await self._await_decision(card, self._display(card), request)
+        from ..kernel_wait import comms_while_awaiting
+
+        with comms_while_awaiting() as can_await:
+            if not can_await:
+                return self(request)  # not on a kernel's loop that handles comms while awaiting
+            card = self._card(request)
+            return await self._await_decision(card, self._display(card), request)
 
     async def _await_decision(self, card: Any, handle: Any, request: ApprovalRequest) -> Decision:
         """Await the shown card's decision; a timeout or a cancellation settles it and raises."""
@@ -187,7 +179,7 @@ class NotebookApprover:
 
         unsubscribe = card.on_decided(deliver)
         try:
-            await asyncio.wait_for(asyncio.shield(future), request.remaining())
+            await _wake_while_waiting(future, request.remaining())
         except TimeoutError:
             self._finish(card, handle, "timed_out")
             raise ApprovalTimeout("timed out") from None
@@ -197,3 +189,24 @@ class NotebookApprover:
         finally:
             unsubscribe()
         return self._settled(card, handle, request)
+
+
+_WAKE_S = 0.1
+
+
+async def _wake_while_waiting(future: asyncio.Future[Any], timeout: float | None) -> None:
+    """Await ``future`` (TimeoutError after ``timeout`` s), waking the loop every ``_WAKE_S`` seconds.
+
+    Python runs a signal handler only when the main thread runs bytecode; an idle event loop
+    sleeps in ``select`` with no wake-up for signals, so a kernel interrupt of an awaiting
+    cell (ipykernel cancels the cell's task from its SIGINT handler) would wait for the next
+    message. The wake-ups let it act within ``_WAKE_S``.
+    """
+    loop = asyncio.get_running_loop()
+    end = None if timeout is None else loop.time() + max(timeout, 0.0)
+    while not future.done():
+        left = None if end is None else end - loop.time()
+        if left is not None and left <= 0:
+            raise TimeoutError
+        await asyncio.wait({future}, timeout=_WAKE_S if left is None else min(_WAKE_S, left))
+

@@ -24,11 +24,15 @@ class ScriptedApprover:
         ...
         assert [r.function for r in approver.requests] == ["refund", "refund", "refund"]
 
-    An item may also be a function of the request (to answer by its contents).
+    An item may also be a function of the request (to answer by its contents); it must
+    answer at once, since ``blocking = False``: the gate calls this approver inline,
+    with no thread, even from async code and under a timeout.
     Running out of answers raises ``LookupError`` unless ``default`` is given.
     """
 
     channel = "scripted"
+    #: never waits for a person: called inline (no thread), even from async code
+    blocking = False
 
     def __init__(self, decisions: Iterable[Scripted] = (), *, default: Scripted | None = None) -> None:
         self._script: list[Scripted] = list(decisions)

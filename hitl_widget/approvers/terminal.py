@@ -383,7 +383,7 @@ class TerminalApprover:
         if not editable:
             self._print("none of these arguments can be edited")
             return None
-        fixed = [p.name for p in params if not p.editable]
+        fixed = [p.name + (f" ({p.not_editable})" if getattr(p, "not_editable", None) else "") for p in params if not p.editable]
         changes: dict[str, Any] = {}  # only what the person changed: name -> typed value
         final = dict(request.arguments)
         while True:
@@ -393,7 +393,7 @@ class TerminalApprover:
                 mark = " (changed)" if param.name in changes else ""
                 self._print(f"  {n}) {self._label(param)}: {sanitize(text).replace(chr(10), ' ')}{mark}")
             if fixed:
-                self._print(f"  not editable: {', '.join(fixed)}")
+                self._print(sanitize(f"  not editable: {'; '.join(fixed)}"))
             choice = self._ask("Argument number or name (Enter: done): ", request).strip()
             if choice == "":
                 break

@@ -11,7 +11,31 @@ export interface InputSpec {
   nullable: boolean;
   /** The schema's string format (date-time, time, uuid, ...), for the placeholder. */
   format?: string;
+  /** Why a string is edited as JSON text rather than as itself (shown next to the field). */
+  asJson?: string;
 }
+
+// Characters a text field cannot hold (a textarea turns \r\n and \r into \n, a one-line input drops
+// \r and \n) or that a person cannot see for what they are (controls, format characters such as
+// bidi overrides and zero-width ones, separators other than the space, lone surrogates). A string
+// with any of them is edited as its JSON text, where they are visible escapes. Mirrors
+// display.py's escaping, which shows such a string the same way.
+const NOT_PLAIN_TEXT = /\r|(?![\n\t ])[\p{C}\p{Z}]/u;
+const NOT_PLAIN_TEXT_ALL = /(?![\n\t ])[\p{C}\p{Z}]/gu;
+
+/** Can a text field show `text` exactly, every character visible? */
+export function isPlainText(text: string): boolean {
+  return !NOT_PLAIN_TEXT.test(text);
+}
+
+/** `text` as a JSON string literal with every invisible character written as a `\\uXXXX` escape. */
+export function jsonString(text: string): string {
+  return JSON.stringify(text).replace(NOT_PLAIN_TEXT_ALL, (chars) =>
+    Array.from({ length: chars.length }, (_, i) => `\\u${chars.charCodeAt(i).toString(16).padStart(4, "0")}`).join(""),
+  );
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function isSchema(value: unknown): value is JsonSchema {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -38,8 +62,44 @@ function types(schema: JsonSchema): string[] {
 
 const LONG_TEXT = 60;
 
-/** Which input an argument gets, from its schema (and, where the schema says nothing, its value). */
+/** Which input an argument gets: from its schema, but never one that cannot hold its current value.
+
+A string the fields cannot hold exactly (carriage returns, invisible characters) is JSON text;
+a date input only for a value that is a plain date; a number, checkbox or date input only for a
+value of that kind (a datetime passed for a `date`, a string for an `int` get a text or JSON field).
+ */
 export function inputSpec(arg: ArgumentView): InputSpec {
+  const spec = schemaSpec(arg);
+  const edit = arg.edit;
+  const isNull = arg.value_json === "null";
+  if (!edit || (isNull && spec.nullable)) return spec; // a None starts as an empty field (or the None box)
+  const { nullable } = spec;
+  const asText = (): InputSpec => {
+    if (edit.encoding === "text" && !isPlainText(edit.text)) {
+      return { kind: "json", nullable, asJson: "as JSON text: it holds carriage returns or invisible characters, shown as \\u escapes" };
+    }
+    const long = edit.text.length > LONG_TEXT || edit.text.includes("\n");
+    return { kind: long ? "textarea" : "text", nullable, ...(spec.format ? { format: spec.format } : {}) };
+  };
+  const asJson = (): InputSpec => (edit.encoding === "text" ? asText() : { kind: "json", nullable });
+  switch (spec.kind) {
+    case "text":
+    case "textarea":
+      return asText();
+    case "date":
+      return edit.encoding === "text" && DATE.test(edit.text) ? spec : asText();
+    case "integer":
+      return edit.encoding === "json" && INTEGER.test(edit.text) ? spec : asJson();
+    case "number":
+      return edit.encoding === "json" && NUMBER.test(edit.text) ? spec : asJson();
+    case "checkbox":
+      return arg.value_json === "true" || arg.value_json === "false" ? spec : asJson();
+    default:
+      return spec;
+  }
+}
+
+function schemaSpec(arg: ArgumentView): InputSpec {
   const root: JsonSchema = isSchema(arg.schema) ? arg.schema : {};
   let schema = resolveRef(root, root);
   let nullable = false;
@@ -123,10 +183,17 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
 
 let counter = 0;
 
-/** The input row for one editable argument; `onChange` runs on every change. */
-export function makeField(arg: ArgumentView, onChange: () => void): Field {
-  const spec = inputSpec(arg);
-  const start = arg.edit ?? { text: arg.text, encoding: "json" as const };
+/** The input row for one editable argument; `onChange` runs on every change.
+
+Untouched means "as the field holds it once the value was put in": should the DOM still change a
+value (it normalises some text), the field falls back to JSON text, and never sends a value
+nobody changed.
+ */
+export function makeField(arg: ArgumentView, onChange: () => void, forced?: InputSpec): Field {
+  const spec = forced ?? inputSpec(arg);
+  const edit = arg.edit ?? { text: arg.text, encoding: "json" as const };
+  // A JSON field always starts with JSON text: a string's own text is quoted (and escaped).
+  const start = spec.kind === "json" && edit.encoding === "text" ? { text: jsonString(edit.text), encoding: "json" as const } : edit;
   const row = el("div", "hitl-edit-row");
   row.dataset.name = arg.name;
   row.dataset.kind = spec.kind;
@@ -178,13 +245,8 @@ export function makeField(arg: ArgumentView, onChange: () => void): Field {
   } else {
     const multiline = spec.kind === "json" || spec.kind === "textarea";
     const input = multiline ? el("textarea", `hitl-input ${spec.kind === "json" ? "hitl-json" : "hitl-textarea"}`) : el("input", "hitl-input");
-    const initial = arg.value_json === "null" && spec.nullable ? "" : start.text;
-    input.value = initial;
-    if (input instanceof HTMLTextAreaElement) {
-      input.rows = Math.max(2, Math.min(12, initial.split("\n").length + Math.floor(initial.length / 90)));
-      input.spellcheck = false;
-    } else {
-      input.type = spec.kind === "date" ? "date" : "text";
+    if (!(input instanceof HTMLTextAreaElement)) {
+      input.type = spec.kind === "date" ? "date" : "text"; // before the value: the type decides what it may hold
       if (spec.kind === "integer" || spec.kind === "number") {
         input.inputMode = spec.kind === "integer" ? "numeric" : "decimal";
         input.classList.add("hitl-number");
@@ -192,12 +254,27 @@ export function makeField(arg: ArgumentView, onChange: () => void): Field {
       const placeholder = spec.format ? PLACEHOLDERS[spec.format] : undefined;
       if (placeholder) input.placeholder = placeholder;
     }
+    const intended = arg.value_json === "null" && spec.nullable ? "" : start.text;
+    input.value = intended;
+    if (input.value !== intended && spec.kind !== "json") {
+      // This input cannot hold the value (the DOM changed it as it was put in): JSON text instead.
+      return makeField(arg, onChange, { kind: "json", nullable: spec.nullable, asJson: "as JSON text: this field could not hold the value exactly" });
+    }
+    // What the field holds now is "untouched"; should even JSON text not be held as given, the
+    // field is read-only (below) rather than sending what nobody typed.
+    const initial = input.value;
+    const exact = initial === intended;
+    if (input instanceof HTMLTextAreaElement) {
+      input.rows = Math.max(2, Math.min(12, initial.split("\n").length + Math.floor(initial.length / 90)));
+      input.spellcheck = false;
+    }
     input.addEventListener("input", onChange);
     input.addEventListener("change", onChange);
     control = input;
+    if (!exact) input.readOnly = true;
     readValue = () => {
       const text = input.value;
-      if (text === initial) return { ok: true, changed: false };
+      if (text === initial || !exact) return { ok: true, changed: false };
       if (spec.kind === "integer" || spec.kind === "number") {
         const trimmed = text.trim();
         const pattern = spec.kind === "integer" ? INTEGER : NUMBER;
@@ -220,6 +297,7 @@ export function makeField(arg: ArgumentView, onChange: () => void): Field {
   control.id = id;
   control.dataset.name = arg.name;
   box.append(control);
+  if (spec.asJson) box.append(el("span", "hitl-meta hitl-as-json", spec.asJson));
 
   let read = readValue;
   if (spec.nullable && spec.kind !== "select") {

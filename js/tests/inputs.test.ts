@@ -1,7 +1,7 @@
 // Edit inputs from JSON Schema; values stay text end to end (no JS number ever holds them).
 import { afterEach, describe, expect, it } from "vitest";
 import { renderCard } from "../src/card";
-import { inputSpec, makeField, resolveRef } from "../src/inputs";
+import { inputSpec, isPlainText, jsonString, makeField, resolveRef } from "../src/inputs";
 import type { ArgumentView, DecisionMessage, RequestView } from "../src/messages";
 
 const arg = (over: Partial<ArgumentView>): ArgumentView => ({
@@ -238,5 +238,120 @@ describe("an edit sends only what the person changed", () => {
     expect(root.querySelector(".hitl-diff-item")!.textContent).toBe("ids: [1234567890123456789, 42] → [1234567890123456789]");
     click("Run with these arguments");
     expect(sent[0]!.decision).toEqual({ kind: "edit", arguments: { ids: { json: "[1234567890123456789]" } } });
+  });
+});
+
+describe("an input is chosen by the value too: it must hold the value exactly", () => {
+  const str = (text: string, schema: ArgumentView["schema"] = { type: "string" }, over: Partial<ArgumentView> = {}) =>
+    arg({ name: "s", schema, text: JSON.stringify(text), edit: { text, encoding: "text" }, value_json: JSON.stringify(text), ...over });
+  const optionalDate = { anyOf: [{ type: "string", format: "date" }, { type: "null" }] };
+
+  // Text a textarea or a one-line input would change as it is put in, or would show as something else.
+  const notPlain = [
+    "line one\r\nline two\r\n".repeat(10), // CRLF (mail, HTTP): a textarea makes it LF
+    "a\rb", // a lone CR: a one-line input drops it
+    "x".repeat(70) + "\u2028" + "y", // a line separator
+    "rm -rf /safe\u202e/evil", // a bidi override
+    "zero\u200bwidth",
+    "no\u00a0break", // looks like a space
+    "soft\u00adhyphen",
+    "escape \u001b[2J",
+    "form feed \u000c",
+    "lone \ud800 surrogate",
+    "tag \u{e0041} char",
+  ];
+  for (const text of notPlain) {
+    it(`${JSON.stringify(text).slice(0, 40)} is edited as JSON text`, () => {
+      expect(isPlainText(text)).toBe(false);
+      const spec = inputSpec(str(text));
+      expect(spec.kind).toBe("json");
+      expect(spec.asJson).toContain("JSON");
+      const f = makeField(str(text), () => undefined);
+      const shown = f.control.value;
+      expect(shown).toBe(jsonString(text));
+      expect(JSON.parse(shown)).toBe(text); // the JSON text is the value, exactly
+      expect(shown).not.toMatch(/[\r\u2028\u202e\u200b\u00a0\u00ad\u001b\u000c]/); // every such character is a visible escape
+      expect(f.read()).toEqual({ ok: true, changed: false }); // untouched: nothing sent
+      f.control.value = jsonString(text + "!");
+      expect(f.read()).toEqual({ ok: true, changed: true, value: { json: jsonString(text + "!") }, shown: jsonString(text + "!") });
+    });
+  }
+
+  for (const text of ["plain", "tab\there", "two\nlines", "  spaces  ", "Grüße 東京 🚀", "y".repeat(61)]) {
+    it(`${JSON.stringify(text).slice(0, 30)} stays text`, () => {
+      expect(isPlainText(text)).toBe(true);
+      expect(["text", "textarea"]).toContain(inputSpec(str(text)).kind);
+      const f = makeField(str(text), () => undefined);
+      expect(f.control.value).toBe(text);
+      expect(f.read()).toEqual({ ok: true, changed: false });
+    });
+  }
+
+  const mismatches: [string, ArgumentView, string][] = [
+    ["a datetime for `date`", str("2026-01-02T03:04:05", { type: "string", format: "date" }), "text"],
+    ["a datetime for `date | None`", str("2026-01-02T03:04:05", optionalDate), "text"],
+    ["a week for `date`", str("2026-W01", { type: "string", format: "date" }), "text"],
+    ["a string for `int`", str("12 apples", { type: "integer" }), "text"],
+    ["a float for `int`", jsonArg("n", { type: "integer" }, "1.5"), "json"],
+    ["a list for `int`", jsonArg("n", { type: "integer" }, "[1]"), "json"],
+    ["a string for `float`", str("lots", { type: "number" }), "text"],
+    ["an int for `bool`", jsonArg("b", { type: "boolean" }, "1"), "json"],
+    ["a string for `bool`", str("yes", { type: "boolean" }), "text"],
+    ["a string with CR for `list`", str("a\rb", { type: "array" }), "json"],
+  ];
+  for (const [name, a, kind] of mismatches) {
+    it(`${name} gets a ${kind} field, and untouched sends nothing`, () => {
+      expect(inputSpec(a).kind).toBe(kind);
+      const f = makeField(a, () => undefined);
+      expect(f.row.dataset.kind).toBe(kind);
+      expect(f.read()).toEqual({ ok: true, changed: false });
+    });
+  }
+
+  it("the fitting input where the value fits", () => {
+    expect(inputSpec(str("2026-01-02", optionalDate))).toEqual({ kind: "date", nullable: true, format: "date" });
+    expect(inputSpec(jsonArg("n", { type: "integer" }, "-12345678901234567890")).kind).toBe("integer");
+    expect(inputSpec(jsonArg("f", { type: "number" }, "1e-7")).kind).toBe("number");
+    expect(inputSpec(jsonArg("b", { type: "boolean" }, "false")).kind).toBe("checkbox");
+    expect(inputSpec(jsonArg("w", optionalDate, "null"))).toEqual({ kind: "date", nullable: true, format: "date" });
+  });
+
+  it("an input the DOM changes the value of falls back to JSON text, and sends nothing untouched", () => {
+    // A date input empties itself for a value that is not a date (real browsers and happy-dom alike).
+    const a = str("2026-01-02T03:04:05", { type: "string", format: "date" });
+    const f = makeField(a, () => undefined, { kind: "date", nullable: false, format: "date" });
+    expect(f.row.dataset.kind).toBe("json");
+    expect(f.control.value).toBe('"2026-01-02T03:04:05"');
+    expect(f.read()).toEqual({ ok: true, changed: false });
+    // ... and a one-line input drops CR and LF.
+    const g = makeField(str("a\rb\nc"), () => undefined, { kind: "text", nullable: false });
+    expect(g.row.dataset.kind).toBe("json");
+    expect(JSON.parse(g.control.value)).toBe("a\rb\nc");
+    expect(g.read()).toEqual({ ok: true, changed: false });
+  });
+
+  it("in the card: editing `to` alone sends `to` alone, whatever the other values are", () => {
+    const others: ArgumentView[] = [
+      ...notPlain.map((text, i) => ({ ...str(text), name: `s${i}` })),
+      ...mismatches.map(([, a], i) => ({ ...a, name: `m${i}` })),
+    ];
+    const view: RequestView = {
+      id: "r-x",
+      function: "send",
+      summary: "",
+      risk: "high",
+      timeout: null,
+      arguments: [str("bob", { type: "string" }, { name: "to" }), ...others],
+    };
+    const root = document.createElement("div");
+    document.body.append(root);
+    const sent: DecisionMessage[] = [];
+    renderCard(root, view, (m) => sent.push(m));
+    [...root.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === "Edit")!.click();
+    const to = root.querySelector<HTMLInputElement>('.hitl-edit-row[data-name="to"] .hitl-input')!;
+    to.value = "alice";
+    to.dispatchEvent(new Event("input"));
+    root.querySelector<HTMLButtonElement>(".hitl-send-edit")!.click();
+    expect(sent[0]!.decision).toEqual({ kind: "edit", arguments: { to: { text: "alice" } } });
   });
 });

@@ -15,6 +15,8 @@ import pytest
 from fresh import Frontend, Venv, wheel_files, wheel_requirements
 from packaging.utils import canonicalize_name
 
+from hitl_widget.protocol import PROTOCOL_VERSION  # the checkout's: the wheel is built from it
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 CARD_LIBRARIES = {"anywidget", "ipywidgets"}
@@ -48,7 +50,7 @@ def card_comm(fe: Frontend, function: str, timeout: float = 20) -> dict[str, Any
 
 def approve(fe: Frontend, content: dict[str, Any]) -> None:
     request_id = content["data"]["state"]["request"]["id"]
-    decision = {"kind": "decision", "version": 1, "request_id": request_id, "decision": {"kind": "approve"}}
+    decision = {"kind": "decision", "version": PROTOCOL_VERSION, "request_id": request_id, "decision": {"kind": "approve"}}
     fe.send_comm_msg(content["comm_id"], {"method": "custom", "content": decision})
 
 

@@ -83,7 +83,9 @@ def test_pydantic_ai_example(tmp_path: Path) -> None:
 
 def test_openai_agents_example(tmp_path: Path) -> None:
     pytest.importorskip("agents")
-    from agents import Agent
+    from agents import Agent, set_tracing_disabled
+
+    set_tracing_disabled(True)  # the README's RunConfig leaves tracing on; nothing is exported offline anyway
     from test_openai_agents import PlanModel
 
     model = PlanModel([("refund", {"order_id": "A-1", "amount": 500})])

@@ -34,6 +34,7 @@ test_comm.on_msg(on_msg)
 
 BLOCK = 'event.clear(); received.clear(); print("got", wait_for(event, 10), received)'
 
+
 @pytest.fixture
 def frontend(kernel: Frontend) -> Frontend:
     kernel.run(SETUP)

@@ -216,9 +216,22 @@ def test_interrupt_cancels_the_request(nb: Frontend) -> None:
     time.sleep(0.3)  # the cell is waiting for the card
     nb.manager.interrupt_kernel()
     out = finish(nb, msg_id)
-    assert "REJECTED ApprovalCancelled" in out and "RAN" not in out, out
+    assert "RAN" not in out, out
+    error = [m["content"] for m in nb.iopub if m["msg_type"] == "error" and m["parent_header"].get("msg_id") == msg_id]
+    assert error and error[0]["ename"] == "KeyboardInterrupt", error  # Ctrl-C stops the agent: not an ordinary Exception
     assert records(nb, comm_id)[-1]["status"] == "cancelled"
     assert "after" in nb.run("print('after')")
+
+
+def test_interrupt_ends_the_cell_with_keyboard_interrupt(nb: Frontend) -> None:
+    """End to end: Ctrl-C stops the agent (the cell ends with KeyboardInterrupt, not an ordinary Exception)."""
+    msg_id, comm_id, _ = start(nb, "call(double, 9)")
+    time.sleep(0.3)
+    nb.manager.interrupt_kernel()
+    finish(nb, msg_id)
+    reply = nb.reply(msg_id)
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt", reply["content"]
+    assert records(nb, comm_id)[-1]["status"] == "cancelled"
 
 
 def test_decision_to_result_latency(nb: Frontend, capsys: pytest.CaptureFixture[str]) -> None:

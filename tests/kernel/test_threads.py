@@ -321,3 +321,55 @@ def test_interrupt_while_a_thread_pool_waits_cancels_every_card(nb: Frontend) ->
     again = nb.client.execute("with ThreadPoolExecutor(1) as pool:\n    print('RESULTS', list(pool.map(double, [5])))")
     decide(nb, *cards_after(nb, before, 1)[5], {"kind": "approve"})
     assert "RESULTS [10]" in finish(nb, again)
+
+
+def test_interrupt_of_an_awaiting_cell_cancels_the_card_promptly(nb: Frontend) -> None:
+    """``await tool(...)`` in a cell: the kernel turns SIGINT into cancelling the cell's task; the
+    card's await wakes the idle loop so that happens at once, not at the next message."""
+    start = len(nb.iopub)
+    msg_id = nb.client.execute("print('RESULT', await adouble(21))", stop_on_error=False)
+    comm_id, _ = cards_after(nb, start, 1)[21]
+    queued = nb.client.execute("print('queued')")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    nb.manager.interrupt_kernel()
+    finish(nb, msg_id)
+    assert time.monotonic() - t0 < 3
+    error = error_of(nb, msg_id)
+    assert error is not None and error["ename"] in ("CancelledError", "KeyboardInterrupt"), error
+    assert records(nb, comm_id)[-1]["status"] == "cancelled"
+    assert finish(nb, queued) == "queued\n"
+
+
+def test_without_its_subshell_a_thread_pool_card_fails_closed_at_once(nb: Frontend) -> None:
+    """ipykernel 7.4 where hitl_widget's subshell cannot be created: the card's messages go to the
+    blocked main thread, so the card says so at once instead of hanging."""
+    if kernel_version(nb) < (7, 4):
+        pytest.skip("ipykernel 6 has no subshells (its thread-pool case is tested above)")
+    nb.run("import hitl_widget.kernel_wait as kw\nkw._subshell_id = lambda kernel: None")
+    before = len(nb.iopub)
+    started = time.monotonic()
+    msg_id = nb.client.execute(BLOCKERS["pool.map"])
+    cards = cards_after(nb, before, 2)
+    out = finish(nb, msg_id)
+    assert time.monotonic() - started < 5 and "RAN" not in out, out
+    error = error_of(nb, msg_id)
+    assert error is not None and error["ename"] == "NoApprovalChannel" and "subshell" in error["evalue"], error
+    for comm_id, _ in cards.values():
+        assert records(nb, comm_id)[-1]["status"] == "rejected"
+
+
+def test_interrupt_of_a_cell_awaiting_a_worker_thread_cancels_the_workers_card(nb: Frontend) -> None:
+    """``await asyncio.to_thread(tool)``: the cell is cancelled, and the worker's card with it (no
+    card left answerable that would run the tool in the background later)."""
+    nb.run(SPY)
+    start = len(nb.iopub)
+    msg_id = nb.client.execute("print('RESULT', await asyncio.to_thread(spied, 7))", stop_on_error=False)
+    comm_id, _ = cards_after(nb, start, 1)[7]
+    time.sleep(0.3)
+    nb.manager.interrupt_kernel()
+    finish(nb, msg_id)
+    nb.wait_iopub(lambda m: bool(records(nb, comm_id)), timeout=5)
+    assert records(nb, comm_id)[-1]["status"] == "cancelled"
+    assert nb.run("import time; time.sleep(0.1); print(escaped)") == "['KeyboardInterrupt']\n"
+    assert not any("RAN" in m["content"].get("text", "") for m in nb.iopub if m["msg_type"] == "stream")

@@ -5,7 +5,8 @@
 //
 //   node tests/pyodide/run.mjs --manifest build/pyodide-cache/manifest.json -- [pytest args]
 //
-// Exit status: pytest's (0 all passed, 1 failures, ...); 3 when Pyodide itself failed.
+// Exit status: pytest's (0 all passed, 1 failures, ...); 3 when Pyodide itself failed (a fatal
+// error, e.g. a JavaScript stack overflow: the output names the test that was running).
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -79,10 +80,12 @@ int(pytest.main(["-c", "tests/pyodide/pytest.ini", "--rootdir", ".", "-p", "pyod
   return code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(3);
-  },
-);
+function died(err) {
+  console.error(err);
+  const during = globalThis.hitlCurrentTest ? ` during ${globalThis.hitlCurrentTest}` : "";
+  console.error(`[pyodide] the Pyodide runtime failed${during}: ${err?.message ?? err}`);
+  process.exit(3);
+}
+process.on("uncaughtException", died);
+process.on("unhandledRejection", died);
+main().then((code) => process.exit(code), died);

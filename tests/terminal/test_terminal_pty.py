@@ -322,6 +322,15 @@ CHILD = textwrap.dedent(
         print(f"BODY:{len(body)}:{digest(body)}", flush=True)
         f = Gate(approver=Recording()).wrap(send_email)
         report(f, "a@example.com", body)
+    elif scenario == "interrupt_audit":
+        from hitl_widget import AuditLog
+
+        log = sys.argv[2]
+        f = Gate(approver=TerminalApprover(), audit=AuditLog(log)).wrap(delete_user)
+        report(f, 42)
+        with open(log) as records:
+            decisions = [json.loads(line).get("decision") for line in records if '"type":"decision"' in line]
+        say("DECISIONS:" + json.dumps(decisions))
     elif scenario == "interrupt":
         f = Gate(approver=Recording()).wrap(delete_user)
         report(f, 42, reason="x" * 3000)
@@ -720,6 +729,16 @@ def test_batch_one_by_one(spawn):
     text = child.finish()
     assert result_lines(text, "RAN:") == ["send_email:a@example.com"]
     assert result_lines(text, "RESULTS:") == ['{"1": "sent to a@example.com", "2": "REJECTED: wrong address"}']
+
+
+@pytest.mark.parametrize("where", ["menu", "edit"])
+def test_ctrl_c_stops_the_caller_with_keyboard_interrupt_recorded_as_cancelled(spawn, tmp_path, where):
+    child = spawn("interrupt_audit", str(tmp_path / "audit.jsonl"))
+    _interrupt_at(child, where)
+    text = child.finish()
+    assert "RAN:" not in text and "REJECTED:" not in text  # not an ApprovalCancelled the agent would read
+    assert result_lines(text, "INTERRUPTED:") == ["KeyboardInterrupt"]
+    assert result_lines(text, "DECISIONS:") == ['["cancelled"]']
 
 
 def test_batch_ctrl_c_raises_keyboard_interrupt_and_runs_nothing(spawn):

@@ -210,3 +210,17 @@ def test_batch_listing_offers_the_full_view_of_shortened_calls() -> None:
     text = out.getvalue()
     assert "(shortened here: v shows every argument in full)" in text
     assert full_text(command) in text.replace("\n", "")
+
+
+def test_the_edit_menu_says_why_an_argument_cannot_be_edited() -> None:
+    # an annotation that cannot be resolved refuses edits (validation); the terminal names the reason
+    run = Run("e\n1\n2\n\ny\n")
+
+    @run.gate.require_approval
+    def f(s: Unresolvable, n: int = 1) -> None:  # type: ignore[name-defined]  # noqa: F821
+        run.ran.append({"s": s, "n": n})
+
+    f("x")
+    assert "not editable: s (cannot check edits: annotation" in run.text and "Unresolvable" in run.text, run.text
+    assert "could not be resolved" in run.text
+    assert run.ran == [{"s": "x", "n": 2}]

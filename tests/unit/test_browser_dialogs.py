@@ -300,6 +300,7 @@ def test_hostile_arguments_are_plain_text_without_control_characters(hidden: str
     assert ran == [(1, value)]
 
 
+@pytest.mark.threads  # recording() hides honors_deadline, so the gate times the approver in a thread
 def test_a_late_answer_fails_closed() -> None:
     class Slow(Window):
         def confirm(self, message: str) -> bool:

@@ -57,6 +57,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.threads
 def test_sync_call_runs_with_what_was_shown(name):
     make, mutation, expected = CASES[name]
     order = make()
@@ -121,6 +122,7 @@ def test_worker_threads_mutating_one_shared_dict_during_review():
     assert ran == ["alice", "alice"]
 
 
+@pytest.mark.threads
 def test_edit_runs_the_edit_and_the_untouched_arguments_as_shown():
     order = {"to": "alice", "amount": 10}
     note = ["keep"]
@@ -138,6 +140,7 @@ def test_edit_runs_the_edit_and_the_untouched_arguments_as_shown():
     assert ran == [({"to": "alice", "amount": 10}, ["keep"], 5)]
 
 
+@pytest.mark.threads
 def test_audit_record_of_the_request_equals_what_ran(tmp_path):
     path = tmp_path / "audit.jsonl"
     order = {"to": "alice", "lines": [{"sku": "A", "qty": 1}]}

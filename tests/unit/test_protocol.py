@@ -138,3 +138,91 @@ def test_review_all_keeps_only_pending_ids() -> None:
         parse_review_all_message({**message, "version": 3}, pending={"a"})
     with pytest.raises(ProtocolError):
         parse_review_all_message({**message, "version": 1}, pending={"a"})
+
+
+class _Int(int):
+    pass
+
+
+class _Str(str):
+    pass
+
+
+def _decision(**over: Any) -> dict[str, Any]:
+    return {"kind": "decision", "version": PROTOCOL_VERSION, "request_id": "r-1", "decision": {"kind": "approve"}, **over}
+
+
+# Values that compare equal to the right one (2.0 == 2, True == 1, Decimal/complex/int subclasses)
+# or that JSON from a forged card could carry instead of it: each must be refused, not coerced.
+LOOKALIKE_VERSIONS = [2.0, True, False, 1, "2", _Int(2), complex(2), None, [2], {"v": 2}, -2, 2**64 + 2]
+
+
+@pytest.mark.parametrize("version", LOOKALIKE_VERSIONS, ids=[repr(v) for v in LOOKALIKE_VERSIONS])
+def test_only_the_exact_int_version_is_accepted(version: Any) -> None:
+    from decimal import Decimal
+
+    with pytest.raises(ProtocolError, match="version"):
+        parse_decision_message(_decision(version=version), request_id="r-1")
+    with pytest.raises(ProtocolError, match="version"):
+        parse_decision_message(_decision(version=Decimal(2)), request_id="r-1")
+    from hitl_widget.protocol import parse_review_all_message
+
+    review = {"kind": "review_all", "version": version, "request_ids": ["a"], "decision": {"kind": "approve"}}
+    with pytest.raises(ProtocolError):
+        parse_review_all_message(review, pending={"a"})
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        _decision(kind=_Str("decision")),
+        _decision(request_id=_Str("r-1")),
+        _decision(decision={"kind": _Str("approve")}),
+        _decision(decision={"kind": True}),
+        _decision(decision={"kind": ["approve"]}),
+        _decision(decision={"kind": "approve", "always": _Str("function")}),
+        _decision(decision={"kind": "approve", "always": True}),
+        _decision(decision={"kind": "reject", "feedback": _Str("no")}),
+        _decision(decision={"kind": "edit", "arguments": {"x": {"text": _Str("1")}}}),
+        _decision(decision={"kind": "edit", "arguments": {_Str("x"): {"text": "1"}}}),
+        _decision(decision={"kind": "edit", "arguments": {"x": {_Str("json"): "1"}}}),
+        _decision(decision={"kind": "edit", "arguments": {"x": {"text": 1}}}),
+        _decision(decision={"kind": "edit", "arguments": {"x": {"json": 1.0}}}),
+    ],
+    ids=range(13),
+)
+def test_lookalike_field_types_are_refused(message: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        parse_decision_message(message, request_id="r-1")
+
+
+def test_the_exact_version_still_parses() -> None:
+    assert parse_decision_message(_decision(), request_id="r-1") == Approve()
+    always = _decision(decision={"kind": "approve", "always": "function"})
+    assert parse_decision_message(always, request_id="r-1") == Approve(always="function")
+
+
+@pytest.mark.parametrize("depth", [101, 10_000, 100_000, 250_000])
+@pytest.mark.parametrize("bracket", ["[]", "{}"])
+def test_deep_json_edits_are_refused_before_parsing(depth: int, bracket: str) -> None:
+    """Under Pyodide json.loads of a deep edit would kill the interpreter: the depth is checked first."""
+    opening, closing = bracket
+    inner = '{"k": ' if opening == "{" else "["
+    text = inner * depth + "1" + closing * depth if opening == "{" else opening * depth + closing * depth
+    with pytest.raises(InvalidEdit, match="nested more than 100 levels"):
+        decode_edit_arguments({"v": {"json": text}})
+    unclosed = opening * depth  # malformed as well as deep: refused the same way
+    with pytest.raises(InvalidEdit):
+        decode_edit_arguments({"v": {"json": unclosed}})
+
+
+def test_json_up_to_the_depth_limit_parses_and_brackets_in_strings_do_not_count() -> None:
+    from hitl_widget.protocol import MAX_EDIT_DEPTH
+
+    ok = "[" * MAX_EDIT_DEPTH + "]" * MAX_EDIT_DEPTH
+    value = decode_edit_arguments({"v": {"json": ok}})["v"]
+    for _ in range(MAX_EDIT_DEPTH - 1):
+        value = value[0]
+    assert value == []
+    text = json.dumps(["[" * 5000, '{"\\"' * 100, {"a": "]]]" * 100}])
+    assert decode_edit_arguments({"v": {"json": text}}) == {"v": json.loads(text)}

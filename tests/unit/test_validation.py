@@ -536,7 +536,10 @@ def test_an_unresolvable_annotation_does_not_disable_the_others() -> None:
         """A forward reference that does not resolve."""
 
     assert refused(f, {"n": "abc"}, n=1, thing=None).problems == {"n": "expected int, got 'abc'"}
-    assert run_with(f, {"thing": "free text"}, n=1, thing="old")["thing"] == "free text"
+    assert run_with(f, {"n": "2"}, n=1, thing="old") == {"n": 2, "thing": "old"}
+    assert refused(f, {"thing": "free text"}, n=1, thing="old").problems == {
+        "thing": "cannot check edits: annotation 'UndefinedName' could not be resolved (name 'UndefinedName' is not defined)"
+    }
 
 
 # -- hostile and huge input: bounded messages, no crash ----------------------------------------------------------
@@ -1091,3 +1094,473 @@ def test_a_text_edit_of_a_plain_string_needs_no_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip().splitlines() == ["('80331', None, ' 7 ', [1])", "[]"]
+
+
+# -- annotations that cannot be resolved, and other types an edit could slip past unchecked -----------------------
+# The function itself runs here (its namespaces resolve its annotations); it returns what it got.
+
+
+def ran_real(fn: typing.Callable[..., Any], edits: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """What ``fn`` returned after a scripted approver's Edit(edits)."""
+    return Gate(approver=ScriptedApprover([Edit(edits)])).wrap(fn)(*args, **kwargs)
+
+
+def refused_real(fn: typing.Callable[..., Any], edits: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, str]:
+    """The problems of the InvalidEdit for Edit(edits) (the call does not run: the edit is refused)."""
+    with pytest.raises(InvalidEdit) as info:
+        ran_real(fn, edits, *args, **kwargs)
+    return info.value.problems
+
+
+def not_editable(fn: typing.Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, str | None]:
+    """Each parameter's ``not_editable`` reason as the request shows it (None: editable)."""
+    approver = ScriptedApprover([Reject("looking only")])
+    with pytest.raises(Exception):  # noqa: B017 - the rejection
+        Gate(approver=approver).wrap(fn)(*args, **kwargs)
+    info = approver.requests[0].parameters
+    assert all(p.editable is (p.not_editable is None) for p in info)
+    return {p.name: p.not_editable for p in info}
+
+
+def _unresolved(text: str, name: str | None = None) -> str:
+    return f"cannot check edits: annotation {text!r} could not be resolved (name {(name or text)!r} is not defined)"
+
+
+def test_a_local_model_under_string_annotations_is_checked_not_accepted_as_is() -> None:
+    """Breaker #13: a model defined inside a function, its annotation left as text."""
+
+    class Strict(pydantic.BaseModel):
+        n: int
+
+    def f(s: "Strict") -> Any:  # resolved from this test's running frame
+        return s
+
+    assert refused_real(f, {"s": '{"n": "not a number"}'}, Strict(n=1)) == {
+        "s": "s.n: Input should be a valid integer, unable to parse string as an integer (input: 'not a number')"
+    }
+    assert refused_real(f, {"s": {"n": "not a number"}}, Strict(n=1))  # JSON-decoded, as the card sends
+    got = ran_real(f, {"s": '{"n": "5"}'}, Strict(n=1))
+    assert type(got) is Strict and got.n == 5
+    assert not_editable(f, Strict(n=1)) == {"s": None}
+
+    def g(s: "Strict | None") -> Any:  # no instance to learn from: this running test's locals have it
+        return s
+
+    assert ran_real(g, {"s": {"n": "6"}}, None) == Strict(n=6)
+    assert refused_real(g, {"s": {"n": "six"}}, None)["s"].startswith("s.n: Input should be a valid integer")
+    assert not_editable(g, None) == {"s": None}
+
+
+def _factory() -> tuple[Any, Any, Any]:
+    """A model and two functions defined in a function that has returned by the time they run."""
+
+    class Local(pydantic.BaseModel):
+        n: int
+
+    def by_value(s: "Local") -> Any:
+        return s
+
+    def by_closure(s: "Local | None") -> Any:
+        assert Local  # the body uses it: a closure cell holds it
+        return s
+
+    return Local, by_value, by_closure
+
+
+def test_an_unresolvable_annotation_uses_the_arguments_own_class_or_refuses() -> None:
+    local, by_value, by_closure = _factory()
+    got = ran_real(by_value, {"s": '{"n": "7"}'}, local(n=1))
+    assert type(got) is local and got.n == 7
+    assert "s.n: Input should be a valid integer" in refused_real(by_value, {"s": '{"n": "x"}'}, local(n=1))["s"]
+    # no instance to learn the class from: refused, and shown as not editable
+    assert refused_real(by_value, {"s": '{"n": "7"}'}, None) == {"s": _unresolved("Local")}
+    assert refused_real(by_value, {"s": None}, 3) == {"s": _unresolved("Local")}
+    assert not_editable(by_value, None) == {"s": _unresolved("Local")}
+    assert not_editable(by_value, local(n=1)) == {"s": None}
+    # the closure holds it: resolved even when the current value is None
+    got = ran_real(by_closure, {"s": '{"n": "8"}'}, None)
+    assert type(got) is local and got.n == 8
+    assert ran_real(by_closure, {"s": "null"}, local(n=1)) is None
+
+
+class Base:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+class Sub(Base):
+    pass
+
+
+def test_the_arguments_class_is_matched_by_name_along_its_bases() -> None:
+    namespace: dict[str, Any] = {}
+    exec("def f(x: 'Base', y: 'list[Base]' = ()):\n    return x, y\n", namespace)  # Base is not in these globals
+    f = namespace["f"]
+    base, sub = Base(1), Sub(2)
+    assert ran_real(f, {"x": sub}, base, [base])[0] is sub  # a Sub is a Base
+    assert refused_real(f, {"x": "text"}, sub, [base]) == {"x": "expected Base, got 'text'"}
+    assert ran_real(f, {"y": [sub, base]}, base, [base, sub])[1] == [sub, base]  # from the list's items
+    assert refused_real(f, {"y": [sub, 5]}, base, [base])["y"].startswith("y[1]: Input should be an instance of Base")
+    assert refused_real(f, {"x": base}, 5, [base]) == {"x": _unresolved("Base")}
+
+
+def test_a_name_defined_after_wrapping_is_resolved_when_edited() -> None:
+    namespace: dict[str, Any] = {}
+    exec("def f(when: 'Later'):\n    return when\n", namespace)
+    f = namespace["f"]
+    assert refused_real(f, {"when": "2026-01-02"}, 1) == {"when": _unresolved("Later")}
+    namespace["Later"] = dt.date
+    assert ran_real(f, {"when": "2026-01-02"}, 1) == dt.date(2026, 1, 2)
+
+
+def test_a_type_checking_only_import_is_resolved_from_the_value_or_refused() -> None:
+    namespace: dict[str, Any] = {}
+    exec(
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    import decimal as dec\n"
+        "    from fractions import Fraction\n"
+        "def pay(amount: dec.Decimal, share: Fraction | None = None):\n"
+        "    return amount, share\n",
+        namespace,
+    )
+    pay = namespace["pay"]
+    from fractions import Fraction
+
+    assert ran_real(pay, {"amount": "0.30"}, Decimal(1)) == (Decimal("0.30"), None)
+    assert refused_real(pay, {"amount": "lots"}, Decimal(1)) == {"amount": "expected Decimal, got 'lots'"}
+    assert refused_real(pay, {"amount": "1"}, 1.0) == {"amount": _unresolved("dec.Decimal", "dec")}
+    assert ran_real(pay, {"share": Fraction(1, 3)}, Decimal(1), Fraction(1, 2)) == (Decimal(1), Fraction(1, 3))
+    assert ran_real(pay, {"share": "1/4"}, Decimal(1), Fraction(1, 2)) == (Decimal(1), Fraction(1, 4))
+    assert refused_real(pay, {"share": "a third"}, Decimal(1), Fraction(1, 2))["share"].startswith("expected Fraction | None")
+    assert refused_real(pay, {"share": Fraction(1, 3)}, Decimal(1), None) == {"share": _unresolved("Fraction | None", "Fraction")}
+
+
+class Shelf:
+    class Book(pydantic.BaseModel):
+        title: str
+        pages: int
+
+    def put(self, book: "Book") -> Any:
+        return book
+
+
+def test_a_name_from_the_enclosing_class_body_is_resolved() -> None:
+    shelf = Shelf()
+    got = ran_real(shelf.put, {"book": '{"title": "T", "pages": "12"}'}, None)
+    assert type(got) is Shelf.Book and got.pages == 12
+    assert refused_real(shelf.put, {"book": '{"title": "T"}'}, None) == {"book": "book.pages: Field required"}
+
+    class Local:
+        class Page(pydantic.BaseModel):
+            n: int
+
+        def turn(self, page: "Page") -> Any:
+            return page
+
+    assert ran_real(Local().turn, {"page": {"n": "3"}}, None) == Local.Page(n=3)
+
+
+def test_coerce_with_text_for_a_type_refuses() -> None:
+    with pytest.raises(ValueError, match=r"^cannot check edits: annotation 'int' could not be resolved"):
+        coerce("5", "int")
+    with pytest.raises(ValueError, match=r"^cannot check edits: annotation 'list\[Nope\]' could not be resolved"):
+        coerce([1], list["Nope"])  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_a_nested_forward_reference_is_resolved_or_refused() -> None:
+    def f(items: list["Nope"], opt: Optional["Nope"] = None) -> Any:  # type: ignore[name-defined]  # noqa: F821
+        return items
+
+    problems = refused_real(f, {"items": [{"anything": 1}], "opt": 1}, [])
+    assert problems == {"items": _unresolved("list[Nope]", "Nope"), "opt": _unresolved("Nope | None", "Nope")}
+    assert not_editable(f, []) == {"items": _unresolved("list[Nope]", "Nope"), "opt": _unresolved("Nope | None", "Nope")}
+
+
+T = typing.TypeVar("T")
+Bounded = typing.TypeVar("Bounded", bound=int)
+Either = typing.TypeVar("Either", int, dt.date)
+UserId = typing.NewType("UserId", int)
+
+
+class Quacks(typing.Protocol):
+    def quack(self) -> str: ...
+
+
+@typing.runtime_checkable
+class Honks(typing.Protocol):
+    def honk(self) -> str: ...
+
+
+class Duck:
+    def quack(self) -> str:
+        return "quack"
+
+    def honk(self) -> str:
+        return "honk"
+
+
+class Box(typing.Generic[T]):
+    pass
+
+
+class NoSchema:
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        raise RuntimeError("no schema")
+
+
+@pytest.mark.parametrize(
+    ("hint", "current", "edit", "expected"),
+    [
+        (Bounded, 1, "5", 5),  # a bound: checked as the bound
+        (Either, 1, "2026-01-02", dt.date(2026, 1, 2)),  # constraints: one of them
+        (Either, 1, "7", 7),
+        (UserId, 1, "42", 42),
+        (Annotated[int, ["unhashable", "meta"]], 1, "3", 3),  # unknown metadata: the base type is checked
+        (Annotated[int, object()], 1, "3", 3),
+        (pydantic.SkipValidation[int], 1, "3", 3),  # SkipValidation is for the developer's calls, not edits
+        (typing.LiteralString, "a", "b", "b"),
+        (Quacks, None, Duck(), "same"),  # a Protocol (not runtime_checkable): its members are there
+        (Honks, None, Duck(), "same"),
+        (list[Quacks], [], "keep", "keep"),
+        (typing.Callable[[int], int], abs, len, len),
+        (Box[int], None, "box", "box"),
+        (object, 1, "[1, 2]", [1, 2]),  # object and an unconstrained TypeVar accept anything, like Any
+        (T, "old", "free text", "free text"),
+    ],
+    ids=lambda v: type_label(v) if not isinstance(v, (str, int)) else repr(v),
+)
+def test_other_annotations_check_edits(hint: Any, current: Any, edit: Any, expected: Any) -> None:
+    def f(x: hint) -> Any:  # type: ignore[valid-type]
+        return x
+
+    if expected == "same":
+        expected = edit
+    elif expected == "box":
+        current, edit = Box[int](), Box[str]()
+        expected = edit
+    elif expected == "keep":
+        edit = expected = [Duck()]
+    got = ran_real(f, {"x": edit}, current)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("hint", "current", "edit", "problem"),
+    [
+        (Bounded, 1, "five", "expected int, got 'five'"),
+        (Bounded, 1, "2026-01-02", "expected int, got '2026-01-02'"),
+        (Either, 1, "soon", "expected int | date, got 'soon'"),
+        (UserId, 1, "x", "expected UserId, got 'x'"),
+        (Annotated[int, ["meta"]], 1, "x", "expected int, got 'x'"),
+        (pydantic.SkipValidation[int], 1, "x", "expected int, got 'x'"),
+        (typing.LiteralString, "a", 5, "expected LiteralString, got 5"),
+        (Quacks, None, "a duck", "expected Quacks, got 'a duck'"),
+        (Quacks, None, {"quack": 1}, "expected Quacks, got {'quack': 1}"),
+        (Honks, None, object(), "expected Honks, got <object object at 0x"),
+        (list[Quacks], [], [Duck(), 5], "x[1]: Input should be an instance of Quacks (input: 5)"),
+        (typing.Callable[[int], int], abs, "len", "expected Callable[[int], int], got 'len'"),
+        (Box[int], None, "a box", "expected Box[int], got 'a box'"),
+        (Box[int], None, [1], "expected Box[int], got [1]"),
+        (5, 1, "anything", "the annotation 5 is not a type"),  # pydantic would let every value through
+        (list[5], [], [1], "the annotation 5 is not a type"),  # type: ignore[valid-type]
+        (dict[str, typing.cast(Any, "x".upper)], {}, {}, "is not a type"),
+        (NoSchema, NoSchema(), {}, "NoSchema cannot be checked here, so it cannot be edited"),
+        (list[NoSchema], [], [{}], "list[NoSchema] cannot be checked here, so it cannot be edited"),
+        (dict[str, NoSchema], {}, {"a": NoSchema()}, "dict[str, NoSchema] cannot be checked here"),
+    ],
+    ids=lambda v: type_label(v) if not isinstance(v, (str, int)) else repr(v)[:20],
+)
+def test_other_annotations_refuse_what_they_cannot_check(hint: Any, current: Any, edit: Any, problem: str) -> None:
+    def f(x: hint) -> Any:  # type: ignore[valid-type]
+        return x
+
+    problems = refused_real(f, {"x": edit}, current)
+    assert set(problems) == {"x"}
+    assert problem in problems["x"], problems["x"]
+
+
+class Getter(typing.Protocol[T]):
+    def get(self) -> T: ...
+
+
+def test_a_static_protocol_is_checked_by_its_members_without_changing_it() -> None:
+    class Half:
+        def quack(self) -> str:
+            return ""
+
+        def get(self) -> int:
+            return 1
+
+    half = Half()
+    assert coerce(half, Getter[int]) is half and coerce([half], list[Getter[str]]) == [half]
+    with pytest.raises(ValueError, match=r"^expected Getter\[int\], got 'text'"):
+        coerce("text", Getter[int])
+
+    assert not getattr(Quacks, "_is_runtime_protocol", False)
+    assert coerce(Half(), Quacks).quack() == ""
+    with pytest.raises(ValueError, match="expected Quacks, got"):
+        coerce(Box(), Quacks)
+    assert not getattr(Quacks, "_is_runtime_protocol", False)  # the user's class is left as it was
+    with pytest.raises(TypeError):
+        isinstance(Half(), Quacks)
+
+
+def test_the_card_shows_an_unresolvable_parameter_as_not_editable_with_the_reason() -> None:
+    _, by_value, _ = _factory()
+    approver = ScriptedApprover([Reject("looking only")])
+    with pytest.raises(Exception):  # noqa: B017 - the rejection
+        Gate(approver=approver).wrap(by_value)(None)
+    request = approver.requests[0]
+    pytest.importorskip("anywidget")
+    from hitl_widget.widget import argument_view
+
+    view = argument_view(request, request.parameters[0])
+    assert view["editable"] is False
+    assert view["not_editable"] == _unresolved("Local")
+
+
+class Retry(TypedDict, total=False):
+    retries: int
+    backoff: float
+
+
+@dataclasses.dataclass
+class Odd:
+    a: 5  # type: ignore[valid-type]  # not a type: pydantic would accept anything for it
+
+
+@dataclasses.dataclass
+class Settings:
+    level: int = 0
+
+
+def test_unpacked_kwargs_odd_fields_and_unknown_keys_are_checked() -> None:
+    def call(*args: Any, **options: typing.Unpack[Retry]) -> Any:
+        return options
+
+    assert ran_real(call, {"options": {"retries": "3"}}, retries=1) == {"retries": 3}
+    assert ran_real(call, {"options": '{"backoff": 0.5}'}) == {"backoff": 0.5}
+    assert refused_real(call, {"options": {"retries": "x"}}) == {
+        "options": "options.retries: Input should be a valid integer, unable to parse string as an integer (input: 'x')"
+    }
+    # a misspelt key is refused, not dropped (the call would run without the setting the person meant)
+    assert refused_real(call, {"options": {"retires": 3}}) == {"options": "options.retires: Extra inputs are not permitted"}
+
+    def tune(limits: Retry, settings: Settings, odd: Odd) -> Any:
+        return limits, settings
+
+    assert refused_real(tune, {"limits": '{"retires": 3}'}, {}, Settings(), Odd(1)) == {
+        "limits": "limits.retires: Extra inputs are not permitted"
+    }
+    assert refused_real(tune, {"settings": {"level": 1, "lvl": 2}}, {}, Settings(), Odd(1)) == {
+        "settings": "settings.lvl: Unexpected keyword argument (input: 2)"
+    }
+    problem = refused_real(tune, {"odd": {"a": "anything"}}, {}, Settings(), Odd(1))["odd"]
+    assert problem.startswith("Odd cannot be checked here, so it cannot be edited") and "5 is not a type" in problem
+    assert ran_real(tune, {"settings": {"level": "2"}}, {}, Settings(), Odd(1)) == ({}, Settings(level=2))
+
+
+@dataclasses.dataclass(eq=False)
+class Plain:
+    level: int
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Derived:
+    x: int
+    seed: dataclasses.InitVar[str]
+    double: int = dataclasses.field(init=False)
+    inner: Settings | None = None
+
+    def __post_init__(self, seed: str) -> None:
+        self.double = self.x * 2
+
+
+def test_a_programmatic_dataclass_edit_has_its_fields_checked() -> None:
+    def f(p: Plain, s: Settings, d: Derived | None = None) -> Any:
+        return p, s, d
+
+    given = Plain(1, ["a"])
+    got = ran_real(f, {"p": given}, Plain(0), Settings())
+    assert got[0] is given  # valid: the approver's own object, as it was given
+    settings = Settings(level=3)
+    assert ran_real(f, {"s": settings}, Plain(0), Settings())[1] is settings
+    derived = Derived(2, "s", Settings(1))  # an InitVar and an init=False field: still a valid instance
+    assert ran_real(f, {"d": derived}, Plain(0), Settings())[2] is derived
+    # a dataclass does not check its fields itself: the edit does, nested instances too
+    assert refused_real(f, {"p": Plain("high")}, Plain(0), Settings()) == {"p": "p.level: expected int, got 'high'"}  # type: ignore[arg-type]
+    assert refused_real(f, {"p": Plain(1, [3])}, Plain(0), Settings())["p"].startswith(
+        "p.tags[0]: Input should be a valid string"
+    )  # type: ignore[list-item]
+    assert refused_real(f, {"s": Settings(level=[1])}, Plain(0), Settings()) == {"s": "s.level: expected int, got [1]"}  # type: ignore[arg-type]
+    bad = Derived(2, "s", Settings("x"))  # type: ignore[arg-type]
+    assert refused_real(f, {"d": bad}, Plain(0), Settings()) == {"d": "d.inner.level: expected int, got 'x'"}
+    bad.inner, bad.double = None, "four"  # type: ignore[assignment]
+    assert refused_real(f, {"d": bad}, Plain(0), Settings()) == {"d": "d.double: expected int, got 'four'"}
+
+
+def _no_bad(value: Any) -> Any:
+    if value in ("bad", ["bad"]):
+        raise ValueError("bad is not allowed")
+    return value
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        Annotated[Any, pydantic.AfterValidator(_no_bad)],
+        Annotated[object, pydantic.AfterValidator(_no_bad)],
+        Annotated[Any, pydantic.AfterValidator(_no_bad)] | None,
+        Annotated[T, pydantic.AfterValidator(_no_bad)],
+    ],
+    ids=["Any", "object", "Optional", "TypeVar"],
+)
+def test_validators_on_an_anything_annotation_run_for_edits(hint: Any) -> None:
+    def f(x: hint) -> Any:  # type: ignore[valid-type]
+        return x
+
+    assert "bad is not allowed" in refused_real(f, {"x": "bad"}, "old")["x"]
+    assert "bad is not allowed" in refused_real(f, {"x": ["bad"]}, "old")["x"]
+    assert ran_real(f, {"x": "good"}, "old") == "good"
+    assert ran_real(f, {"x": {"any": ["thing"]}}, "old") == {"any": ["thing"]}
+
+
+def _not_green(value: Color) -> Color:
+    if value is Color.GREEN:
+        raise ValueError("green is sold out")
+    return value
+
+
+def test_an_enum_member_given_by_name_still_meets_the_annotations_validators() -> None:
+    def f(c: Annotated[Color, pydantic.AfterValidator(_not_green)] | None) -> Any:
+        return c
+
+    assert ran_real(f, {"c": "RED"}, None) is Color.RED
+    assert "green is sold out" in refused_real(f, {"c": "GREEN"}, None)["c"]
+    assert "green is sold out" in refused_real(f, {"c": Color.GREEN}, None)["c"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="annotations are evaluated lazily from Python 3.14 (the Pyodide leg)")
+def test_a_lazily_evaluated_annotation_naming_nothing_wraps_and_refuses_edits() -> None:
+    """Python 3.14: `if TYPE_CHECKING:` imports need no quotes, so reading the annotations raises NameError."""
+    namespace: dict[str, Any] = {}
+    exec(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from fractions import Fraction\n"
+        "def share(part: Fraction, missing: Missing = None, n: int = 0):\n"
+        "    return part, missing, n\n",
+        namespace,
+    )
+    share = namespace["share"]
+    from fractions import Fraction
+
+    assert ran_real(share, {"n": "2"}, Fraction(1, 2)) == (Fraction(1, 2), None, 2)
+    assert ran_real(share, {"part": "1/3"}, Fraction(1, 2)) == (Fraction(1, 3), None, 0)  # from the value's class
+    assert refused_real(share, {"missing": "x"}, Fraction(1, 2)) == {"missing": _unresolved("Missing")}
+    assert refused_real(share, {"part": "1/3"}, 0.5) == {"part": _unresolved("Fraction")}
+    assert not_editable(share, Fraction(1, 2)) == {"part": None, "missing": _unresolved("Missing"), "n": None}
