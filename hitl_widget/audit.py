@@ -1168,7 +1168,10 @@ def _write_kept_records_at_exit() -> None:
 
 def _write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` to ``fd`` (raises OSError, e.g. ENOSPC when the disk is full)."""
-    view = memoryview(data)
+    written = os.write(fd, data)  # almost always all of it: no view made
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         view = view[written:]

@@ -293,3 +293,14 @@ def test_free_text_assignments_are_still_cut_in_every_record(tmp_path: Path, tex
         shown = record["request"]["arguments"]["note"] if "request" in record else record["result"]
         assert shown == expected
     assert AuditLog.verify(path)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100])
+def test_short_writes_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    real_write = audit_module.os.write
+    monkeypatch.setattr(audit_module.os, "write", lambda fd, data: real_write(fd, bytes(data[:chunk])))
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(path)
+    for i in range(3):
+        log.append("note", text=f"record {i} " + "x" * 150)
+    assert AuditLog.check(path).ok and AuditLog.check(path).records == 4
