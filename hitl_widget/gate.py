@@ -17,6 +17,7 @@ import inspect
 import itertools
 import logging
 import math
+import os
 import secrets
 import sys
 import threading
@@ -401,7 +402,9 @@ class Gate:
                 return Verdict("approve", f"budget:{guard.budget.name}", detail)
         mode = env_mode()
         if mode != "ask":
-            return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}")
+            raw = os.environ.get("HITL_MODE", "").strip()
+            detail = "" if raw.lower() == mode else f"unknown value {raw[:40]!r}, not ask|approve|reject: failing closed"
+            return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}", detail)
         return Verdict("ask", "ask", note) if note else ASK
 
     def approver_for(self, guard: _Guard, request: ApprovalRequest) -> Approver:
