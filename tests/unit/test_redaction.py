@@ -76,7 +76,8 @@ def test_no_channel_error_does_not_carry_the_password(path: Path, monkeypatch: p
 
         with pytest.raises(NoApprovalChannel) as info:
             login("bob", "pw-S1")
-    assert "pw-S1" in str(info.value)  # the caller passed it; only the log must not keep it
+    assert "pw-S1" not in str(info.value)  # exception texts name no secret-named argument (call_text redacts)
+    assert "password='[REDACTED]'" in str(info.value)
     assert_absent(path, "pw-S1")
     (decision,) = of_type(path, "decision")
     assert decision["decision"] == "error"
