@@ -16,6 +16,7 @@ import inspect
 import itertools
 import logging
 import math
+import os
 import secrets
 import threading
 import time
@@ -466,7 +467,9 @@ class Gate:
                     return Verdict("approve", f"budget:{guard.budget.name}", detail)
         mode = env_mode()
         if mode != "ask":
-            return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}")
+            raw = os.environ.get("HITL_MODE", "").strip()
+            detail = "" if raw.lower() == mode else f"unknown value {raw[:40]!r}, not ask|approve|reject: failing closed"
+            return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}", detail)
         return Verdict("ask", "ask", "; ".join(request.notes)) if request.notes else ASK
 
     @staticmethod

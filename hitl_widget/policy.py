@@ -335,8 +335,11 @@ class TimeWindow:
     """Ask during a window of the week, decide automatically outside it (or the reverse).
 
     ``TimeWindow("09:00", "17:00", tz="Europe/Berlin", days="mon-fri")`` asks during
-    Berlin business hours and auto-approves outside them; ``inside="approve",
-    outside="ask"`` automates office hours and asks at night. A window whose end is
+    Berlin business hours and rejects outside them (nobody is there to ask: the call fails
+    closed, and the agent reads "rejected automatically by policy (window: outside …)");
+    ``outside="approve"`` automates the night instead — say so explicitly, it is the
+    setting under which calls run unasked; ``inside="approve", outside="ask"`` automates
+    office hours and asks at night. A window whose end is
     before its start wraps past midnight (its part after midnight belongs to the day
     it started); ``"24:00"`` as ``end`` means the end of the day.
 
@@ -355,7 +358,7 @@ class TimeWindow:
         tz: str | tzinfo | None = None,
         days: str | Iterable[int | str] = "mon-sun",
         inside: Literal["ask", "approve", "reject"] = "ask",
-        outside: Literal["ask", "approve", "reject"] = "approve",
+        outside: Literal["ask", "approve", "reject"] = "reject",
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         for value in (inside, outside):

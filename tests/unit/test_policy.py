@@ -341,7 +341,7 @@ def window_gate(window: TimeWindow, approver: ScriptedApprover) -> Gate:
 )
 def test_time_window_inside_asks_outside_approves(refund, utc_hour, asked):
     moment = MONDAY.replace(hour=utc_hour, minute=30)
-    window = TimeWindow("09:00", "17:00", tz="Europe/Berlin", clock=fixed(moment))
+    window = TimeWindow("09:00", "17:00", tz="Europe/Berlin", outside="approve", clock=fixed(moment))
     approver = refusing()
     wrapped = window_gate(window, approver).wrap(refund)
     if asked:
@@ -349,6 +349,18 @@ def test_time_window_inside_asks_outside_approves(refund, utc_hour, asked):
             wrapped("o", 1)
     else:
         assert wrapped("o", 1) == "refunded 1"
+    assert len(approver.requests) == int(asked)
+
+
+@pytest.mark.parametrize(("utc_hour", "asked"), [(7, False), (12, True), (23, False)])
+def test_time_window_outside_rejects_by_default(refund, utc_hour, asked):
+    # nobody is there to ask outside the window: by default the call fails closed (never runs unasked)
+    moment = MONDAY.replace(hour=utc_hour, minute=30)
+    window = TimeWindow("09:00", "17:00", tz="Europe/Berlin", clock=fixed(moment))
+    approver = refusing()
+    wrapped = window_gate(window, approver).wrap(refund)
+    with pytest.raises(ApprovalRejected, match="asked a person" if asked else "outside 09:00-17:00 Europe/Berlin"):
+        wrapped("o", 1)
     assert len(approver.requests) == int(asked)
 
 
@@ -526,3 +538,11 @@ def test_no_channel_under_pytest_capture(refund, ran):
     with pytest.raises(NoApprovalChannel):
         Gate().wrap(refund)("o", 1)
     assert ran == []
+
+
+def test_an_unknown_hitl_mode_fails_closed_and_says_which_value(refund, monkeypatch):
+    monkeypatch.setenv("HITL_MODE", "yes")
+    approver = refusing()
+    with pytest.raises(ApprovalRejected, match=r"unknown value 'yes', not ask\|approve\|reject: failing closed"):
+        Gate(approver=approver).wrap(refund)("o", 1)
+    assert approver.requests == []
