@@ -254,3 +254,30 @@ def test_batch_checks_self_before_running():
     assert ran == ["users:1=1"]
     assert len(batch.approver.requests) == 2  # type: ignore[union-attr]
     assert MAX_DECISION_ROUNDS >= 2
+
+
+def test_async_method_self_change_is_asked_again():
+    import asyncio
+
+    holder: list[Any] = []
+    seen: list[str] = []
+
+    def approver(request):
+        seen.append(request.uncopied["self"])
+        if len(seen) == 1:
+            holder[0].name = "users"
+        return Approve()
+
+    gate = Gate(approver=approver)
+
+    class Table:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @gate.require_approval
+        async def drop(self) -> str:
+            return self.name
+
+    holder.append(Table("logs"))
+    assert asyncio.run(holder[0].drop()) == "users"
+    assert "name='logs'" in seen[0] and "name='users'" in seen[1]
