@@ -8,7 +8,8 @@ tail cannot be seen from the file alone: keep ``AuditLog.head`` somewhere else i
 that matters.
 
 Redaction covers every record and every field. Values under secret-looking names
-(password, token, secret, api key, ...) are replaced at any depth of every record's
+(password, pwd, token, secret, api key, ssh key, auth, bearer, jwt, otp, cookie, ...: see
+SECRET_NAMES for which parts of a name count) are replaced at any depth of every record's
 structures (arguments, context, edits, returned values). The secret values of a request
 (those under secret-looking names in its arguments and context, and in any record about
 it, e.g. an edit) are remembered, and every string of every later record about that
@@ -37,6 +38,7 @@ import re
 import secrets
 import sys
 import threading
+import types
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -52,9 +54,9 @@ except ImportError:  # pragma: no cover
 if not hasattr(fcntl, "flock"):  # one process only there: the in-process lock is enough
     fcntl = None  # type: ignore[assignment]
 
-from .formatting import json_safe
+from .formatting import bounded_repr, json_safe
 
-__all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "secret_values"]
+__all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "redacted_repr", "secret_values"]
 
 #: JupyterLite's drive stores a file when it is closed: a log kept open looks empty to every other reader there.
 CLOSE_AFTER_EACH_RECORD = sys.platform == "emscripten"
@@ -64,10 +66,97 @@ GENESIS = "0" * 64
 REDACTED = "[REDACTED]"
 #: decisions after which the call runs (and an outcome record is due)
 RUNS = frozenset({"approved", "edited", "auto_approved", "not_required"})
-SECRET_NAMES = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key|cookie",
-    re.IGNORECASE,
-)
+
+
+def _ci(spec: str) -> str:
+    """``spec`` with each ASCII letter outside ``[...]`` as ``[xX]``: case-insensitive, while the
+    boundary look-arounds stay case-sensitive (camelCase), and fast (sre skips branches by first letter)."""
+    out: list[str] = []
+    i = 0
+    while i < len(spec):
+        c = spec[i]
+        if c == "\\":
+            out.append(spec[i : i + 2])
+            i += 2
+            continue
+        if c == "[":
+            j = spec.index("]", i)
+            out.append(spec[i : j + 1])
+            i = j + 1
+            continue
+        out.append(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else c)
+        i += 1
+    return "".join(out)
+
+
+# a name is read as segments: split at anything but a letter, and at camelCase humps
+# (userPassword, JWTToken). _B, right after a segment's first letter: that letter starts a segment.
+_B = r"(?:(?<![A-Za-z].)|(?<=[a-z][A-Z])|(?<=[A-Z][A-Z])(?=[a-z]))"
+_E = r"(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))"  # a segment ends here
+#: words that name a secret wherever they stand in a name (userpassword, webhookSecret)
+SECRET_WORDS = (
+    "password", "passwd", "passphrase", "passcode", "pwd", "secret(?!ar(?:y|ies|iat))", "credential", "cookie",
+    "jwt", "bearer", "apikey", "mnemonic",
+)  # fmt: skip
+#: short words that name a secret only as a whole segment (auth_header, authToken; not author, oauth_url, footprint)
+SECRET_SEGMENTS = ("auth", "authorization", "otp", "totp", "hotp", "pw", "creds", "cvv", "cvc", "pin", "csrf", "xsrf")
+#: what a segment ``key``/``keys`` is a secret after (ssh_key, privateKey, session_key; not sort_key, public_key)
+SECRET_KEY_KINDS = (
+    "api", "ssh", "private", "priv", "secret", "access", "signing", "sign", "encryption", "encrypt", "enc",
+    "decryption", "master", "session", "auth", "client", "app", "license", "licence", "hmac", "gpg", "pgp", "rsa",
+    "wallet", "account", "service[_-]?account",
+)  # fmt: skip
+#: plural ``tokens`` is a secret only after these (max_tokens, input_tokens are counts)
+SECRET_TOKENS_OF = (
+    "access", "refresh", "auth", "api", "id", "bearer", "session", "oauth", "bot", "app", "github", "gitlab", "slack",
+    "personal",
+)  # fmt: skip
+#: a segment ``token`` followed by one of these is about tokens of text, not a credential (token_count, tokenType)
+_TOKEN_NOT = "(?![_-]?(?:counts?|limits?|usage|budget|types?|ids?|len(?:gth)?|index|idx|nums?|number|offsets?|logprobs?|probs?))"
+
+
+def _secret_names_pattern() -> str:
+    alternatives: list[tuple[str, str]] = [(w[0], _ci(w[1:])) for w in SECRET_WORDS]
+    alternatives += [(w[0], _B + _ci(w[1:]) + _E) for w in SECRET_SEGMENTS]
+    alternatives += [("p", _B + _ci("ass") + r"(?![\w-])"), ("t", _B + _ci("oken" + _TOKEN_NOT) + _E)]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?tokens") + _E) for w in SECRET_TOKENS_OF]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?keys?") + _E) for w in SECRET_KEY_KINDS]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?(?:phrase|words|codes?|keys?)") + _E) for w in ("seed", "recovery")]
+    alternatives += [
+        (w[0], _B + _ci(w[1:] + "[_-]?(?:codes?|passwords?)") + _E)
+        for w in ("backup", "recovery", "verification", "mfa", "2fa", "tfa", "one[_-]?time")
+    ]
+    by_first: dict[str, list[str]] = {}
+    for first, rest in alternatives:
+        by_first.setdefault(first, []).append(rest)
+    return "|".join(f"{_ci(first)}(?:{'|'.join(rests)})" for first, rests in by_first.items())
+
+
+#: Names whose values are secrets (matched with ``search`` against argument, field and key names).
+#: Case-insensitive; SECRET_WORDS anywhere in a name, the short words of SECRET_SEGMENTS and the
+#: compounds (``*_key``, ``*_tokens``, ``token``) only as whole segments of it, so ``author``,
+#: ``authority``, ``oauth_url``, ``compass``, ``bypass``, ``tokenizer``, ``max_tokens``, ``token_count``,
+#: ``sort_key``, ``public_key`` and ``session_id`` stay readable. Extend it with ``AuditLog(redact_names=...)``.
+SECRET_NAMES = re.compile(_secret_names_pattern())
+#: lowercase parts one of which every match of SECRET_NAMES contains: a fast first look at text
+_DEFAULT_NEEDLES = (
+    "pass", "pw", "secret", "credential", "cookie", "jwt", "bearer", "mnemonic", "auth", "otp", "creds", "cvv", "cvc",
+    "pin", "srf", "token", "key", "seed", "recovery", "code",
+)  # fmt: skip
+
+
+def _has_needle(low: str) -> bool:
+    """Whether lowercase ``low`` holds one of _DEFAULT_NEEDLES (spelled out: much faster than any() over them)."""
+    return (
+        "pass" in low or "pw" in low or "secret" in low or "credential" in low or "cookie" in low or "jwt" in low
+        or "bearer" in low or "mnemonic" in low or "auth" in low or "otp" in low or "creds" in low or "cvv" in low
+        or "cvc" in low or "pin" in low or "srf" in low or "token" in low or "key" in low or "seed" in low
+        or "recovery" in low or "code" in low
+    )  # fmt: skip
+
+
+#: the runs of a text that a match of SECRET_NAMES lies within (its look-arounds see only letters)
+_NAME_RUNS = re.compile(r"[\w-]+")
 
 
 #: secret values shorter than this are not searched for in free text
@@ -84,8 +173,10 @@ def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: i
     """``value`` with the values of secret-looking (string) keys replaced, at any depth up to 32.
 
     Dicts and other mappings, lists and tuples are looked into (the first 200 items of
-    each, all that the log ever shows); ``value`` itself is returned when nothing in it
-    needed redacting, else a copy (mappings as dicts, sequences as lists).
+    each, all that the log ever shows); a 2-item list or tuple whose first item is a
+    secret-looking string is a (name, value) pair, and a namedtuple's field names are keys.
+    ``value`` itself is returned when nothing in it needed redacting, else a copy (mappings
+    as dicts, lists as lists, tuples as tuples, a namedtuple as its own class).
     """
     if pattern is None:
         return value
@@ -102,20 +193,25 @@ def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) ->
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
-#: lowercase words one of which any match of SECRET_NAMES contains: a fast first look at text
-_DEFAULT_NEEDLES = ("pass", "secret", "token", "api", "authorization", "credential", "private", "cookie")
-
-
 
 
 def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
-    """Whether ``pattern`` may match in ``text``: a quick look at the words first for SECRET_NAMES."""
+    """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one)."""
     if pattern is SECRET_NAMES:
-        low = text.lower()
-        return (
-            "pass" in low or "secret" in low or "token" in low or "api" in low or "authorization" in low
-            or "credential" in low or "private" in low or "cookie" in low
-        )  # fmt: skip
+        if not _has_needle(text.lower()):
+            return False
+        verdicts = _secret_cache(SECRET_NAMES)
+        for run in _NAME_RUNS.findall(text):
+            secret = verdicts.get(run)
+            if secret is None:
+                lowered = run.lower()
+                secret = any(n in lowered for n in _DEFAULT_NEEDLES) and SECRET_NAMES.search(run) is not None
+                if len(verdicts) > 4096:
+                    verdicts.clear()
+                verdicts[run] = secret
+            if secret:
+                return True
+        return False
     return pattern.search(text) is not None
 
 
@@ -181,6 +277,13 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
                 changed[key] = new
         return value if changed is None else changed
     if isinstance(value, (list, tuple)):
+        names = getattr(type(value), "_fields", None) if isinstance(value, tuple) else None
+        if isinstance(names, tuple) and len(names) == len(value):  # a namedtuple: its field names are keys
+            return _redact_namedtuple(value, names, pattern, found, depth, budget)
+        if len(value) == 2 and _secret_key(value[0], pattern):  # a (name, value) pair: [("api_key", "sk-...")]
+            if found is not None:
+                found.append(value[1])
+            return (value[0], REDACTED) if type(value) is tuple else [value[0], REDACTED]
         changed_list: list[Any] | None = None
         for index, item in enumerate(value[:_ITEMS]):
             new = _redact(item, pattern, found, depth + 1, budget)
@@ -188,8 +291,78 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
                 changed_list = list(value)
             if changed_list is not None:
                 changed_list[index] = new
-        return value if changed_list is None else changed_list
+        if changed_list is None:
+            return value
+        return tuple(changed_list) if type(value) is tuple else changed_list
+    if found is not None and depth < _MAX_OBJECT_DEPTH:
+        # any other object is shown by its repr: the values under its secret-looking attribute
+        # names are found, so that they are cut from whatever text shows them
+        for name, item in _attributes(value):
+            if _secret_key(name, pattern):
+                found.append(item)
+            elif type(item) not in _LEAVES:
+                _redact(item, pattern, found, depth + 1, budget)
     return value
+
+
+#: how deep objects (not containers) are looked into for secret-looking attributes
+_MAX_OBJECT_DEPTH = 4
+
+
+def _secret_key(key: Any, pattern: re.Pattern[str]) -> bool:
+    if type(key) is not str:
+        return False
+    verdicts = _secret_cache(pattern)
+    secret = verdicts.get(key)
+    if secret is None:
+        secret = verdicts[key] = pattern.search(key) is not None
+    return secret
+
+
+def _redact_namedtuple(
+    value: Any, names: tuple[Any, ...], pattern: re.Pattern[str], found: list[Any] | None, depth: int, budget: list[int]
+) -> Any:
+    changes: dict[str, Any] = {}
+    for name, item in zip(names, value):
+        if _secret_key(name, pattern):
+            if found is not None:
+                found.append(item)
+            changes[name] = REDACTED
+        else:
+            new = _redact(item, pattern, found, depth + 1, budget)
+            if new is not item:
+                changes[name] = new
+    if not changes:
+        return value
+    try:
+        return value._replace(**changes)
+    except Exception:  # a namedtuple-like class without a working _replace: its fields as a dict
+        return {name: changes.get(name, item) for name, item in zip(names, value)}
+
+
+def _attributes(value: Any) -> list[tuple[str, Any]]:
+    """An object's own attributes (its ``__dict__`` and ``__slots__``, at most 200), read without running its code."""
+    if isinstance(value, (type, types.ModuleType)) or callable(value):
+        return []
+    out: list[tuple[str, Any]] = []
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except Exception:
+        own = None
+    if type(own) is dict:
+        out.extend(itertools.islice(own.items(), _ITEMS))
+    for cls in type(value).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if len(out) >= _ITEMS or not isinstance(name, str) or name in ("__dict__", "__weakref__"):
+                continue
+            descriptor = cls.__dict__.get(name)
+            if descriptor is not None and hasattr(descriptor, "__get__"):
+                try:
+                    out.append((name, descriptor.__get__(value, cls)))
+                except Exception:  # an unset slot
+                    continue
+    return out
 
 
 def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None = None) -> list[str]:
@@ -203,7 +376,7 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
         if isinstance(value, bool) or value is None:
             continue
         if isinstance(value, str):
-            texts = [value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
+            texts = _escaped_forms(value)
         elif isinstance(value, bytes):
             texts = [value.decode("utf-8", "replace"), repr(value)[2:-1]]
         elif isinstance(value, (int, float)):
@@ -220,6 +393,28 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
     return sorted(set(forms), key=len, reverse=True)
 
 
+def _quoted_bodies(text: str) -> list[str]:
+    """``text`` as it stands inside quotes: repr with either quote (``\\'`` or ``'``), ascii, JSON (ASCII or not)."""
+    plain = "".join(repr(c)[1:-1] for c in text)  # repr escapes character by character
+    return [
+        plain,
+        plain if "'" not in text else "".join("\\'" if c == "'" else repr(c)[1:-1] for c in text),
+        ascii(text)[1:-1] if "'" not in text else "".join("\\'" if c == "'" else ascii(c)[1:-1] for c in text),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+    ]
+
+
+def _escaped_forms(text: str) -> list[str]:
+    """Every form of ``text`` inside other text: as is, quoted once (repr, ascii, JSON), and quoted
+    twice (a repr of a message that holds its repr, JSON of a repr, ...): escaping applied twice."""
+    once = set(_quoted_bodies(text))
+    if once == {text}:  # nothing to escape
+        return [text]
+    twice = {form for body in once for form in _quoted_bodies(body)}
+    return [text, *once, *twice]
+
+
 _assignments: dict[tuple[str, int], re.Pattern[str]] = {}
 
 
@@ -228,12 +423,15 @@ def _assignment_pattern(names: re.Pattern[str]) -> re.Pattern[str]:
     key = (names.pattern, names.flags)
     compiled = _assignments.get(key)
     if compiled is None:
+        name = r"""[\w.-]*(?:""" + names.pattern + r""")[\w.-]*"""
         compiled = re.compile(
-            r"""(?P<key>["']?[\w.-]*(?:""" + names.pattern + r""")[\w.-]*["']?\s*(?:=>|[:=])\s*)"""
-            r"""(?P<value>(?:bearer|basic|token|digest)\s+[^\s,;&'"]+"""
+            # name = value, name: value, "name": "value", and a quoted pair ("name", "value") as a repr shows it
+            rf"""(?P<key>(?:["']?{name}["']?\s*(?:=>|[:=])|["']{name}["']\s*,(?=\s*b?["']))\s*)"""
+            r"""(?P<value>(?i:bearer|basic|token|digest)\s+[^\s,;&'"]+"""
             r"""|"(?:[^"\\]|\\.)*(?:"|$)|'(?:[^'\\]|\\.)*(?:'|$)|b'(?:[^'\\]|\\.)*(?:'|$)"""
             r"""|[^\s,;&)}\]"']+)""",
-            names.flags | re.IGNORECASE,
+            # SECRET_NAMES is case-insensitive by its letters, its camelCase humps case-sensitive
+            names.flags if names is SECRET_NAMES else names.flags | re.IGNORECASE,
         )
         _assignments[key] = compiled
     return compiled
@@ -241,7 +439,7 @@ def _assignment_pattern(names: re.Pattern[str]) -> re.Pattern[str]:
 
 def _redact_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
-    if REDACTED in value:
+    if REDACTED in value or match.string.startswith(REDACTED, match.start("value")):  # already redacted
         return match.group(0)
     scheme = re.match(r"(?i)(?:bearer|basic|token|digest)\s+", value)
     if scheme:
@@ -286,6 +484,24 @@ def redact_text(text: str, secrets: Iterable[str] = (), pattern: re.Pattern[str]
     return text
 
 
+def redacted_repr(
+    value: Any, secrets: Sequence[str] = (), pattern: re.Pattern[str] | None = SECRET_NAMES, limit: int = 500
+) -> str:
+    """``bounded_repr(value, limit)`` with secrets redacted before the text is formed.
+
+    Values under secret-looking names (keys, pairs, namedtuple fields) are replaced first;
+    a string (an exception's message) has ``secrets`` (text forms, see ``secret_values``) cut
+    out before it is quoted and shortened, so no escaped or cut-off piece of one remains; the
+    repr then has those and the values found under secret-looking attribute names cut out.
+    """
+    if pattern is None:
+        return bounded_repr(value, limit)
+    found: list[Any] = []
+    value = redact_text(value, secrets, pattern) if type(value) is str else _redact(value, pattern, found, 0)
+    known = [*secrets, *_text_forms(found)] if found else secrets
+    return redact_text(bounded_repr(value, limit), sorted(set(known), key=len, reverse=True), pattern)
+
+
 def _strings(value: Any, out: list[str]) -> None:
     """Every string (keys too) of a JSON-safe structure, into ``out``."""
     if type(value) is str:
@@ -322,15 +538,18 @@ class _NotPlain(Exception):
     pass
 
 
-_secret_caches: dict[re.Pattern[str], dict[str, bool]] = {}
+# by id (a compiled pattern hashes its whole code on every lookup), the pattern kept alive with its verdicts
+_secret_caches: dict[int, tuple[re.Pattern[str], dict[str, bool]]] = {}
 
 
 def _secret_cache(pattern: re.Pattern[str]) -> dict[str, bool]:
     """Which keys ``pattern`` calls secret, remembered (record keys repeat)."""
-    cache = _secret_caches.get(pattern)
-    if cache is None or len(cache) > 4096:
-        cache = _secret_caches[pattern] = {}
-    return cache
+    entry = _secret_caches.get(id(pattern))
+    if entry is None or entry[0] is not pattern or len(entry[1]) > 4096:
+        if len(_secret_caches) > 64:
+            _secret_caches.clear()
+        entry = _secret_caches[id(pattern)] = (pattern, {})
+    return entry[1]
 
 
 def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: list[Any] | None = None) -> dict[str, Any] | None:
@@ -581,6 +800,11 @@ class AuditLog:
             if not _may_hold_secret_names("\n".join(texts), pattern):
                 return {"type": type, **safe}
         return {"type": type, **_scrub(safe, secrets, pattern)}
+
+    def known_secrets(self, request_id: str) -> tuple[str, ...]:
+        """The text forms of the secret values recorded so far about request ``request_id`` (longest first)."""
+        with self._state.lock:
+            return self._state.secrets.get(request_id, ())
 
     def _remember(self, rid: str | None, found: list[str], *, forget: bool) -> tuple[str, ...]:
         """The secret values known for request ``rid``, with ``found`` added."""

@@ -9,6 +9,7 @@ then run with exactly the approved arguments, or refused with ApprovalRejected.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import functools
@@ -18,6 +19,7 @@ import logging
 import math
 import os
 import secrets
+import sys
 import threading
 import time
 import warnings
@@ -30,7 +32,7 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 from makefun import create_function
 
-from .audit import SECRET_NAMES, AuditLog, redact, redact_text, secret_values
+from .audit import SECRET_NAMES, AuditLog, redact_text, redacted_repr, secret_values
 from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, AuditUnavailable, AuditWarning, InvalidEdit
 from .formatting import bounded_repr, json_safe
@@ -540,7 +542,7 @@ class Gate:
                     request_id=request.id,
                     decision="error",
                     channel=channel,
-                    error=f"{type(answer).__name__}: {bounded_repr(str(answer), 500)}",
+                    error=f"{type(answer).__name__}: {_redacted_text(guard, request, str(answer))}",
                     waited_ms=round(waited, 3),
                 )
                 raise answer
@@ -952,12 +954,9 @@ class Gate:
         try:
             duration = round((time.perf_counter() - started) * 1000, 3)
             if error is None:
-                fields: dict[str, Any] = {
-                    "status": "returned",
-                    "result": bounded_repr(redact(result, getattr(audit, "redact_names", SECRET_NAMES)), 500),
-                }
+                fields: dict[str, Any] = {"status": "returned", "result": _redacted_text(guard, request, result)}
             else:
-                fields = {"status": "raised", "error": f"{type(error).__name__}: {bounded_repr(str(error), 500)}"}
+                fields = {"status": "raised", "error": f"{type(error).__name__}: {_redacted_text(guard, request, str(error))}"}
             if isinstance(audit, AuditLog):
                 _, failure = audit.append_or_keep("outcome", request_id=request.id, duration_ms=duration, **fields)
             else:  # a duck-typed log
@@ -1129,6 +1128,24 @@ def _log_text(guard: _Guard, request: ApprovalRequest) -> str:
     return redact_text(text, secret_values(request.arguments, pattern) + secret_values(request.context, pattern), pattern)
 
 
+def _redacted_text(guard: _Guard, request: ApprovalRequest, value: Any) -> str:
+    """``value`` as the audit log's bounded repr, the request's secrets cut out before the text is formed
+    (so that quoting it again, or shortening it, leaves no piece of one)."""
+    audit = guard.audit
+    pattern = getattr(audit, "redact_names", SECRET_NAMES)
+    if pattern is None:
+        return bounded_repr(value, 500)
+    known = secret_values(request.arguments, pattern) + secret_values(request.context, pattern)
+    if isinstance(audit, AuditLog):
+        known += audit.known_secrets(request.id)
+    if not known and type(value) in _PLAIN_RESULTS:  # nothing to cut before the repr (the log scans its text)
+        return bounded_repr(value, 500)
+    return redacted_repr(value, sorted(set(known), key=len, reverse=True), pattern, 500)
+
+
+_PLAIN_RESULTS = frozenset({str, int, float, bool, type(None)})
+
+
 def _report_unrecorded(guard: _Guard, request: ApprovalRequest, failure: Exception, error: BaseException | None) -> None:
     """Loudly: an error on the "hitl_widget" logger and an AuditWarning (never an exception here)."""
     audit = guard.audit
@@ -1298,12 +1315,81 @@ def _run_without_threads(coro: Any) -> Any:
     return value
 
 
+class _ThreadLoop:
+    """One thread's event loop (an ``asyncio.Runner``) for async approvers asked from sync code.
+
+    Reused for every such request of the thread (``asyncio.run`` makes and closes a loop each
+    time: 0.3-0.5 ms); closed when the thread ends (its thread-local goes away) or at exit.
+    """
+
+    def __init__(self) -> None:
+        # a loop_factory: the runner does not make its loop the thread's current event loop
+        self.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+
+    def run(self, coro: Any) -> Any:
+        """``asyncio.run(coro)``: same SIGINT handling (Ctrl-C cancels the task, then KeyboardInterrupt),
+        the caller's context variables, and nothing left behind: tasks it started are cancelled after."""
+        try:
+            return self.runner.run(coro, context=contextvars.copy_context())
+        finally:
+            self._cancel_leftovers()
+
+    def _cancel_leftovers(self) -> None:
+        try:
+            loop = self.runner.get_loop()
+            left = asyncio.all_tasks(loop)
+            if left:
+                for task in left:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        except BaseException as exc:  # a loop that cannot settle them is not reused; an interrupt goes on
+            _thread_loops.__dict__.pop("loop", None)
+            self.close()
+            if not isinstance(exc, Exception):
+                raise
+
+    def close(self) -> None:
+        try:
+            self.runner.close()
+        except Exception:  # another loop runs in the thread that collects this one: close it plainly
+            with contextlib.suppress(Exception):
+                self.runner.get_loop().close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+_thread_loops = threading.local()
+_main_loop: list[_ThreadLoop] = []
+
+
+def _close_main_loop() -> None:
+    for loop in _main_loop:
+        loop.close()
+
+
+def _thread_loop() -> _ThreadLoop:
+    loop: _ThreadLoop | None = getattr(_thread_loops, "loop", None)
+    if loop is None:
+        loop = _thread_loops.loop = _ThreadLoop()
+        if threading.current_thread() is threading.main_thread() and not _main_loop:  # its local outlives atexit
+            _main_loop.append(loop)
+            atexit.register(_close_main_loop)
+    return loop
+
+
 def _run_coroutine_blocking(coro: Any) -> Any:
-    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    """Run a coroutine to completion from sync code, even inside a running event loop.
+
+    Without a running loop it runs on this thread's reused loop (as ``asyncio.run`` would,
+    without making a loop each time); inside one, in a new thread of its own.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        if sys.platform == "emscripten":  # Pyodide's loop: as before
+            return asyncio.run(coro)
+        return _thread_loop().run(coro)
     box: list[Any] = []
     ctx = contextvars.copy_context()
 

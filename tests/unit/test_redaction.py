@@ -243,7 +243,7 @@ def test_detail_and_any_field_of_a_record_about_the_request(path: Path) -> None:
         id = "r-1"
 
         def __init__(self) -> None:
-            self.arguments = {"user": "bob", "creds": {"private_key": "-----BEGIN KEY-----abc"}}
+            self.arguments = {"user": "bob", "bundle": {"private_key": "-----BEGIN KEY-----abc"}}
             self.context: dict[str, Any] = {}
 
         def to_dict(self) -> dict[str, Any]:
@@ -258,7 +258,7 @@ def test_detail_and_any_field_of_a_record_about_the_request(path: Path) -> None:
     decision = of_type(path, "decision")[0]
     assert decision["detail"] == f"key {REDACTED} ok" and decision["notes"] == [REDACTED]
     assert of_type(path, "outcome")[0]["result"] == f"'{REDACTED}'"
-    assert of_type(path, "request")[0]["request"]["arguments"]["creds"] == {"private_key": REDACTED}
+    assert of_type(path, "request")[0]["request"]["arguments"]["bundle"] == {"private_key": REDACTED}
 
 
 def test_secrets_deeper_than_the_recorded_structure(path: Path) -> None:
@@ -311,9 +311,9 @@ def test_short_secrets_are_redacted_by_name_only(path: Path) -> None:
     """A 3-character secret is not cut from free text (it would cut words), but never sits under its name."""
     with AuditLog(path) as log:
         gate = Gate(approver=ScriptedApprover([Approve()]), audit=log)
-        gate.wrap(lambda user, pin: "bob logged in")("bob", "abc")
+        gate.wrap(lambda user, nick: "bob logged in")("bob", "abc")
     (request,) = of_type(path, "request")
-    assert request["request"]["arguments"] == {"user": "bob", "pin": "abc"}  # "pin" is not a secret name
+    assert request["request"]["arguments"] == {"user": "bob", "nick": "abc"}  # "nick" is not a secret name
     with AuditLog(path) as log:
         gate = Gate(approver=ScriptedApprover([Approve()]), audit=log)
         gate.wrap(lambda user, password: "abc is fine")("bob", "abc")
