@@ -175,8 +175,10 @@ def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: i
     """``value`` with the values of secret-looking (string) keys replaced, at any depth up to 32.
 
     Dicts and other mappings, lists and tuples are looked into (the first 200 items of
-    each, all that the log ever shows); ``value`` itself is returned when nothing in it
-    needed redacting, else a copy (mappings as dicts, sequences as lists).
+    each, all that the log ever shows); a 2-item list or tuple whose first item is a
+    secret-looking string is a (name, value) pair, and a namedtuple's field names are keys.
+    ``value`` itself is returned when nothing in it needed redacting, else a copy (mappings
+    as dicts, lists as lists, tuples as tuples, a namedtuple as its own class).
     """
     if pattern is None:
         return value
