@@ -32,12 +32,14 @@ import contextlib
 import hashlib
 import itertools
 import json
+import json.encoder as _json_encoder
 import math
 import os
 import re
 import secrets
 import sys
 import threading
+import time
 import types
 import weakref
 from collections import OrderedDict
@@ -515,6 +517,39 @@ def _strings(value: Any, out: list[str]) -> None:
             _strings(item, out)
 
 
+#: strings of up to 100 characters -> whether they are free of SECRET_NAMES (record strings repeat)
+_clean_texts: dict[str, bool] = {}
+#: characters no needle can be made of alone (ids, timestamps, numbers): text of only these is clean
+_NEEDLELESS = "0123456789abcdefABCDEF-_:.+tT "
+if not all(set(needle) - set(_NEEDLELESS) for needle in _DEFAULT_NEEDLES):  # pragma: no cover - needles changed
+    _NEEDLELESS = ""
+
+
+def _texts_clean(value: Any) -> bool:
+    """Whether no string value of a JSON-safe structure may hold a secret-looking name (SECRET_NAMES).
+
+    What ``_scrub(value, (), SECRET_NAMES)`` can change are string values only (not keys), and
+    only those in which ``_may_hold_secret_names`` finds a name: True means it would change nothing.
+    """
+    kind = type(value)
+    if kind is str:
+        clean = _clean_texts.get(value)
+        if clean is None and not value.strip(_NEEDLELESS):
+            return True
+        if clean is None:
+            clean = not _may_hold_secret_names(value, SECRET_NAMES)
+            if len(value) <= 100:
+                if len(_clean_texts) >= 4096:
+                    _clean_texts.clear()
+                _clean_texts[value] = clean
+        return clean
+    if kind is dict:
+        return all(map(_texts_clean, value.values()))
+    if kind is list:
+        return all(map(_texts_clean, value))
+    return True
+
+
 def _scrub(value: Any, secrets: Sequence[str], pattern: re.Pattern[str]) -> Any:
     """Every string of a JSON-safe structure through ``redact_text`` (keys too)."""
     if isinstance(value, str):
@@ -552,7 +587,9 @@ def _secret_cache(pattern: re.Pattern[str]) -> dict[str, bool]:
     return entry[1]
 
 
-def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: list[Any] | None = None) -> dict[str, Any] | None:
+def _plain_safe(
+    fields: dict[str, Any], pattern: re.Pattern[str] | None, found: list[Any] | None = None, budget: int = 16000
+) -> dict[str, Any] | None:
     """``json_safe(redact(fields), max_chars=20000)`` in one cheap pass, for small plain records; else None.
 
     Plain means str-keyed dicts, lists and tuples (at most 200 items, nesting below 5)
@@ -564,7 +601,7 @@ def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: 
     cache = None if pattern is None else _secret_cache(pattern)
     mark = len(found) if found is not None else 0
     try:
-        return cast(dict[str, Any], _plain(fields, pattern, cache, 0, [16000], found))
+        return cast(dict[str, Any], _plain(fields, pattern, cache, 0, [budget], found))
     except _NotPlain:
         if found is not None:
             del found[mark:]
@@ -572,6 +609,76 @@ def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: 
 
 
 _SCALARS = (str, int, float, bool, type(None))
+
+
+_type_of = type  # for the methods whose ``type`` parameter hides the builtin
+#: per pattern (by the id of its verdict cache, kept alive here): keys -> what _plain counts for them,
+#: None when one is not plain or looks secret (a pattern itself hashes slowly: it is not part of the key)
+_key_costs: dict[int, tuple[dict[str, bool], dict[tuple[Any, ...], int | None]]] = {}
+
+
+def _keys_cost(keys: tuple[Any, ...], cache: dict[str, bool], pattern: re.Pattern[str]) -> int | None:
+    """What ``_plain`` counts for ``keys``, or None when one is not a str of at most 200 characters or looks secret."""
+    cost = 0
+    for key in keys:
+        if type(key) is not str or len(key) > 200:
+            return None
+        secret = cache.get(key)
+        if secret is None:
+            secret = cache[key] = pattern.search(key) is not None
+        if secret:
+            return None
+        cost += len(key) + 4
+    return cost
+
+
+def _flat_cost(value: dict[str, Any], cache: dict[str, bool], pattern: re.Pattern[str], nested: bool = True) -> int | None:
+    """What ``_plain`` counts for ``value`` when ``_plain`` would return it unchanged, else None.
+
+    That is a dict of at most 200 items with str keys (200 characters at most) none of which
+    looks secret, holding strings (below 1000 characters), bools, None, finite floats, ints
+    below 1e30 and (when ``nested``) dicts of the same without further nesting. A request's
+    ``to_dict()`` for a call with plain scalar arguments is one: it is then written as it is,
+    without the copying walk (``_plain`` makes a copy of a structure that needs no change).
+    """
+    if len(value) > 200:
+        return None
+    costs = _key_costs.get(id(cache))
+    if costs is None or costs[0] is not cache:
+        if len(_key_costs) > 64:
+            _key_costs.clear()
+        costs = _key_costs[id(cache)] = (cache, {})
+    keys = tuple(value)
+    cost = costs[1].get(keys, -1)  # the keys of a function's requests and arguments repeat: judged once
+    if cost == -1:
+        cost = _keys_cost(keys, cache, pattern)
+        if len(costs[1]) > 4096:
+            costs[1].clear()
+        costs[1][keys] = cost
+    if cost is None:
+        return None
+    for item in value.values():
+        kind = type(item)
+        if kind is str:
+            if len(item) >= 1000:
+                return None
+            cost += len(item) + 2
+        elif kind is int:
+            if not -(10**30) < item < 10**30:
+                return None
+            cost += 8
+        elif kind is float:
+            if not math.isfinite(item):
+                return None
+            cost += 8
+        elif kind is dict and nested:
+            inner = _flat_cost(item, cache, pattern, False)
+            if inner is None:
+                return None
+            cost += inner
+        elif item is not None and kind is not bool:
+            return None
+    return cost
 
 
 def _plain(
@@ -632,14 +739,42 @@ def _plain(
 
 # ASCII-only: lone surrogates (undecodable file names) stay representable; one encoder, made once
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+# the same encoder's C core, made once (JSONEncoder.encode makes it again on every call); records are
+# trees (made by _plain or json_safe, or read from JSON), so no circular check: a cycle would still raise
+_C_ENCODE: Callable[[Any, int], list[str]] | None = None
+_c_make_encoder: Any = getattr(_json_encoder, "c_make_encoder", None)  # None without the _json C module
+if _c_make_encoder is not None:
+    _C_ENCODE = _c_make_encoder(None, _ENCODER.default, _json_encoder.encode_basestring_ascii, None, ":", ",", True, False, False)
 
 
 def _canonical(body: dict[str, Any]) -> str:
+    """The record's canonical JSON: sorted keys, no spaces, ASCII, no NaN (raises ValueError/TypeError otherwise)."""
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(body, 0))
     return _ENCODER.encode(body)
 
 
 def _digest(prev: str, canonical: str) -> str:
     return hashlib.sha256((prev + canonical).encode()).hexdigest()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_second_text: tuple[int, str] = (-1, "")
+
+
+def _utc_now_text() -> str:
+    """``datetime.now(UTC).isoformat()``, with the text up to the second made once a second."""
+    global _second_text
+    micros = time.time_ns() // 1000
+    second, micro = divmod(micros, 1_000_000)
+    cached, text = _second_text
+    if cached != second:
+        text = datetime.fromtimestamp(second, UTC).isoformat()[:-6]  # without "+00:00"
+        _second_text = (second, text)
+    return f"{text}.{micro:06d}+00:00" if micro else f"{text}+00:00"
 
 
 @dataclass(frozen=True)
@@ -696,7 +831,7 @@ class AuditLog:
         self.path = Path(path)
         self.durable = durable
         self.redact_names = re.compile(redact_names, re.IGNORECASE) if isinstance(redact_names, str) else redact_names
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or _utc_now
         key = os.path.realpath(self.path)
         with _states_lock:
             self._state = _states.setdefault(key, _FileState(self.path))
@@ -739,13 +874,17 @@ class AuditLog:
             fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             self._sync_tail()
-            body = {"seq": state.seq + 1, "ts": self.clock().isoformat(), **fields, "prev": state.head}
+            ts = _utc_now_text() if self.clock is _utc_now else self.clock().isoformat()
+            body = {"seq": state.seq + 1, "ts": ts, **fields, "prev": state.head}
             canonical = _canonical(body)
             if type(fields) is _Unchecked and _may_hold_secret_names(canonical, SECRET_NAMES):
                 body = _scrub(body, (), SECRET_NAMES)
                 canonical = _canonical(body)
-            digest = _digest(state.head, canonical)
-            line = (canonical[:-1] + f',"hash":"{digest}"}}\n').encode()
+            encoded = canonical.encode()  # once: hashed and written
+            hasher = hashlib.sha256(state.head.encode())
+            hasher.update(encoded)
+            digest = hasher.hexdigest()  # = _digest(state.head, canonical)
+            line = b"".join((encoded[:-1], b',"hash":"', digest.encode(), b'"}\n'))
             before = state.size if state.size >= 0 else 0
             try:
                 _write_all(fd, line)
@@ -773,19 +912,31 @@ class AuditLog:
         request = fields.get("request")
         found: list[str] = []
         rid: Any = fields.get("request_id")
+        flat: int | None = None  # what the request's dict counts against the size budget, when written as it is
         if request is not None and hasattr(request, "to_dict") and hasattr(request, "arguments"):
             req: _RequestLike = request
             rid = req.id
+            shown = req.to_dict()
             if pattern is not None:
-                found += secret_values(req.arguments, pattern) + secret_values(req.context, pattern)
-            fields = {**fields, "request": req.to_dict()}
+                if not req.context and _LEAVES.issuperset(map(_type_of, req.arguments.values())) and shown.__class__ is dict:
+                    # scalar arguments hold no secret values but the ones under secret names, which _flat_cost refuses
+                    flat = _flat_cost(shown, _secret_cache(pattern), pattern)
+                if flat is None:
+                    found += secret_values(req.arguments, pattern) + secret_values(req.context, pattern)
+            fields = {**fields, "request": shown}
         elif isinstance(request, dict) and rid is None:
             rid = request.get("id")
         if pattern is None:
             plain = _plain_safe(fields, None)
             return {"type": type, **(plain if plain is not None else json_safe(fields, max_chars=20000))}
         collected: list[Any] = []
-        safe = _plain_safe(fields, pattern, collected)  # the same result, cheaply, for small plain records
+        safe = None
+        if flat is not None and flat < 16000:  # the request as it is, the rest of the record walked
+            safe = _plain_safe({k: v for k, v in fields.items() if k != "request"}, pattern, collected, 16000 - flat)
+            if safe is not None:
+                safe["request"] = fields["request"]
+        if safe is None:
+            safe = _plain_safe(fields, pattern, collected)  # the same result, cheaply, for small plain records
         if safe is None:
             # redact first: json_safe turns deep structures into repr text that key redaction cannot see into
             safe = json_safe(_redact(fields, pattern, collected, 0), max_chars=20000)
@@ -794,6 +945,8 @@ class AuditLog:
         secrets = self._remember(rid if isinstance(rid, str) else None, found, forget=type == "outcome")
         if not secrets:  # one look over all the text first: most records have nothing to cut
             if pattern is SECRET_NAMES:
+                if self.clock is _utc_now and _texts_clean(type) and _texts_clean(safe):
+                    return {"type": type, **safe}  # every string known free of secret-looking names
                 return _Unchecked({"type": type, **safe})  # looked at in _write_locked
             texts: list[str] = []
             _strings(safe, texts)
@@ -809,6 +962,8 @@ class AuditLog:
     def _remember(self, rid: str | None, found: list[str], *, forget: bool) -> tuple[str, ...]:
         """The secret values known for request ``rid``, with ``found`` added."""
         state = self._state
+        if not found and (rid is None or rid not in state.secrets):
+            return ()  # nothing known, nothing to add or forget (most records): no lock
         with state.lock:
             known = state.secrets.get(rid, ()) if rid is not None else ()
             if found:
@@ -1015,7 +1170,10 @@ def _write_kept_records_at_exit() -> None:
 
 def _write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` to ``fd`` (raises OSError, e.g. ENOSPC when the disk is full)."""
-    view = memoryview(data)
+    written = os.write(fd, data)  # almost always all of it: no view made
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         view = view[written:]

@@ -15,7 +15,12 @@ the same code unattended; the earlier rules still hold so a rejecting CI does no
 block calls that never needed a person.
 
 Only ``False`` itself skips approval in rule 1 (``None`` from a forgotten ``return``
-asks, and so does a predicate that raises). Grants (rule 2) belong to one stand-in and
+asks, and so does a predicate that raises). ``when=`` reads the caller's live objects:
+a thread that changes them after it returned ``False`` and before the call runs gets its
+change run unasked (nothing is copied for a call that needs no person). No rule's failure
+escapes: a rule that raises (a ``when=``, a budget amount or clock, a window clock) does
+not decide, noted in ``request.notes``; a failing risk function makes the call ``critical``
+and never auto-approved by level. A budget covers only amounts above zero. Grants (rule 2) belong to one stand-in and
 to the approver that gave them. After an edit, the edited call is decided by these rules
 again, and asked of another approver if the route changed (``Gate._after_decision``).
 Option values that could let calls through unasked (no days, an empty window, bad times,

@@ -58,6 +58,8 @@ def test_self_changed_while_the_person_read_is_asked_again_with_the_new_state(tm
     records = list(AuditLog.records(path))
     assert [r.get("decision") for r in records if r["type"] == "decision"] == ["approved", "state_changed", "approved"]
     assert [r.get("after") for r in records if r["type"] == "request"] == [None, "state_changed"]
+    shown = [r["request"]["uncopied"]["self"] for r in records if r["type"] == "request"]
+    assert "name='logs'" in shown[0] and "name='users'" in shown[1]  # the log says what each answer was about
 
 
 def test_self_that_keeps_changing_fails_closed():
@@ -254,3 +256,49 @@ def test_batch_checks_self_before_running():
     assert ran == ["users:1=1"]
     assert len(batch.approver.requests) == 2  # type: ignore[union-attr]
     assert MAX_DECISION_ROUNDS >= 2
+
+
+def test_async_method_self_change_is_asked_again():
+    import asyncio
+
+    holder: list[Any] = []
+    seen: list[str] = []
+
+    def approver(request):
+        seen.append(request.uncopied["self"])
+        if len(seen) == 1:
+            holder[0].name = "users"
+        return Approve()
+
+    gate = Gate(approver=approver)
+
+    class Table:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @gate.require_approval
+        async def drop(self) -> str:
+            return self.name
+
+    holder.append(Table("logs"))
+    assert asyncio.run(holder[0].drop()) == "users"
+    assert "name='logs'" in seen[0] and "name='users'" in seen[1]
+
+
+def test_classmethod_grant_per_class_with_the_decorator_outside():
+    approver = ScriptedApprover([Approve(always="function"), Approve()])
+    gate = Gate(approver=approver)
+
+    class Base:
+        table = "logs"
+
+        @gate.require_approval
+        @classmethod
+        def purge(cls) -> str:
+            return cls.table
+
+    class Users(Base):
+        table = "users"
+
+    assert [Base.purge(), Base.purge(), Users.purge()] == ["logs", "logs", "users"]
+    assert len(approver.requests) == 2
