@@ -39,8 +39,13 @@ def bounded_repr(value: Any, limit: int = 200) -> str:
 
     A long ``str`` or ``bytes`` is shown by its start and its whole length (``… [N chars]``).
     """
-    if type(value) in (str, bytes, bytearray) and len(value) > limit:
+    kind = type(value)
+    if kind in (str, bytes, bytearray) and len(value) > limit:
         return f"{repr(value[: max(limit - 2, 0)])[: max(limit - 1, 0)]}… [{len(value)} chars]"
+    if kind is str or value is None or kind is bool or kind is float or (kind is int and -(10**40) < value < 10**40):
+        text = repr(value)  # what reprlib writes for these while it is short enough, without its dispatch
+        if len(text) <= 80:
+            return _truncate(text, limit)
     try:
         text = _repr.repr(value)
     except Exception as exc:  # a hostile __repr__ must not break an approval
