@@ -308,7 +308,7 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
 
 
 #: how deep objects (not containers) are looked into for secret-looking attributes
-_MAX_OBJECT_DEPTH = 4
+_MAX_OBJECT_DEPTH = 3
 
 
 def _secret_key(key: Any, pattern: re.Pattern[str]) -> bool:

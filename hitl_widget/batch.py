@@ -344,7 +344,10 @@ class Batch(Gate):
         for rejected ones (``"ERROR: ..."`` when the function raised, ``"NOT RUN: ..."``
         when the decision could not be audited). ``decisions``
         (``{n: Approve() | Edit(...) | Reject(...)}``) decides those calls directly; the
-        approver is asked about the rest. Async functions run in a new event loop here:
+        approver is asked about the rest: each call's own (see ``approver_for``), the calls
+        grouped by approver and each group reviewed together, groups in the order of their
+        first call; approved calls then run in queue order. Async functions run on this
+        thread's own event loop here (reused, not yours):
         from async code use ``await batch.areview_and_execute()``, which runs them on
         the caller's loop. Ctrl-C during the review records the undecided calls as
         interrupted, keeps them pending and raises ``KeyboardInterrupt``.
