@@ -74,17 +74,12 @@ def make(tmp_path: Path, approver: Any) -> tuple[Batch, list[str], AuditLog, Pat
 
 @pytest.mark.parametrize("approver", [SlowTable(1.0), SlowAsyncTable(1.0), SlowOneByOne(1.0)], ids=["table", "atable", "one"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_a_late_answer_fails_the_timed_call_closed_and_runs_the_untimed_one(
-    tmp_path: Path, approver: Any, mode: str
-) -> None:
+def test_a_late_answer_fails_the_timed_call_closed_and_runs_the_untimed_one(tmp_path: Path, approver: Any, mode: str) -> None:
     batch, ran, log, path = make(tmp_path, approver)
     batch.wrap(lambda x: ran.append(x) or x)("untimed")
     batch.wrap(lambda x: ran.append(x) or x, timeout=0.3)("timed")
     pending = [c.request.id for c in batch.pending]
-    if mode == "sync":
-        results = batch.review_and_execute()
-    else:
-        results = asyncio.run(batch.areview_and_execute())
+    results = batch.review_and_execute() if mode == "sync" else asyncio.run(batch.areview_and_execute())
     log.close()
     assert ran == ["untimed"]
     assert results[1] == "untimed"
@@ -113,7 +108,7 @@ def test_on_timeout_approve_still_runs_after_a_late_table_answer() -> None:
 
 
 def test_an_answer_in_time_is_kept(tmp_path: Path) -> None:
-    batch, ran, log, path = make(tmp_path, SlowTable(0.05))
+    batch, ran, log, _path = make(tmp_path, SlowTable(0.05))
     batch.wrap(lambda x: ran.append(x), timeout=5)("in time")
     batch.review_and_execute()
     log.close()
