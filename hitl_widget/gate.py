@@ -15,13 +15,16 @@ import contextvars
 import functools
 import inspect
 import itertools
+import keyword
 import logging
 import math
 import os
+import re
 import secrets
 import sys
 import threading
 import time
+import unicodedata
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1175,11 +1178,15 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     wrapper = create_function(
         target.signature,
         impl,
-        func_name=target.name,
+        func_name=_code_name(target.name),
         qualname=target.qualname,
         doc=target.doc or "",
         module_name=target.module or "",
     )
+    # Tool names need not be identifiers ("read-file", "github.create_issue", "class"):
+    # the generated code uses a safe one, the stand-in keeps the original names.
+    wrapper.__name__ = target.name
+    wrapper.__qualname__ = target.qualname
     if target.doc is None:
         wrapper.__doc__ = None
     if not wrapper.__defaults__:  # makefun leaves () where a plain function has None
@@ -1188,6 +1195,19 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]
     return cast(Callable[..., Any], wrapper)
+
+
+def _code_name(name: str) -> str:
+    """``name`` where it can be a ``def`` name, else an identifier made from it (``"read-file"`` -> ``"read_file"``).
+
+    Non-ASCII identifiers are kept only when already NFKC-normal (the parser would fold them).
+    """
+    if name.isidentifier() and not keyword.iskeyword(name) and unicodedata.normalize("NFKC", name) == name:
+        return name
+    safe = re.sub(r"\W", "_", name, flags=re.ASCII)
+    if not safe or not (safe[0].isalpha() or safe[0] == "_") or keyword.iskeyword(safe):
+        safe = "_" + safe
+    return safe if safe.isidentifier() else "_tool"
 
 
 def _channel_name(approver: Any) -> str:
