@@ -52,6 +52,7 @@ except ImportError:  # pragma: no cover
 if not hasattr(fcntl, "flock"):  # one process only there: the in-process lock is enough
     fcntl = None  # type: ignore[assignment]
 
+from .display import python_escape, show_hidden
 from .formatting import json_safe
 
 __all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "secret_values"]
@@ -204,6 +205,7 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
             continue
         if isinstance(value, str):
             texts = [value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
+            texts.append(show_hidden(texts[1], python_escape, keep=""))  # as messages show it (formatting.bounded_repr)
         elif isinstance(value, bytes):
             texts = [value.decode("utf-8", "replace"), repr(value)[2:-1]]
         elif isinstance(value, (int, float)):

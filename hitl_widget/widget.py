@@ -193,7 +193,7 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         not_editable = not_editable or getattr(param, "not_editable", None) or "fixed: this argument cannot be edited"
     return {
         "name": param.name,
-        "annotation": param.annotation,
+        "annotation": _shown(param.annotation),
         "schema": schema,
         "text": shown,
         "format": "json" if is_json else "repr",
@@ -204,10 +204,17 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         "value_json": compact if complete and compact is not None and len(compact) <= 1000 else None,
         "choices": _choices(schema) if schema else None,
         "editable": bool(param.editable and not injected and edit is not None),
-        "not_editable": not_editable,
+        "not_editable": _shown(not_editable),
         "injected": injected,
-        "uncopied": str(uncopied[param.name]) if param.name in uncopied else None,
+        "uncopied": _shown(str(uncopied[param.name])) if param.name in uncopied else None,
     }
+
+
+def _shown(text: Any, keep: str = "") -> Any:
+    """Text from the tool's author, an SDK or a schema (names, summary, docstring, annotations,
+    reasons) with every character that is not plain visible text written as a Python escape
+    (``display.is_hidden``), so every renderer gets safe text; None and non-text stay as they are."""
+    return display.show_hidden(text, display.python_escape, keep=keep) if isinstance(text, str) else text
 
 
 def request_view(request: ApprovalRequest) -> dict[str, Any]:
@@ -216,7 +223,9 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
     Every argument's text is :func:`display.full_text` (JSON, else a repr), never shortened;
     an argument (other than an SDK-injected context) longer than MAX_SHOWN_CHARS makes the
     request ``approvable: False`` (the card then offers Reject only, and Python refuses an
-    approve or edit for it).
+    approve or edit for it). The function's name, summary, docstring, label and each
+    argument's annotation and notes are escaped where they are not plain visible text (bidi
+    overrides, zero-width characters, terminal escapes, variation selectors: ``display.is_hidden``).
     """
     deadline = request.deadline
     deadline_ms = None if deadline is None else (time.time() + (deadline - time.monotonic())) * 1000
@@ -224,11 +233,11 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
     too_large = [a["name"] for a in arguments if not a["complete"] and not a["injected"]]
     return {
         "id": request.id,
-        "function": request.function,
-        "summary": request.summary,
-        "doc": request.doc,
+        "function": _shown(request.function),
+        "summary": _shown(request.summary),
+        "doc": _shown(request.doc, keep="\n"),
         "risk": request.risk,
-        "label": request.label,
+        "label": _shown(request.label),
         "timeout": request.timeout,
         "deadline_ms": deadline_ms,
         "arguments": arguments,
