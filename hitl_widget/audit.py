@@ -8,7 +8,8 @@ tail cannot be seen from the file alone: keep ``AuditLog.head`` somewhere else i
 that matters.
 
 Redaction covers every record and every field. Values under secret-looking names
-(password, token, secret, api key, ...) are replaced at any depth of every record's
+(password, pwd, token, secret, api key, ssh key, auth, bearer, jwt, otp, cookie, ...: see
+SECRET_NAMES for which parts of a name count) are replaced at any depth of every record's
 structures (arguments, context, edits, returned values). The secret values of a request
 (those under secret-looking names in its arguments and context, and in any record about
 it, e.g. an edit) are remembered, and every string of every later record about that
@@ -31,12 +32,15 @@ import contextlib
 import hashlib
 import itertools
 import json
+import json.encoder as _json_encoder
 import math
 import os
 import re
 import secrets
 import sys
 import threading
+import time
+import types
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -53,9 +57,9 @@ if not hasattr(fcntl, "flock"):  # one process only there: the in-process lock i
     fcntl = None  # type: ignore[assignment]
 
 from .display import python_escape, show_hidden
-from .formatting import json_safe
+from .formatting import bounded_repr, json_safe
 
-__all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "secret_values"]
+__all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "redacted_repr", "secret_values"]
 
 #: JupyterLite's drive stores a file when it is closed: a log kept open looks empty to every other reader there.
 CLOSE_AFTER_EACH_RECORD = sys.platform == "emscripten"
@@ -65,10 +69,97 @@ GENESIS = "0" * 64
 REDACTED = "[REDACTED]"
 #: decisions after which the call runs (and an outcome record is due)
 RUNS = frozenset({"approved", "edited", "auto_approved", "not_required"})
-SECRET_NAMES = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key|cookie",
-    re.IGNORECASE,
-)
+
+
+def _ci(spec: str) -> str:
+    """``spec`` with each ASCII letter outside ``[...]`` as ``[xX]``: case-insensitive, while the
+    boundary look-arounds stay case-sensitive (camelCase), and fast (sre skips branches by first letter)."""
+    out: list[str] = []
+    i = 0
+    while i < len(spec):
+        c = spec[i]
+        if c == "\\":
+            out.append(spec[i : i + 2])
+            i += 2
+            continue
+        if c == "[":
+            j = spec.index("]", i)
+            out.append(spec[i : j + 1])
+            i = j + 1
+            continue
+        out.append(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else c)
+        i += 1
+    return "".join(out)
+
+
+# a name is read as segments: split at anything but a letter, and at camelCase humps
+# (userPassword, JWTToken). _B, right after a segment's first letter: that letter starts a segment.
+_B = r"(?:(?<![A-Za-z].)|(?<=[a-z][A-Z])|(?<=[A-Z][A-Z])(?=[a-z]))"
+_E = r"(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))"  # a segment ends here
+#: words that name a secret wherever they stand in a name (userpassword, webhookSecret)
+SECRET_WORDS = (
+    "password", "passwd", "passphrase", "passcode", "pwd", "secret(?!ar(?:y|ies|iat))", "credential", "cookie",
+    "jwt", "bearer", "apikey", "mnemonic",
+)  # fmt: skip
+#: short words that name a secret only as a whole segment (auth_header, authToken; not author, oauth_url, footprint)
+SECRET_SEGMENTS = ("auth", "authorization", "otp", "totp", "hotp", "pw", "creds", "cvv", "cvc", "pin", "csrf", "xsrf")
+#: what a segment ``key``/``keys`` is a secret after (ssh_key, privateKey, session_key; not sort_key, public_key)
+SECRET_KEY_KINDS = (
+    "api", "ssh", "private", "priv", "secret", "access", "signing", "sign", "encryption", "encrypt", "enc",
+    "decryption", "master", "session", "auth", "client", "app", "license", "licence", "hmac", "gpg", "pgp", "rsa",
+    "wallet", "account", "service[_-]?account",
+)  # fmt: skip
+#: plural ``tokens`` is a secret only after these (max_tokens, input_tokens are counts)
+SECRET_TOKENS_OF = (
+    "access", "refresh", "auth", "api", "id", "bearer", "session", "oauth", "bot", "app", "github", "gitlab", "slack",
+    "personal",
+)  # fmt: skip
+#: a segment ``token`` followed by one of these is about tokens of text, not a credential (token_count, tokenType)
+_TOKEN_NOT = "(?![_-]?(?:counts?|limits?|usage|budget|types?|ids?|len(?:gth)?|index|idx|nums?|number|offsets?|logprobs?|probs?))"
+
+
+def _secret_names_pattern() -> str:
+    alternatives: list[tuple[str, str]] = [(w[0], _ci(w[1:])) for w in SECRET_WORDS]
+    alternatives += [(w[0], _B + _ci(w[1:]) + _E) for w in SECRET_SEGMENTS]
+    alternatives += [("p", _B + _ci("ass") + r"(?![\w-])"), ("t", _B + _ci("oken" + _TOKEN_NOT) + _E)]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?tokens") + _E) for w in SECRET_TOKENS_OF]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?keys?") + _E) for w in SECRET_KEY_KINDS]
+    alternatives += [(w[0], _B + _ci(w[1:] + "[_-]?(?:phrase|words|codes?|keys?)") + _E) for w in ("seed", "recovery")]
+    alternatives += [
+        (w[0], _B + _ci(w[1:] + "[_-]?(?:codes?|passwords?)") + _E)
+        for w in ("backup", "recovery", "verification", "mfa", "2fa", "tfa", "one[_-]?time")
+    ]
+    by_first: dict[str, list[str]] = {}
+    for first, rest in alternatives:
+        by_first.setdefault(first, []).append(rest)
+    return "|".join(f"{_ci(first)}(?:{'|'.join(rests)})" for first, rests in by_first.items())
+
+
+#: Names whose values are secrets (matched with ``search`` against argument, field and key names).
+#: Case-insensitive; SECRET_WORDS anywhere in a name, the short words of SECRET_SEGMENTS and the
+#: compounds (``*_key``, ``*_tokens``, ``token``) only as whole segments of it, so ``author``,
+#: ``authority``, ``oauth_url``, ``compass``, ``bypass``, ``tokenizer``, ``max_tokens``, ``token_count``,
+#: ``sort_key``, ``public_key`` and ``session_id`` stay readable. Extend it with ``AuditLog(redact_names=...)``.
+SECRET_NAMES = re.compile(_secret_names_pattern())
+#: lowercase parts one of which every match of SECRET_NAMES contains: a fast first look at text
+_DEFAULT_NEEDLES = (
+    "pass", "pw", "secret", "credential", "cookie", "jwt", "bearer", "mnemonic", "auth", "otp", "creds", "cvv", "cvc",
+    "pin", "srf", "token", "key", "seed", "recovery", "code",
+)  # fmt: skip
+
+
+def _has_needle(low: str) -> bool:
+    """Whether lowercase ``low`` holds one of _DEFAULT_NEEDLES (spelled out: much faster than any() over them)."""
+    return (
+        "pass" in low or "pw" in low or "secret" in low or "credential" in low or "cookie" in low or "jwt" in low
+        or "bearer" in low or "mnemonic" in low or "auth" in low or "otp" in low or "creds" in low or "cvv" in low
+        or "cvc" in low or "pin" in low or "srf" in low or "token" in low or "key" in low or "seed" in low
+        or "recovery" in low or "code" in low
+    )  # fmt: skip
+
+
+#: the runs of a text that a match of SECRET_NAMES lies within (its look-arounds see only letters)
+_NAME_RUNS = re.compile(r"[\w-]+")
 
 
 #: secret values shorter than this are not searched for in free text
@@ -85,8 +176,10 @@ def redact(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES, _depth: i
     """``value`` with the values of secret-looking (string) keys replaced, at any depth up to 32.
 
     Dicts and other mappings, lists and tuples are looked into (the first 200 items of
-    each, all that the log ever shows); ``value`` itself is returned when nothing in it
-    needed redacting, else a copy (mappings as dicts, sequences as lists).
+    each, all that the log ever shows); a 2-item list or tuple whose first item is a
+    secret-looking string is a (name, value) pair, and a namedtuple's field names are keys.
+    ``value`` itself is returned when nothing in it needed redacting, else a copy (mappings
+    as dicts, lists as lists, tuples as tuples, a namedtuple as its own class).
     """
     if pattern is None:
         return value
@@ -103,20 +196,25 @@ def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) ->
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
-#: lowercase words one of which any match of SECRET_NAMES contains: a fast first look at text
-_DEFAULT_NEEDLES = ("pass", "secret", "token", "api", "authorization", "credential", "private", "cookie")
-
-
 
 
 def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
-    """Whether ``pattern`` may match in ``text``: a quick look at the words first for SECRET_NAMES."""
+    """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one)."""
     if pattern is SECRET_NAMES:
-        low = text.lower()
-        return (
-            "pass" in low or "secret" in low or "token" in low or "api" in low or "authorization" in low
-            or "credential" in low or "private" in low or "cookie" in low
-        )  # fmt: skip
+        if not _has_needle(text.lower()):
+            return False
+        verdicts = _secret_cache(SECRET_NAMES)
+        for run in _NAME_RUNS.findall(text):
+            secret = verdicts.get(run)
+            if secret is None:
+                lowered = run.lower()
+                secret = any(n in lowered for n in _DEFAULT_NEEDLES) and SECRET_NAMES.search(run) is not None
+                if len(verdicts) > 4096:
+                    verdicts.clear()
+                verdicts[run] = secret
+            if secret:
+                return True
+        return False
     return pattern.search(text) is not None
 
 
@@ -182,6 +280,13 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
                 changed[key] = new
         return value if changed is None else changed
     if isinstance(value, (list, tuple)):
+        names = getattr(type(value), "_fields", None) if isinstance(value, tuple) else None
+        if isinstance(names, tuple) and len(names) == len(value):  # a namedtuple: its field names are keys
+            return _redact_namedtuple(value, names, pattern, found, depth, budget)
+        if len(value) == 2 and _secret_key(value[0], pattern):  # a (name, value) pair: [("api_key", "sk-...")]
+            if found is not None:
+                found.append(value[1])
+            return (value[0], REDACTED) if type(value) is tuple else [value[0], REDACTED]
         changed_list: list[Any] | None = None
         for index, item in enumerate(value[:_ITEMS]):
             new = _redact(item, pattern, found, depth + 1, budget)
@@ -189,8 +294,78 @@ def _redact(value: Any, pattern: re.Pattern[str], found: list[Any] | None, depth
                 changed_list = list(value)
             if changed_list is not None:
                 changed_list[index] = new
-        return value if changed_list is None else changed_list
+        if changed_list is None:
+            return value
+        return tuple(changed_list) if type(value) is tuple else changed_list
+    if found is not None and depth < _MAX_OBJECT_DEPTH:
+        # any other object is shown by its repr: the values under its secret-looking attribute
+        # names are found, so that they are cut from whatever text shows them
+        for name, item in _attributes(value):
+            if _secret_key(name, pattern):
+                found.append(item)
+            elif type(item) not in _LEAVES:
+                _redact(item, pattern, found, depth + 1, budget)
     return value
+
+
+#: how deep objects (not containers) are looked into for secret-looking attributes
+_MAX_OBJECT_DEPTH = 3
+
+
+def _secret_key(key: Any, pattern: re.Pattern[str]) -> bool:
+    if type(key) is not str:
+        return False
+    verdicts = _secret_cache(pattern)
+    secret = verdicts.get(key)
+    if secret is None:
+        secret = verdicts[key] = pattern.search(key) is not None
+    return secret
+
+
+def _redact_namedtuple(
+    value: Any, names: tuple[Any, ...], pattern: re.Pattern[str], found: list[Any] | None, depth: int, budget: list[int]
+) -> Any:
+    changes: dict[str, Any] = {}
+    for name, item in zip(names, value):
+        if _secret_key(name, pattern):
+            if found is not None:
+                found.append(item)
+            changes[name] = REDACTED
+        else:
+            new = _redact(item, pattern, found, depth + 1, budget)
+            if new is not item:
+                changes[name] = new
+    if not changes:
+        return value
+    try:
+        return value._replace(**changes)
+    except Exception:  # a namedtuple-like class without a working _replace: its fields as a dict
+        return {name: changes.get(name, item) for name, item in zip(names, value)}
+
+
+def _attributes(value: Any) -> list[tuple[str, Any]]:
+    """An object's own attributes (its ``__dict__`` and ``__slots__``, at most 200), read without running its code."""
+    if isinstance(value, (type, types.ModuleType)) or callable(value):
+        return []
+    out: list[tuple[str, Any]] = []
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except Exception:
+        own = None
+    if type(own) is dict:
+        out.extend(itertools.islice(own.items(), _ITEMS))
+    for cls in type(value).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if len(out) >= _ITEMS or not isinstance(name, str) or name in ("__dict__", "__weakref__"):
+                continue
+            descriptor = cls.__dict__.get(name)
+            if descriptor is not None and hasattr(descriptor, "__get__"):
+                try:
+                    out.append((name, descriptor.__get__(value, cls)))
+                except Exception:  # an unset slot
+                    continue
+    return out
 
 
 def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None = None) -> list[str]:
@@ -204,8 +379,7 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
         if isinstance(value, bool) or value is None:
             continue
         if isinstance(value, str):
-            texts = [value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
-            texts.append(show_hidden(texts[1], python_escape, keep=""))  # as messages show it (formatting.bounded_repr)
+            texts = _escaped_forms(value)
         elif isinstance(value, bytes):
             texts = [value.decode("utf-8", "replace"), repr(value)[2:-1]]
         elif isinstance(value, (int, float)):
@@ -222,6 +396,31 @@ def _text_forms(values: Iterable[Any], depth: int = 0, budget: list[int] | None 
     return sorted(set(forms), key=len, reverse=True)
 
 
+def _quoted_bodies(text: str) -> list[str]:
+    """``text`` as it stands inside quotes: repr with either quote (``\\'`` or ``'``), ascii, JSON (ASCII or not)."""
+    plain = "".join(repr(c)[1:-1] for c in text)  # repr escapes character by character
+    return [
+        plain,
+        plain if "'" not in text else "".join("\\'" if c == "'" else repr(c)[1:-1] for c in text),
+        ascii(text)[1:-1] if "'" not in text else "".join("\\'" if c == "'" else ascii(c)[1:-1] for c in text),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        # as messages and the card show it: invisible characters escaped (display.show_hidden)
+        show_hidden(plain, python_escape, keep=""),
+        show_hidden(json.dumps(text, ensure_ascii=False)[1:-1], keep=""),
+    ]
+
+
+def _escaped_forms(text: str) -> list[str]:
+    """Every form of ``text`` inside other text: as is, quoted once (repr, ascii, JSON), and quoted
+    twice (a repr of a message that holds its repr, JSON of a repr, ...): escaping applied twice."""
+    once = set(_quoted_bodies(text))
+    if once == {text}:  # nothing to escape
+        return [text]
+    twice = {form for body in once for form in _quoted_bodies(body)}
+    return [text, *once, *twice]
+
+
 _assignments: dict[tuple[str, int], re.Pattern[str]] = {}
 
 
@@ -230,12 +429,15 @@ def _assignment_pattern(names: re.Pattern[str]) -> re.Pattern[str]:
     key = (names.pattern, names.flags)
     compiled = _assignments.get(key)
     if compiled is None:
+        name = r"""[\w.-]*(?:""" + names.pattern + r""")[\w.-]*"""
         compiled = re.compile(
-            r"""(?P<key>["']?[\w.-]*(?:""" + names.pattern + r""")[\w.-]*["']?\s*(?:=>|[:=])\s*)"""
-            r"""(?P<value>(?:bearer|basic|token|digest)\s+[^\s,;&'"]+"""
+            # name = value, name: value, "name": "value", and a quoted pair ("name", "value") as a repr shows it
+            rf"""(?P<key>(?:["']?{name}["']?\s*(?:=>|[:=])|["']{name}["']\s*,(?=\s*b?["']))\s*)"""
+            r"""(?P<value>(?i:bearer|basic|token|digest)\s+[^\s,;&'"]+"""
             r"""|"(?:[^"\\]|\\.)*(?:"|$)|'(?:[^'\\]|\\.)*(?:'|$)|b'(?:[^'\\]|\\.)*(?:'|$)"""
             r"""|[^\s,;&)}\]"']+)""",
-            names.flags | re.IGNORECASE,
+            # SECRET_NAMES is case-insensitive by its letters, its camelCase humps case-sensitive
+            names.flags if names is SECRET_NAMES else names.flags | re.IGNORECASE,
         )
         _assignments[key] = compiled
     return compiled
@@ -243,7 +445,7 @@ def _assignment_pattern(names: re.Pattern[str]) -> re.Pattern[str]:
 
 def _redact_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
-    if REDACTED in value:
+    if REDACTED in value or match.string.startswith(REDACTED, match.start("value")):  # already redacted
         return match.group(0)
     scheme = re.match(r"(?i)(?:bearer|basic|token|digest)\s+", value)
     if scheme:
@@ -288,6 +490,24 @@ def redact_text(text: str, secrets: Iterable[str] = (), pattern: re.Pattern[str]
     return text
 
 
+def redacted_repr(
+    value: Any, secrets: Sequence[str] = (), pattern: re.Pattern[str] | None = SECRET_NAMES, limit: int = 500
+) -> str:
+    """``bounded_repr(value, limit)`` with secrets redacted before the text is formed.
+
+    Values under secret-looking names (keys, pairs, namedtuple fields) are replaced first;
+    a string (an exception's message) has ``secrets`` (text forms, see ``secret_values``) cut
+    out before it is quoted and shortened, so no escaped or cut-off piece of one remains; the
+    repr then has those and the values found under secret-looking attribute names cut out.
+    """
+    if pattern is None:
+        return bounded_repr(value, limit)
+    found: list[Any] = []
+    value = redact_text(value, secrets, pattern) if type(value) is str else _redact(value, pattern, found, 0)
+    known = [*secrets, *_text_forms(found)] if found else secrets
+    return redact_text(bounded_repr(value, limit), sorted(set(known), key=len, reverse=True), pattern)
+
+
 def _strings(value: Any, out: list[str]) -> None:
     """Every string (keys too) of a JSON-safe structure, into ``out``."""
     if type(value) is str:
@@ -299,6 +519,39 @@ def _strings(value: Any, out: list[str]) -> None:
     elif type(value) is list:
         for item in value:
             _strings(item, out)
+
+
+#: strings of up to 100 characters -> whether they are free of SECRET_NAMES (record strings repeat)
+_clean_texts: dict[str, bool] = {}
+#: characters no needle can be made of alone (ids, timestamps, numbers): text of only these is clean
+_NEEDLELESS = "0123456789abcdefABCDEF-_:.+tT "
+if not all(set(needle) - set(_NEEDLELESS) for needle in _DEFAULT_NEEDLES):  # pragma: no cover - needles changed
+    _NEEDLELESS = ""
+
+
+def _texts_clean(value: Any) -> bool:
+    """Whether no string value of a JSON-safe structure may hold a secret-looking name (SECRET_NAMES).
+
+    What ``_scrub(value, (), SECRET_NAMES)`` can change are string values only (not keys), and
+    only those in which ``_may_hold_secret_names`` finds a name: True means it would change nothing.
+    """
+    kind = type(value)
+    if kind is str:
+        clean = _clean_texts.get(value)
+        if clean is None and not value.strip(_NEEDLELESS):
+            return True
+        if clean is None:
+            clean = not _may_hold_secret_names(value, SECRET_NAMES)
+            if len(value) <= 100:
+                if len(_clean_texts) >= 4096:
+                    _clean_texts.clear()
+                _clean_texts[value] = clean
+        return clean
+    if kind is dict:
+        return all(map(_texts_clean, value.values()))
+    if kind is list:
+        return all(map(_texts_clean, value))
+    return True
 
 
 def _scrub(value: Any, secrets: Sequence[str], pattern: re.Pattern[str]) -> Any:
@@ -324,18 +577,23 @@ class _NotPlain(Exception):
     pass
 
 
-_secret_caches: dict[re.Pattern[str], dict[str, bool]] = {}
+# by id (a compiled pattern hashes its whole code on every lookup), the pattern kept alive with its verdicts
+_secret_caches: dict[int, tuple[re.Pattern[str], dict[str, bool]]] = {}
 
 
 def _secret_cache(pattern: re.Pattern[str]) -> dict[str, bool]:
     """Which keys ``pattern`` calls secret, remembered (record keys repeat)."""
-    cache = _secret_caches.get(pattern)
-    if cache is None or len(cache) > 4096:
-        cache = _secret_caches[pattern] = {}
-    return cache
+    entry = _secret_caches.get(id(pattern))
+    if entry is None or entry[0] is not pattern or len(entry[1]) > 4096:
+        if len(_secret_caches) > 64:
+            _secret_caches.clear()
+        entry = _secret_caches[id(pattern)] = (pattern, {})
+    return entry[1]
 
 
-def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: list[Any] | None = None) -> dict[str, Any] | None:
+def _plain_safe(
+    fields: dict[str, Any], pattern: re.Pattern[str] | None, found: list[Any] | None = None, budget: int = 16000
+) -> dict[str, Any] | None:
     """``json_safe(redact(fields), max_chars=20000)`` in one cheap pass, for small plain records; else None.
 
     Plain means str-keyed dicts, lists and tuples (at most 200 items, nesting below 5)
@@ -347,7 +605,7 @@ def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: 
     cache = None if pattern is None else _secret_cache(pattern)
     mark = len(found) if found is not None else 0
     try:
-        return cast(dict[str, Any], _plain(fields, pattern, cache, 0, [16000], found))
+        return cast(dict[str, Any], _plain(fields, pattern, cache, 0, [budget], found))
     except _NotPlain:
         if found is not None:
             del found[mark:]
@@ -355,6 +613,76 @@ def _plain_safe(fields: dict[str, Any], pattern: re.Pattern[str] | None, found: 
 
 
 _SCALARS = (str, int, float, bool, type(None))
+
+
+_type_of = type  # for the methods whose ``type`` parameter hides the builtin
+#: per pattern (by the id of its verdict cache, kept alive here): keys -> what _plain counts for them,
+#: None when one is not plain or looks secret (a pattern itself hashes slowly: it is not part of the key)
+_key_costs: dict[int, tuple[dict[str, bool], dict[tuple[Any, ...], int | None]]] = {}
+
+
+def _keys_cost(keys: tuple[Any, ...], cache: dict[str, bool], pattern: re.Pattern[str]) -> int | None:
+    """What ``_plain`` counts for ``keys``, or None when one is not a str of at most 200 characters or looks secret."""
+    cost = 0
+    for key in keys:
+        if type(key) is not str or len(key) > 200:
+            return None
+        secret = cache.get(key)
+        if secret is None:
+            secret = cache[key] = pattern.search(key) is not None
+        if secret:
+            return None
+        cost += len(key) + 4
+    return cost
+
+
+def _flat_cost(value: dict[str, Any], cache: dict[str, bool], pattern: re.Pattern[str], nested: bool = True) -> int | None:
+    """What ``_plain`` counts for ``value`` when ``_plain`` would return it unchanged, else None.
+
+    That is a dict of at most 200 items with str keys (200 characters at most) none of which
+    looks secret, holding strings (below 1000 characters), bools, None, finite floats, ints
+    below 1e30 and (when ``nested``) dicts of the same without further nesting. A request's
+    ``to_dict()`` for a call with plain scalar arguments is one: it is then written as it is,
+    without the copying walk (``_plain`` makes a copy of a structure that needs no change).
+    """
+    if len(value) > 200:
+        return None
+    costs = _key_costs.get(id(cache))
+    if costs is None or costs[0] is not cache:
+        if len(_key_costs) > 64:
+            _key_costs.clear()
+        costs = _key_costs[id(cache)] = (cache, {})
+    keys = tuple(value)
+    cost = costs[1].get(keys, -1)  # the keys of a function's requests and arguments repeat: judged once
+    if cost == -1:
+        cost = _keys_cost(keys, cache, pattern)
+        if len(costs[1]) > 4096:
+            costs[1].clear()
+        costs[1][keys] = cost
+    if cost is None:
+        return None
+    for item in value.values():
+        kind = type(item)
+        if kind is str:
+            if len(item) >= 1000:
+                return None
+            cost += len(item) + 2
+        elif kind is int:
+            if not -(10**30) < item < 10**30:
+                return None
+            cost += 8
+        elif kind is float:
+            if not math.isfinite(item):
+                return None
+            cost += 8
+        elif kind is dict and nested:
+            inner = _flat_cost(item, cache, pattern, False)
+            if inner is None:
+                return None
+            cost += inner
+        elif item is not None and kind is not bool:
+            return None
+    return cost
 
 
 def _plain(
@@ -415,14 +743,42 @@ def _plain(
 
 # ASCII-only: lone surrogates (undecodable file names) stay representable; one encoder, made once
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+# the same encoder's C core, made once (JSONEncoder.encode makes it again on every call); records are
+# trees (made by _plain or json_safe, or read from JSON), so no circular check: a cycle would still raise
+_C_ENCODE: Callable[[Any, int], list[str]] | None = None
+_c_make_encoder: Any = getattr(_json_encoder, "c_make_encoder", None)  # None without the _json C module
+if _c_make_encoder is not None:
+    _C_ENCODE = _c_make_encoder(None, _ENCODER.default, _json_encoder.encode_basestring_ascii, None, ":", ",", True, False, False)
 
 
 def _canonical(body: dict[str, Any]) -> str:
+    """The record's canonical JSON: sorted keys, no spaces, ASCII, no NaN (raises ValueError/TypeError otherwise)."""
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(body, 0))
     return _ENCODER.encode(body)
 
 
 def _digest(prev: str, canonical: str) -> str:
     return hashlib.sha256((prev + canonical).encode()).hexdigest()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_second_text: tuple[int, str] = (-1, "")
+
+
+def _utc_now_text() -> str:
+    """``datetime.now(UTC).isoformat()``, with the text up to the second made once a second."""
+    global _second_text
+    micros = time.time_ns() // 1000
+    second, micro = divmod(micros, 1_000_000)
+    cached, text = _second_text
+    if cached != second:
+        text = datetime.fromtimestamp(second, UTC).isoformat()[:-6]  # without "+00:00"
+        _second_text = (second, text)
+    return f"{text}.{micro:06d}+00:00" if micro else f"{text}+00:00"
 
 
 @dataclass(frozen=True)
@@ -479,7 +835,7 @@ class AuditLog:
         self.path = Path(path)
         self.durable = durable
         self.redact_names = re.compile(redact_names, re.IGNORECASE) if isinstance(redact_names, str) else redact_names
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or _utc_now
         key = os.path.realpath(self.path)
         with _states_lock:
             self._state = _states.setdefault(key, _FileState(self.path))
@@ -522,13 +878,17 @@ class AuditLog:
             fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             self._sync_tail()
-            body = {"seq": state.seq + 1, "ts": self.clock().isoformat(), **fields, "prev": state.head}
+            ts = _utc_now_text() if self.clock is _utc_now else self.clock().isoformat()
+            body = {"seq": state.seq + 1, "ts": ts, **fields, "prev": state.head}
             canonical = _canonical(body)
             if type(fields) is _Unchecked and _may_hold_secret_names(canonical, SECRET_NAMES):
                 body = _scrub(body, (), SECRET_NAMES)
                 canonical = _canonical(body)
-            digest = _digest(state.head, canonical)
-            line = (canonical[:-1] + f',"hash":"{digest}"}}\n').encode()
+            encoded = canonical.encode()  # once: hashed and written
+            hasher = hashlib.sha256(state.head.encode())
+            hasher.update(encoded)
+            digest = hasher.hexdigest()  # = _digest(state.head, canonical)
+            line = b"".join((encoded[:-1], b',"hash":"', digest.encode(), b'"}\n'))
             before = state.size if state.size >= 0 else 0
             try:
                 _write_all(fd, line)
@@ -556,19 +916,36 @@ class AuditLog:
         request = fields.get("request")
         found: list[str] = []
         rid: Any = fields.get("request_id")
+        flat: int | None = None  # what the request's dict counts against the size budget, when written as it is
         if request is not None and hasattr(request, "to_dict") and hasattr(request, "arguments"):
             req: _RequestLike = request
             rid = req.id
+            shown = req.to_dict()
             if pattern is not None:
-                found += secret_values(req.arguments, pattern) + secret_values(req.context, pattern)
-            fields = {**fields, "request": req.to_dict()}
+                if not req.context and _LEAVES.issuperset(map(_type_of, req.arguments.values())) and shown.__class__ is dict:
+                    # scalar arguments hold no secret values but the ones under secret names, which _flat_cost refuses
+                    flat = _flat_cost(shown, _secret_cache(pattern), pattern)
+                if flat is None:
+                    found += secret_values(req.arguments, pattern) + secret_values(req.context, pattern)
+            fields = {**fields, "request": shown}
         elif isinstance(request, dict) and rid is None:
             rid = request.get("id")
         if pattern is None:
             plain = _plain_safe(fields, None)
             return {"type": type, **(plain if plain is not None else json_safe(fields, max_chars=20000))}
         collected: list[Any] = []
-        safe = _plain_safe(fields, pattern, collected)  # the same result, cheaply, for small plain records
+        safe = None
+        if flat is not None or not hasattr(request, "to_dict"):  # the request (if any) as it is; a flat rest too
+            rest = {k: v for k, v in fields.items() if k != "request"} if flat is not None else fields
+            cost = _flat_cost(rest, _secret_cache(pattern), pattern, False)
+            if cost is not None and (flat or 0) + cost < 16000:
+                safe = dict(rest)
+            elif flat is not None and flat < 16000:
+                safe = _plain_safe(rest, pattern, collected, 16000 - flat)
+            if safe is not None and flat is not None:
+                safe["request"] = fields["request"]
+        if safe is None:
+            safe = _plain_safe(fields, pattern, collected)  # the same result, cheaply, for small plain records
         if safe is None:
             # redact first: json_safe turns deep structures into repr text that key redaction cannot see into
             safe = json_safe(_redact(fields, pattern, collected, 0), max_chars=20000)
@@ -577,6 +954,8 @@ class AuditLog:
         secrets = self._remember(rid if isinstance(rid, str) else None, found, forget=type == "outcome")
         if not secrets:  # one look over all the text first: most records have nothing to cut
             if pattern is SECRET_NAMES:
+                if self.clock is _utc_now and _texts_clean(type) and _texts_clean(safe):
+                    return {"type": type, **safe}  # every string known free of secret-looking names
                 return _Unchecked({"type": type, **safe})  # looked at in _write_locked
             texts: list[str] = []
             _strings(safe, texts)
@@ -584,9 +963,16 @@ class AuditLog:
                 return {"type": type, **safe}
         return {"type": type, **_scrub(safe, secrets, pattern)}
 
+    def known_secrets(self, request_id: str) -> tuple[str, ...]:
+        """The text forms of the secret values recorded so far about request ``request_id`` (longest first)."""
+        with self._state.lock:
+            return self._state.secrets.get(request_id, ())
+
     def _remember(self, rid: str | None, found: list[str], *, forget: bool) -> tuple[str, ...]:
         """The secret values known for request ``rid``, with ``found`` added."""
         state = self._state
+        if not found and (rid is None or rid not in state.secrets):
+            return ()  # nothing known, nothing to add or forget (most records): no lock
         with state.lock:
             known = state.secrets.get(rid, ()) if rid is not None else ()
             if found:
@@ -793,7 +1179,10 @@ def _write_kept_records_at_exit() -> None:
 
 def _write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` to ``fd`` (raises OSError, e.g. ENOSPC when the disk is full)."""
-    view = memoryview(data)
+    written = os.write(fd, data)  # almost always all of it: no view made
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         view = view[written:]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from .decisions import Approve, Decision, Reject, as_decision
-from .errors import AuditUnavailable, InvalidEdit
+from .errors import ApprovalTimeout, AuditUnavailable, InvalidEdit
 from .gate import (
     _DEFAULT_ROUTE,
     Approver,
@@ -197,9 +197,18 @@ class Batch(Gate):
 
     @staticmethod
     def _checked(approver: Approver, answers: list[Any], calls: Sequence[PendingCall]) -> list[Any]:
+        """The review's answers, one per call; a decision that came after its call's own deadline fails closed.
+
+        A table review answers every call at once, so each call's ``timeout`` is judged here,
+        per call: a late decision becomes ApprovalTimeout (recorded ``timed_out``, or run
+        under ``on_timeout="approve"``), as it would be for a direct call.
+        """
         if len(answers) != len(calls):
             raise ValueError(f"{_channel_name(approver)}.review returned {len(answers)} decisions for {len(calls)} calls")
-        return answers
+        return [
+            ApprovalTimeout("timed out") if not isinstance(a, BaseException) and c.request.remaining() == 0 else a
+            for a, c in zip(answers, calls)
+        ]
 
     def _groups(self, calls: Sequence[PendingCall]) -> list[tuple[Approver, list[PendingCall]]]:
         """The calls grouped by the approver that applies to each (``approver_for``), in queue order of groups.
@@ -344,7 +353,10 @@ class Batch(Gate):
         for rejected ones (``"ERROR: ..."`` when the function raised, ``"NOT RUN: ..."``
         when the decision could not be audited). ``decisions``
         (``{n: Approve() | Edit(...) | Reject(...)}``) decides those calls directly; the
-        approver is asked about the rest. Async functions run in a new event loop here:
+        approver is asked about the rest: each call's own (see ``approver_for``), the calls
+        grouped by approver and each group reviewed together, groups in the order of their
+        first call; approved calls then run in queue order. Async functions run on this
+        thread's own event loop here (reused, not yours):
         from async code use ``await batch.areview_and_execute()``, which runs them on
         the caller's loop. Ctrl-C during the review records the undecided calls as
         interrupted, keeps them pending and raises ``KeyboardInterrupt``.

@@ -44,9 +44,14 @@ def bounded_repr(value: Any, limit: int = 200) -> str:
     zero-width characters, variation selectors, ... — also in a type's name or an object's own
     ``__repr__``) are written as Python escapes, so a message for a person or an agent shows them.
     """
-    if type(value) in (str, bytes, bytearray) and len(value) > limit:
+    kind = type(value)
+    if kind in (str, bytes, bytearray) and len(value) > limit:
         head = repr(value[: max(limit - 2, 0)])[: max(limit - 1, 0)]
         return f"{show_hidden(head, python_escape, keep='')}… [{len(value)} chars]"
+    if kind is str or value is None or kind is bool or kind is float or (kind is int and -(10**40) < value < 10**40):
+        text = repr(value)  # what reprlib writes for these while it is short enough, without its dispatch
+        if len(text) <= 80:
+            return _truncate(text, limit) if kind is not str else show_hidden(_truncate(text, limit), python_escape, keep="")
     try:
         text = _repr.repr(value)
     except Exception as exc:  # a hostile __repr__ must not break an approval

@@ -20,16 +20,19 @@ import enum
 import fractions
 import hashlib
 import operator
+import re
 import secrets
 import struct
+import types
 import uuid
+import weakref
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["copy_arguments", "fingerprint"]
+__all__ = ["InstanceState", "NotCopied", "copy_arguments", "fingerprint", "instance_state"]
 
 _FINGERPRINT_KEY = secrets.token_bytes(32)
 
@@ -103,8 +106,53 @@ def _copy(value: Any, memo: dict[int, Any]) -> Any:
         out = bytearray(value)
     else:
         out = copy.deepcopy(value, memo)
+        if t not in _SELF_COPYING and not isinstance(value, _SELF_COPYING_KINDS):
+            _check_not_shared(value, out)
     memo[id(value)] = out
     return out
+
+
+class NotCopied(Exception):
+    """A copy that is not one: it is the original, or shares the original's mutable state."""
+
+
+#: types whose deep copy is the object itself by design (immutable, or code rather than data)
+_SELF_COPYING: frozenset[type] = frozenset(
+    {type, types.FunctionType, types.BuiltinFunctionType, types.CodeType, property, weakref.ref, type(re.compile(""))}
+)
+_SELF_COPYING_KINDS: tuple[type, ...] = (type, enum.Enum, types.FunctionType, types.BuiltinFunctionType)
+
+
+def _check_not_shared(value: Any, out: Any) -> None:
+    """Raise NotCopied when the deep copy ``out`` is ``value`` itself or shares a mutable attribute with it.
+
+    One level of attributes is checked (cheap); state shared deeper is not detected.
+    """
+    if out is value:
+        raise NotCopied("its __deepcopy__ returned the object itself")
+    state = getattr(value, "__dict__", None)
+    if type(state) is not dict or not state:
+        return
+    copied = getattr(out, "__dict__", None)
+    if copied is state:
+        raise NotCopied("its copy shares the original's attributes")
+    if type(copied) is not dict:
+        return
+    for name, item in state.items():
+        if copied.get(name, _ABSENT) is item and type(item) not in _ATOMIC and not _immutable(item):
+            raise NotCopied(f"its copy shares the attribute {name!r} ({type(item).__name__}) with the original")
+
+
+_ABSENT = object()
+
+
+def _immutable(value: Any) -> bool:
+    t = type(value)
+    if t in _SELF_COPYING or isinstance(value, _SELF_COPYING_KINDS):
+        return True
+    if t is tuple or t is frozenset:
+        return _all_atomic(value, next(iter(value))) if value else True
+    return False
 
 
 def copy_arguments(arguments: dict[str, Any], shared: Iterable[str] = ()) -> tuple[dict[str, Any], dict[str, str]]:
@@ -113,7 +161,11 @@ def copy_arguments(arguments: dict[str, Any], shared: Iterable[str] = ()) -> tup
     Arguments named in ``shared`` (``self``/``cls``, SDK-injected contexts) are passed
     through as they are. One memo for the whole call keeps aliasing: two arguments
     that were the same list are the same copied list. An argument whose copy raises
-    is kept as the caller's object and appears in ``uncopied`` as ``name -> reason``.
+    is kept as the caller's object and appears in ``uncopied`` as ``name -> reason``;
+    so does one whose deep copy is the object itself (a ``__deepcopy__`` returning
+    ``self``) or shares a mutable attribute with it (a shallow "deep" copy; one level of
+    attributes is checked). Values whose copy is themselves by design (classes,
+    functions, enum members, compiled patterns) are shared without a flag.
     """
     keep = frozenset(shared)
     memo: dict[int, Any] = {}
@@ -125,6 +177,12 @@ def copy_arguments(arguments: dict[str, Any], shared: Iterable[str] = ()) -> tup
             continue
         try:
             out[name] = _copy(value, memo)
+        except NotCopied as exc:  # a "copy" that is the original, or shares its state
+            out[name] = value
+            uncopied[name] = (
+                f"{type(value).__name__} was not really copied ({exc}); "
+                "the call gets the caller's object, which may change after this was shown"
+            )
         except Exception as exc:  # any failure to copy keeps the original, and says so
             out[name] = value
             detail = str(exc).splitlines()[0][:160] if str(exc) else ""
@@ -310,3 +368,121 @@ def fingerprint(arguments: dict[str, Any]) -> str | None:
     for part in out:
         hasher.update(part.encode("utf-8", "surrogatepass"))
     return hasher.hexdigest()
+
+
+# -- a method's self: never copied, its state remembered --------------------------------------------
+
+
+class InstanceState:
+    """The state of a method's ``self`` (or a classmethod's ``cls``) when it was shown to a person.
+
+    ``digest`` is a keyed hash of every attribute: exact values where they have an
+    exact encoding (see ``fingerprint``), the identity of the object otherwise (those
+    attribute names are in ``by_identity``: rebinding them is detected, a change inside
+    them is not). ``changed()`` tells whether the object's state differs now. ``text``
+    is a short description for the person (secret-named attributes redacted);
+    ``exact`` is true when every attribute was compared by value.
+    """
+
+    __slots__ = ("_refs", "by_identity", "digest", "owner", "text")
+
+    def __init__(self, owner: Any, digest: str, text: str, by_identity: tuple[str, ...], refs: tuple[Any, ...]) -> None:
+        self.owner = owner
+        self.digest = digest
+        self.text = text
+        self.by_identity = by_identity
+        self._refs = refs  # objects compared by identity, kept alive so their ids cannot be reused
+
+    @property
+    def exact(self) -> bool:
+        return not self.by_identity
+
+    def changed(self) -> bool:
+        """Does the owner's state differ from this snapshot? (An unreadable state counts as changed.)"""
+        try:
+            return _state_digest(self.owner)[0] != self.digest
+        except Exception:
+            return True
+
+    def reason(self, name: str) -> str:
+        """The ``uncopied`` text for the person: what the method runs on, and its state now."""
+        kind = "class" if isinstance(self.owner, type) else f"{type(self.owner).__name__} object"
+        what = f"the caller's {kind} {self.owner.__name__}" if isinstance(self.owner, type) else f"the caller's {kind}"
+        text = (
+            f"{name} is not copied: the method runs on {what} itself. At request time: {self.text or 'no attributes'}. "
+            "If it changes before the call runs, the call is asked about again"
+        )
+        if self.by_identity:
+            shown = ", ".join(self.by_identity[:5]) + (", ..." if len(self.by_identity) > 5 else "")
+            text += f" (changes inside {shown} cannot be detected, only their replacement)"
+        return text + "."
+
+
+_MAX_STATE_ATTRIBUTES = 256
+
+
+def _state_items(owner: Any) -> list[tuple[str, Any]]:
+    """The attributes that make up ``owner``'s state: instance ``__dict__`` and ``__slots__``;
+    for a class, the data attributes along its MRO (not methods, descriptors or dunders)."""
+    items: list[tuple[str, Any]] = []
+    if isinstance(owner, type):
+        seen: set[str] = set()
+        for klass in owner.__mro__[:-1]:
+            for name, value in vars(klass).items():
+                if name in seen or (name.startswith("__") and name.endswith("__")):
+                    continue
+                seen.add(name)
+                if callable(value) or isinstance(value, (classmethod, staticmethod, property, types.MemberDescriptorType)):
+                    continue
+                items.append((name, value))
+        return items
+    state = getattr(owner, "__dict__", None)
+    if isinstance(state, dict):
+        items.extend((k, v) for k, v in state.items() if isinstance(k, str))
+    for klass in type(owner).__mro__:
+        slots = vars(klass).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            value = getattr(owner, name, _ABSENT)
+            if value is not _ABSENT:
+                items.append((name, value))
+    return items
+
+
+def _state_digest(owner: Any) -> tuple[str, list[tuple[str, Any, bool]]]:
+    """``(digest, [(name, value, by_identity)])`` of ``owner``'s state now."""
+    hasher = hashlib.blake2b(key=_FINGERPRINT_KEY, digest_size=16)
+    hasher.update(_type_tag(type(owner)).encode())
+    parts: list[tuple[str, Any, bool]] = []
+    for name, value in _state_items(owner):
+        out: list[str] = []
+        try:
+            _encode(value, out, set())
+            by_identity = False
+        except (_NoExactEncoding, RecursionError):
+            out = [f"@{id(value)}:{_type_tag(type(value))}"]
+            by_identity = True
+        hasher.update(f"{len(name)}:{name}=".encode())
+        for part in out:
+            hasher.update(part.encode("utf-8", "surrogatepass"))
+        hasher.update(b";")
+        parts.append((name, value, by_identity))
+    return hasher.hexdigest(), parts
+
+
+def instance_state(owner: Any) -> InstanceState:
+    """Snapshot ``owner``'s state (a method's ``self`` or a classmethod's ``cls``); see ``InstanceState``."""
+    from .audit import REDACTED, SECRET_NAMES, redact  # the audit log's pattern of secret names
+    from .formatting import bounded_repr
+
+    digest, parts = _state_digest(owner)
+    shown = []
+    for name, value, _ in parts[:_MAX_STATE_ATTRIBUTES]:
+        shown.append(f"{name}={REDACTED if SECRET_NAMES.search(name) else bounded_repr(redact(value), 60)}")
+    text = ", ".join(shown)
+    if len(text) > 400:
+        text = text[:400] + f"… ({len(parts)} attributes)"
+    by_identity = tuple(name for name, _, identity in parts if identity)
+    refs = tuple(value for _, value, identity in parts if identity)
+    return InstanceState(owner, digest, text, by_identity, refs)

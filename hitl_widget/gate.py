@@ -9,31 +9,37 @@ then run with exactly the approved arguments, or refused with ApprovalRejected.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import functools
 import inspect
 import itertools
+import keyword
 import logging
 import math
 import os
+import re
 import secrets
+import sys
 import threading
 import time
+import unicodedata
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast, overload
 
 from makefun import create_function
 
-from .audit import SECRET_NAMES, AuditLog, redact, redact_text, secret_values
+from .audit import SECRET_NAMES, AuditLog, redact_text, redacted_repr, secret_values
 from .decisions import Decision, Edit, Reject, as_decision
 from .errors import ApprovalCancelled, ApprovalRejected, ApprovalTimeout, AuditUnavailable, AuditWarning, InvalidEdit
 from .formatting import bounded_repr, json_safe
-from .frozen import fingerprint
+from .frozen import instance_state
 from .policy import ASK, Budget, TimeWindow, Verdict, env_mode
 from .request import RISK_LEVELS, ApprovalRequest
 from .target import Target, inspect_target, method_descriptor
@@ -113,6 +119,8 @@ class _Guard:
         _check_parts(when=self.when, approver=self.approver, budget=self.budget, window=self.window, audit=self.audit)
         params = list(target.signature.parameters)
         self.frozen = frozenset(params[:1]) if params[:1] in (["self"], ["cls"]) and "." in target.qualname else frozenset()
+        # a method's self/cls: never copied; grants are kept per instance, its state checked before running
+        self.instance_name: str | None = params[0] if self.frozen else None
         self.static_risk = self.risk if isinstance(self.risk, str) else None
         # rules that read the arguments to let a call through see the copy (made before they look):
         # a risk function and a budget amount. when= is left out: it can only skip the person by
@@ -129,8 +137,8 @@ def _check_parts(*, when: Any, approver: Any, budget: Any, window: Any, audit: A
             f"when= takes a function of the request (ask when it returns anything but False), not {type(when).__name__}: "
             f"{when!r:.60}; to never ask, use risk='low' or auto_approve="
         )
-    if approver is not None and not callable(approver):
-        raise TypeError(f"approver= must be callable (request -> Approve/Edit/Reject), not {type(approver).__name__}")
+    if approver is not None:
+        _check_approver("approver=", approver)
     if budget is not None and not isinstance(budget, Budget):
         raise TypeError(f"budget= takes a Budget(...), not {type(budget).__name__}: {budget!r:.60}")
     if window is not None and not isinstance(window, TimeWindow):
@@ -140,13 +148,32 @@ def _check_parts(*, when: Any, approver: Any, budget: Any, window: Any, audit: A
 
 
 def _levels(name: str, levels: Any) -> frozenset[str]:
-    if isinstance(levels, str) or not isinstance(levels, Iterable):
-        raise TypeError(f"{name}= takes a tuple of risk levels such as ('low',), not {type(levels).__name__}: {levels!r:.60}")
-    out = frozenset(levels)
-    for level in out:
-        if level not in RISK_LEVELS:
-            raise ValueError(f"unknown risk level {level!r} in {name}=; levels are {RISK_LEVELS}")
-    return out
+    """The risk levels named by ``levels``: a list, tuple or set of level names, nothing else.
+
+    A string, a dict (``{"low": True, "critical": False}`` would be read by its keys),
+    a generator or another iterable whose meaning is not a plain collection of names is
+    refused, as is any item that is not a level name.
+    """
+    if isinstance(levels, (str, bytes, bytearray, Mapping)) or not isinstance(levels, (Sequence, AbstractSet)):
+        hint = "a dict is read by its keys, so its True/False values would be ignored; " if isinstance(levels, Mapping) else ""
+        raise TypeError(
+            f"{name}= takes a tuple of risk levels such as ('low',), not {type(levels).__name__}: {levels!r:.60}"
+            + (f" ({hint.rstrip('; ')})" if hint else "")
+        )
+    out = set()
+    for level in levels:
+        if not isinstance(level, str) or level not in RISK_LEVELS:
+            raise ValueError(f"unknown risk level {level!r:.60} in {name}=; levels are {RISK_LEVELS}")
+        out.add(level)
+    return frozenset(out)
+
+
+def _check_approver(what: str, approver: Any) -> None:
+    """An approver must be a callable object or function; a class (``ScriptedApprover`` unmade) is refused."""
+    if isinstance(approver, type):
+        raise TypeError(f"{what} is the class {approver.__name__}; pass an instance, e.g. {approver.__name__}(...)")
+    if not callable(approver):
+        raise TypeError(f"{what} must be an approver (callable: request -> Approve/Edit/Reject), not {type(approver).__name__}")
 
 
 _OPTION_NAMES = frozenset({"when", "risk", "timeout", "on_timeout", "budget", "window", "approver", "audit", "context"})
@@ -180,7 +207,8 @@ class Gate:
     ``approver``: asked when the policy does not decide (default: the best channel
     for this environment). ``routes``: approvers by risk level, e.g.
     ``{"critical": dashboard}``. ``auto_approve``: risk levels approved without
-    asking (``("low",)`` by default). ``budget``/``window``: see ``hitl_widget.policy``.
+    asking (``("low",)`` by default; a list, tuple or set of level names: a string or
+    a dict is refused with TypeError). ``budget``/``window``: see ``hitl_widget.policy``.
     ``clock`` and ``id_factory`` make tests deterministic.
     """
 
@@ -194,7 +222,7 @@ class Gate:
         on_timeout: OnTimeout = "reject",
         audit: AuditLog | None = None,
         routes: Mapping[str, Approver] | None = None,
-        auto_approve: Iterable[str] = ("low",),
+        auto_approve: Sequence[str] | AbstractSet[str] = ("low",),
         budget: Budget | None = None,
         window: TimeWindow | None = None,
         clock: Callable[[], datetime] = _utcnow,
@@ -206,8 +234,7 @@ class Gate:
             raise TypeError(f"routes= takes a dict of risk level -> approver, not {type(routes).__name__}: {routes!r:.60}")
         _levels("routes", list(routes or {}))
         for level, routed in (routes or {}).items():
-            if not callable(routed):
-                raise TypeError(f"routes[{level!r}] must be an approver (callable), not {type(routed).__name__}")
+            _check_approver(f"routes[{level!r}]", routed)
         for name, fn in (("clock", clock), ("id_factory", id_factory)):
             if not callable(fn):
                 raise TypeError(f"{name}= must be a function, not {type(fn).__name__}")
@@ -284,12 +311,17 @@ class Gate:
         with self._grant_lock:
             self._grants.clear()
 
-    def _grant(self, guard: _Guard, route: object, scope: str, key: str | None) -> None:
-        """Record "approve always" for this stand-in, as given by the approver at ``route``."""
+    def _grant(self, guard: _Guard, route: object, scope: str, key: str | None, request: ApprovalRequest) -> None:
+        """Record "approve always" for this stand-in (for a method: for this instance), as given by the approver at ``route``."""
         with self._grant_lock:
             grants = self._grants.get(guard)
             if grants is None:
                 grants = self._grants[guard] = _Grants()
+            if guard.instance_name is not None:
+                found = grants.instance(request.arguments.get(guard.instance_name), create=True)
+                if found is None:  # cannot be held weakly: refused in _settle already
+                    return
+                grants = found
             if scope == "function":
                 if not any(r is route for r in grants.functions):
                     grants.functions.append(route)
@@ -301,11 +333,21 @@ class Gate:
                 else:
                     grants.arguments.append((route, {key}))
 
+    def _grants_for(self, guard: _Guard, request: ApprovalRequest) -> _Grants | None:
+        """The grants covering ``request``: its stand-in's, and for a method its instance's."""
+        grants = self._grants.get(guard)
+        if grants is None or guard.instance_name is None:
+            return grants
+        with self._grant_lock:
+            return grants.instance(request.arguments.get(guard.instance_name), create=False)
+
     def _has_argument_grants(self, guard: _Guard) -> bool:
         if not self._grants:
             return False
         grants = self._grants.get(guard)
-        return grants is not None and bool(grants.arguments)
+        if grants is None:
+            return False
+        return bool(grants.arguments) or (guard.instance_name is not None and bool(grants.instances))
 
     def _route(self, guard: _Guard, request: ApprovalRequest) -> object:
         """Who is asked about ``request`` (an approver object, or the default-approver marker)."""
@@ -346,10 +388,21 @@ class Gate:
         return request
 
     def _risk_of(self, guard: _Guard, request: ApprovalRequest) -> str:
-        level = cast(Callable[[ApprovalRequest], str], guard.risk)(request)
-        if not isinstance(level, str) or level not in RISK_LEVELS:
-            raise ValueError(f"risk function for {guard.target.name} returned {level!r:.80}; expected one of {RISK_LEVELS}")
-        return level
+        """The risk function's level for ``request``; when it raises or returns something else,
+        ``"critical"``, noted on the request (``risk_unknown``), so the call is asked about
+        (the risk-level rule never auto-approves it) by the approver routed for critical calls."""
+        try:
+            level = cast(Callable[[ApprovalRequest], str], guard.risk)(request)
+        except Exception as exc:
+            why = f"the risk function raised {type(exc).__name__}"
+        else:
+            if isinstance(level, str) and level in RISK_LEVELS:
+                return level
+            why = f"the risk function returned {_brief(level)}, not one of {RISK_LEVELS}"
+        request.risk_unknown = True
+        request.notes.append(f"{why}: treated as critical, and asked")
+        log.warning("%s: %s", request.call_text(), request.notes[-1])
+        return "critical"
 
     def _freeze(self, guard: _Guard, request: ApprovalRequest) -> None:
         """Give ``request`` its private copy of the arguments (once)."""
@@ -359,6 +412,9 @@ class Gate:
         if shared is None:  # self/cls and SDK-injected contexts: never editable, passed through as they are
             shared = guard.shared_names = request.frozen | injected_parameters(guard.target)  # no schemas built
         request.copy_arguments(shared)
+        name = guard.instance_name
+        if name is not None and name in request.arguments:
+            _snapshot_instance(request, name)
 
     def evaluate(self, guard: _Guard, request: ApprovalRequest) -> Verdict:
         """The first policy rule that decides this request, or ASK (see hitl_widget.policy).
@@ -366,44 +422,66 @@ class Gate:
         ``when=`` skips approval only when it returns ``False`` itself; any other
         result (``None`` from a forgotten ``return``, 0, "") asks, and so does a
         ``when=`` that raises (logged, and noted in the request record).
+
+        No rule's failure escapes: a ``when=``, grant match, window clock or budget
+        (amount or clock) that raises makes that rule not decide, noted in
+        ``request.notes`` (the request record's ``notes``) and logged; a risk function
+        that fails makes the call ``critical`` and never auto-approved by level
+        (see ``_risk_of``). Each fails closed: the call goes on to the next rule, and
+        is asked about when no rule approves it.
         """
-        note = ""
         when = guard.when
         if when is not None:
             try:
                 needed = when(request)
             except Exception as exc:  # fail closed: an unanswerable question means asking
-                note = f"when= raised {type(exc).__name__}; asking"
-                log.warning("%s: %s", request.call_text(), note)
+                self._note(request, f"when= raised {type(exc).__name__}; asking")
             else:
                 if needed is False:
                     return _NOT_REQUIRED
         if self._grants:
-            grants = self._grants.get(guard)
-            if grants is not None:
-                route = self._route(guard, request)
-                with self._grant_lock:
-                    if any(r is route for r in grants.functions):
-                        return Verdict("approve", "always:function")
-                    keys = next((k for r, k in grants.arguments if r is route), None)
-                if keys and request.fingerprint in keys:
-                    return Verdict("approve", "always:arguments")
-        if request.risk in self.auto_approve:
+            try:
+                grants = self._grants_for(guard, request)
+                if grants is not None:
+                    route = self._route(guard, request)
+                    with self._grant_lock:
+                        if any(r is route for r in grants.functions):
+                            return Verdict("approve", "always:function")
+                        keys = next((k for r, k in grants.arguments if r is route), None)
+                    if keys and request.fingerprint in keys:
+                        return Verdict("approve", "always:arguments")
+            except Exception as exc:  # a grant that cannot be matched covers nothing
+                self._note(request, f"matching grants raised {type(exc).__name__}; asking")
+        if request.risk in self.auto_approve and not request.risk_unknown:
             return Verdict("approve", f"risk:{request.risk}")
         if guard.window is not None:
-            action, where = guard.window.action()
-            if action != "ask":
-                return Verdict(cast(Any, action), "window", where)
+            try:
+                action, where = guard.window.action()
+            except Exception as exc:  # a window clock that fails: the window does not decide
+                self._note(request, f"the time window could not be read ({type(exc).__name__}); asking")
+            else:
+                if action != "ask":
+                    return Verdict(cast(Any, action), "window", where)
         if guard.budget is not None:
-            spent, detail = guard.budget.try_spend(request)
-            if spent:
-                return Verdict("approve", f"budget:{guard.budget.name}", detail)
+            try:
+                spent, detail = guard.budget.try_spend(request)
+            except Exception as exc:  # a budget clock that fails: the budget covers nothing
+                self._note(request, f"the budget could not be read ({type(exc).__name__}); asking")
+            else:
+                if spent:
+                    return Verdict("approve", f"budget:{guard.budget.name}", detail)
         mode = env_mode()
         if mode != "ask":
             raw = os.environ.get("HITL_MODE", "").strip()
             detail = "" if raw.lower() == mode else f"unknown value {raw[:40]!r}, not ask|approve|reject: failing closed"
             return Verdict(cast(Any, mode), f"env:HITL_MODE={mode}", detail)
-        return Verdict("ask", "ask", note) if note else ASK
+        return Verdict("ask", "ask", "; ".join(request.notes)) if request.notes else ASK
+
+    @staticmethod
+    def _note(request: ApprovalRequest, note: str) -> None:
+        """Why a rule could not decide (recorded with the request, and logged)."""
+        request.notes.append(note)
+        log.warning("%s: %s", request.call_text(), note)
 
     def approver_for(self, guard: _Guard, request: ApprovalRequest) -> Approver:
         """The approver asked about ``request``: the function's, the risk route, the gate's, or the default."""
@@ -467,7 +545,7 @@ class Gate:
                     request_id=request.id,
                     decision="error",
                     channel=channel,
-                    error=f"{type(answer).__name__}: {bounded_repr(str(answer), 500)}",
+                    error=f"{type(answer).__name__}: {_redacted_text(guard, request, str(answer))}",
                     waited_ms=round(waited, 3),
                 )
                 raise answer
@@ -510,17 +588,22 @@ class Gate:
         resolution.waited_ms = waited
         if resolution.always == "arguments" and resolution.runs:
             self._grant_key(request, resolution)
+        if resolution.always and resolution.runs and guard.instance_name is not None and not resolution.grant_refused:
+            try:
+                weakref.ref(request.arguments.get(guard.instance_name))
+            except TypeError:
+                resolution.grant_refused = (
+                    f"not granted: {guard.instance_name} ({type(request.arguments.get(guard.instance_name)).__name__}) "
+                    "cannot be referenced weakly, so a grant could not be kept to this one instance; "
+                    "its calls are asked about every time"
+                )
         self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
         return resolution
 
     def _grant_key(self, request: ApprovalRequest, resolution: Resolution) -> None:
         """The exact fingerprint an "always: arguments" grant would be keyed by, or why there is none."""
-        if resolution.arguments is request.arguments:
-            key = request.fingerprint
-        elif any(name in request.uncopied for name in resolution.arguments):
-            key = None
-        else:
-            key = fingerprint(resolution.arguments)
+        same = resolution.arguments is request.arguments
+        key = request.fingerprint if same else request.fingerprint_of(resolution.arguments)
         if key is None:
             resolution.grant_refused = (
                 "not granted: some argument has no exact encoding (or could not be copied), "
@@ -530,12 +613,12 @@ class Gate:
 
     # -- after a decision: grants, and edited calls decided again --------------------------
 
-    def _apply_grant(self, guard: _Guard, route: object, resolution: Resolution) -> None:
-        if resolution.always and resolution.runs:
+    def _apply_grant(self, guard: _Guard, route: object, resolution: Resolution, request: ApprovalRequest) -> None:
+        if resolution.always and resolution.runs and not resolution.grant_refused:
             if resolution.always == "function":
-                self._grant(guard, route, "function", None)
+                self._grant(guard, route, "function", None, request)
             elif resolution.grant_key is not None:
-                self._grant(guard, route, "arguments", resolution.grant_key)
+                self._grant(guard, route, "arguments", resolution.grant_key, request)
 
     def _edited_request(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> ApprovalRequest:
         """The request state an edit made: same id, the edited arguments, its own risk level and timeout."""
@@ -556,6 +639,7 @@ class Gate:
             uncopied=uncopied,
             edited_from=request,
             copied=True,
+            instance_state=request.instance_state,
         )
         if guard.static_risk is None:
             new.risk = self._risk_of(guard, new)
@@ -578,13 +662,16 @@ class Gate:
         calls that go to another approver.
         """
         route = self._route(guard, request)
+        state = request.instance_state
+        if state is not None and resolution.runs and state.changed():
+            return self._state_changed(guard, request, resolution, rounds)
         if resolution.always and decider is not None and self._route_of(guard, decider) is not route:
             to = route if isinstance(route, str) else _channel_name(route)
             resolution.grant_refused = f"not granted: {_channel_name(decider)} answered, but this call goes to {to}"
             log.warning("%s: always=%s %s", _log_text(guard, request), resolution.always, resolution.grant_refused)
             resolution.always = None
         if resolution.status != "edited":
-            self._apply_grant(guard, route, resolution)
+            self._apply_grant(guard, route, resolution, request)
             return resolution
         try:
             new = self._edited_request(guard, request, resolution)
@@ -597,7 +684,7 @@ class Gate:
             raise
         if verdict.action == "ask":
             if self._route(guard, new) is route:
-                self._apply_grant(guard, route, resolution)
+                self._apply_grant(guard, route, resolution, request)
                 return resolution
             if rounds >= MAX_DECISION_ROUNDS:
                 feedback = (
@@ -618,13 +705,55 @@ class Gate:
             )  # fmt: skip
             fields = self._decision_fields(final, verdict.detail)
         else:  # the policy lets the edited call through: the person's edit stands
-            self._apply_grant(guard, route, resolution)
+            self._apply_grant(guard, route, resolution, request)
             final = resolution
             fields = {"decision": "approved_after_edit", "rule": verdict.rule, "channel": "policy"}
             if verdict.detail:
                 fields["detail"] = verdict.detail
         self._audit(guard, "decision", request=_request_field(guard, new), round=rounds + 1, after="edit", **fields)
         return final
+
+    def _state_changed(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, rounds: int) -> Resolution | _Reask:
+        """A method's ``self`` changed while the person decided: ask again, showing its state now.
+
+        The person's answer (and any "always") was about the old state, so it does not
+        stand: the same approver is asked about the call as it would run now, at most
+        ``MAX_DECISION_ROUNDS`` decisions in all, then the call fails closed.
+        """
+        name = guard.instance_name or "self"
+        self._audit(
+            guard, "decision", request_id=request.id, decision="state_changed", channel="policy",
+            detail=f"{name} changed after it was shown; the {resolution.status} answer does not stand",
+        )  # fmt: skip
+        if rounds >= MAX_DECISION_ROUNDS:
+            feedback = (
+                f"rejected automatically: {name} kept changing while it was being decided "
+                f"({rounds} decisions, limit {MAX_DECISION_ROUNDS})"
+            )
+            final = Resolution("auto_rejected", request.arguments, "state_changed", channel="policy", feedback=feedback)
+            self._audit(guard, "decision", request_id=request.id, round=rounds + 1, **self._decision_fields(final))
+            return final
+        new = ApprovalRequest(
+            id=request.id,
+            function=request.function,
+            arguments=request.arguments,
+            risk=request.risk,
+            created_at=request.created_at,
+            target=request.target,
+            timeout=request.timeout,
+            context=request.context,
+            frozen=request.frozen,
+            label=request.label,
+            uncopied=dict(request.uncopied),
+            edited_from=request.edited_from,
+            copied=True,
+            notes=[*request.notes, f"{name} changed after it was shown; asked again"],
+            risk_unknown=request.risk_unknown,
+        )
+        if name in new.arguments:
+            _snapshot_instance(new, name)
+        approver = self.approver_for(guard, new)
+        return _Reask(new, approver, _channel_name(approver), after="state_changed")
 
     def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, decider: object = None) -> Resolution:
         """Settle what follows a decision by ``decider`` (grants; an edited call decided again), asking synchronously."""
@@ -633,7 +762,7 @@ class Gate:
         while isinstance(step, _Reask):
             rounds += 1
             edited = _request_field(guard, step.request)
-            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after="edit")
+            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after=step.after)
             started = time.monotonic()
             answer = self._ask_recorded(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
@@ -649,7 +778,7 @@ class Gate:
         while isinstance(step, _Reask):
             rounds += 1
             edited = _request_field(guard, step.request)
-            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after="edit")
+            self._audit(guard, "request", request=edited, channel=step.channel, round=rounds, after=step.after)
             started = time.monotonic()
             answer = await self._ask_recorded_async(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
@@ -828,12 +957,9 @@ class Gate:
         try:
             duration = round((time.perf_counter() - started) * 1000, 3)
             if error is None:
-                fields: dict[str, Any] = {
-                    "status": "returned",
-                    "result": bounded_repr(redact(result, getattr(audit, "redact_names", SECRET_NAMES)), 500),
-                }
+                fields: dict[str, Any] = {"status": "returned", "result": _redacted_text(guard, request, result)}
             else:
-                fields = {"status": "raised", "error": f"{type(error).__name__}: {bounded_repr(str(error), 500)}"}
+                fields = {"status": "raised", "error": f"{type(error).__name__}: {_redacted_text(guard, request, str(error))}"}
             if isinstance(audit, AuditLog):
                 _, failure = audit.append_or_keep("outcome", request_id=request.id, duration_ms=duration, **fields)
             else:  # a duck-typed log
@@ -918,6 +1044,7 @@ class _Reask:
     request: ApprovalRequest
     approver: Approver
     channel: str
+    after: str = "edit"  # why: "edit" (the route changed) or "state_changed" (a method's self changed)
 
 
 @dataclass(slots=True)
@@ -926,6 +1053,48 @@ class _Grants:
 
     functions: list[object] = field(default_factory=list)
     arguments: list[tuple[object, set[str]]] = field(default_factory=list)
+    # a method's grants, per instance (its self/cls): id -> (weak reference, that instance's grants)
+    instances: dict[int, tuple[weakref.ref[Any], _Grants]] = field(default_factory=dict)
+
+    def instance(self, owner: Any, *, create: bool) -> _Grants | None:
+        """The grants of one instance (None when it has none, or cannot be referenced weakly). Call under the grant lock."""
+        key = id(owner)
+        entry = self.instances.get(key)
+        if entry is not None and entry[0]() is owner:
+            return entry[1]
+        if not create:
+            return None
+        instances = self.instances
+
+        def forget(ref: weakref.ref[Any]) -> None:  # the instance is gone: so are its grants
+            if instances.get(key, (None,))[0] is ref:
+                instances.pop(key, None)
+
+        try:
+            ref = weakref.ref(owner, forget)
+        except TypeError:
+            return None
+        grants = _Grants()
+        instances[key] = (ref, grants)
+        return grants
+
+
+def _snapshot_instance(request: ApprovalRequest, name: str) -> None:
+    """Flag a method's ``self``/``cls`` as uncopied, with its state now (remembered to detect a change)."""
+    owner = request.arguments[name]
+    try:
+        state = instance_state(owner)
+    except Exception as exc:  # a state that cannot be read: flagged, and no grant or change check can rely on it
+        request.instance_state = None
+        request.uncopied = {
+            name: f"{name} is not copied: the method runs on the caller's {type(owner).__name__} object itself; "
+            f"its state could not be read ({type(exc).__name__}), so a change before the call runs is not detected.",
+            **{k: v for k, v in request.uncopied.items() if k != name},
+        }
+        return
+    request.instance_state = state
+    request.uncopied = {name: state.reason(name), **{k: v for k, v in request.uncopied.items() if k != name}}
+    request.__dict__.pop("fingerprint", None)  # computed before the state was known
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -940,6 +1109,14 @@ def _differs(old: Any, new: Any) -> bool:
         return True
 
 
+def _brief(value: Any) -> str:
+    """``repr(value)`` cut to 80 characters, never raising."""
+    try:
+        return f"{value!r:.80}"
+    except Exception:
+        return f"<{type(value).__name__} object>"
+
+
 def _request_field(guard: _Guard, request: ApprovalRequest) -> Any:
     """An AuditLog takes the request itself (it finds secrets in the arguments as passed); others its dict."""
     return request if isinstance(guard.audit, AuditLog) else request.to_dict()
@@ -952,6 +1129,24 @@ def _log_text(guard: _Guard, request: ApprovalRequest) -> str:
     if pattern is None:
         return text
     return redact_text(text, secret_values(request.arguments, pattern) + secret_values(request.context, pattern), pattern)
+
+
+def _redacted_text(guard: _Guard, request: ApprovalRequest, value: Any) -> str:
+    """``value`` as the audit log's bounded repr, the request's secrets cut out before the text is formed
+    (so that quoting it again, or shortening it, leaves no piece of one)."""
+    audit = guard.audit
+    pattern = getattr(audit, "redact_names", SECRET_NAMES)
+    if pattern is None:
+        return bounded_repr(value, 500)
+    known = secret_values(request.arguments, pattern) + secret_values(request.context, pattern)
+    if isinstance(audit, AuditLog):
+        known += audit.known_secrets(request.id)
+    if not known and type(value) in _PLAIN_RESULTS:  # nothing to cut before the repr (the log scans its text)
+        return bounded_repr(value, 500)
+    return redacted_repr(value, sorted(set(known), key=len, reverse=True), pattern, 500)
+
+
+_PLAIN_RESULTS = frozenset({str, int, float, bool, type(None)})
 
 
 def _report_unrecorded(guard: _Guard, request: ApprovalRequest, failure: Exception, error: BaseException | None) -> None:
@@ -983,11 +1178,15 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     wrapper = create_function(
         target.signature,
         impl,
-        func_name=target.name,
+        func_name=_code_name(target.name),
         qualname=target.qualname,
         doc=target.doc or "",
         module_name=target.module or "",
     )
+    # Tool names need not be identifiers ("read-file", "github.create_issue", "class"):
+    # the generated code uses a safe one, the stand-in keeps the original names.
+    wrapper.__name__ = target.name
+    wrapper.__qualname__ = target.qualname
     if target.doc is None:
         wrapper.__doc__ = None
     if not wrapper.__defaults__:  # makefun leaves () where a plain function has None
@@ -996,6 +1195,19 @@ def stand_in(target: Target, impl: Callable[..., Any], guard: _Guard) -> Callabl
     wrapper.__wrapped__ = target.func  # type: ignore[attr-defined]
     wrapper.__hitl_guard__ = guard  # type: ignore[attr-defined]
     return cast(Callable[..., Any], wrapper)
+
+
+def _code_name(name: str) -> str:
+    """``name`` where it can be a ``def`` name, else an identifier made from it (``"read-file"`` -> ``"read_file"``).
+
+    Non-ASCII identifiers are kept only when already NFKC-normal (the parser would fold them).
+    """
+    if name.isidentifier() and not keyword.iskeyword(name) and unicodedata.normalize("NFKC", name) == name:
+        return name
+    safe = re.sub(r"\W", "_", name, flags=re.ASCII)
+    if not safe or not (safe[0].isalpha() or safe[0] == "_") or keyword.iskeyword(safe):
+        safe = "_" + safe
+    return safe if safe.isidentifier() else "_tool"
 
 
 def _channel_name(approver: Any) -> str:
@@ -1123,12 +1335,81 @@ def _run_without_threads(coro: Any) -> Any:
     return value
 
 
+class _ThreadLoop:
+    """One thread's event loop (an ``asyncio.Runner``) for async approvers asked from sync code.
+
+    Reused for every such request of the thread (``asyncio.run`` makes and closes a loop each
+    time: 0.3-0.5 ms); closed when the thread ends (its thread-local goes away) or at exit.
+    """
+
+    def __init__(self) -> None:
+        # a loop_factory: the runner does not make its loop the thread's current event loop
+        self.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+
+    def run(self, coro: Any) -> Any:
+        """``asyncio.run(coro)``: same SIGINT handling (Ctrl-C cancels the task, then KeyboardInterrupt),
+        the caller's context variables, and nothing left behind: tasks it started are cancelled after."""
+        try:
+            return self.runner.run(coro, context=contextvars.copy_context())
+        finally:
+            self._cancel_leftovers()
+
+    def _cancel_leftovers(self) -> None:
+        try:
+            loop = self.runner.get_loop()
+            left = asyncio.all_tasks(loop)
+            if left:
+                for task in left:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        except BaseException as exc:  # a loop that cannot settle them is not reused; an interrupt goes on
+            _thread_loops.__dict__.pop("loop", None)
+            self.close()
+            if not isinstance(exc, Exception):
+                raise
+
+    def close(self) -> None:
+        try:
+            self.runner.close()
+        except Exception:  # another loop runs in the thread that collects this one: close it plainly
+            with contextlib.suppress(Exception):
+                self.runner.get_loop().close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+_thread_loops = threading.local()
+_main_loop: list[_ThreadLoop] = []
+
+
+def _close_main_loop() -> None:
+    for loop in _main_loop:
+        loop.close()
+
+
+def _thread_loop() -> _ThreadLoop:
+    loop: _ThreadLoop | None = getattr(_thread_loops, "loop", None)
+    if loop is None:
+        loop = _thread_loops.loop = _ThreadLoop()
+        if threading.current_thread() is threading.main_thread() and not _main_loop:  # its local outlives atexit
+            _main_loop.append(loop)
+            atexit.register(_close_main_loop)
+    return loop
+
+
 def _run_coroutine_blocking(coro: Any) -> Any:
-    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    """Run a coroutine to completion from sync code, even inside a running event loop.
+
+    Without a running loop it runs on this thread's reused loop (as ``asyncio.run`` would,
+    without making a loop each time); inside one, in a new thread of its own.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        if sys.platform == "emscripten":  # Pyodide's loop: as before
+            return asyncio.run(coro)
+        return _thread_loop().run(coro)
     box: list[Any] = []
     ctx = contextvars.copy_context()
 

@@ -15,7 +15,12 @@ the same code unattended; the earlier rules still hold so a rejecting CI does no
 block calls that never needed a person.
 
 Only ``False`` itself skips approval in rule 1 (``None`` from a forgotten ``return``
-asks, and so does a predicate that raises). Grants (rule 2) belong to one stand-in and
+asks, and so does a predicate that raises). ``when=`` reads the caller's live objects:
+a thread that changes them after it returned ``False`` and before the call runs gets its
+change run unasked (nothing is copied for a call that needs no person). No rule's failure
+escapes: a rule that raises (a ``when=``, a budget amount or clock, a window clock) does
+not decide, noted in ``request.notes``; a failing risk function makes the call ``critical``
+and never auto-approved by level. A budget covers only amounts above zero. Grants (rule 2) belong to one stand-in and
 to the approver that gave them. After an edit, the edited call is decided by these rules
 again, and asked of another approver if the route changed (``Gate._after_decision``).
 Option values that could let calls through unasked (no days, an empty window, bad times,
@@ -25,6 +30,7 @@ NaN budgets, ...) are refused when they are defined.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import threading
@@ -34,6 +40,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as dtime
+from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -79,12 +87,16 @@ def _seconds(per: float | timedelta) -> float:
     return seconds
 
 
-def _limit(name: str, value: object, *, integer: bool) -> float:
+def _limit(name: str, value: object, *, integer: bool) -> float | int:
     """A budget limit, checked: a finite, non-negative number (an int for calls=)."""
     kinds: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         wanted = "a whole number of calls" if integer else "a number"
         raise TypeError(f"{name}= takes {wanted}, not {type(value).__name__}: {value!r:.60}")
+    if type(value) is int:  # exact, of any size
+        if value < 0:
+            raise ValueError(f"a budget cannot be negative ({name}={value!r:.60})")
+        return value
     number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number):  # NaN would compare false and approve everything; inf is no budget at all
         raise ValueError(f"{name}= must be finite, not {value!r} (to approve without asking, use auto_approve= or when=)")
@@ -100,6 +112,13 @@ class Budget:
     ``Budget(total=500, amount=lambda r: r.arguments["amount"], per=86400)`` lets
     refunds through until they add up to 500 in a day. A call that does not fit in
     what remains is asked about (and does not spend anything).
+
+    Amounts are compared exactly (ints of any size, floats by their value, Decimal,
+    Fraction). A budget covers only calls whose amount is a finite number above zero:
+    an amount of ``0``, ``-0.0``, a negative or NaN one, one that is not a number or
+    that raises is asked about, never approved for free. ``calls=0`` or ``total=0`` is a
+    budget that covers nothing (every call is asked about). A ``clock`` that raises or
+    returns anything but a finite number makes the call ask (``Gate.evaluate``).
     """
 
     def __init__(
@@ -132,7 +151,7 @@ class Budget:
         self.window = _seconds(per)
         self.clock = clock
         self.name = name or (f"{calls} calls" if calls is not None else f"{total} total") + f"/{self.window:g}s"
-        self._spent: deque[tuple[float, float]] = deque()
+        self._spent: deque[tuple[float, int | Fraction]] = deque()
         self._lock = threading.Lock()
 
     def _expire(self, now: float) -> None:
@@ -145,31 +164,88 @@ class Budget:
             used = sum(cost for _, cost in self._spent)
             limit = self.calls if self.calls is not None else self.total
             assert limit is not None
-            return limit - used
+            return float(limit - used)
+
+    def cost_of(self, request: ApprovalRequest) -> tuple[int | Fraction | None, str]:
+        """``(cost, "")`` for this call, or ``(None, why)`` when the budget cannot cover it.
+
+        A ``calls=`` budget costs 1 a call. An ``amount=`` is read exactly (int, float,
+        Decimal, Fraction, or another real number type) and must be a finite number
+        strictly above zero: an amount that raises, is not a number, is NaN, infinite,
+        too large to read, zero (``0``, ``-0.0``) or negative is never covered, so such a
+        call is asked about (a zero-cost call is not free to run unasked without limit).
+        """
+        if self.amount is None:
+            return 1, ""
+        try:
+            raw = self.amount(request)
+        except Exception as exc:  # an amount we cannot read is not covered by the budget
+            return None, f"amount unavailable ({type(exc).__name__})"
+        return _exact_amount(raw)
 
     def try_spend(self, request: ApprovalRequest) -> tuple[bool, str]:
-        """Spend this call's cost if it fits; ``(spent, detail)``."""
-        if self.amount is not None:
-            try:
-                raw = self.amount(request)
-            except Exception as exc:  # an amount we cannot read is not covered by the budget
-                return False, f"amount unavailable ({type(exc).__name__})"
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                return False, f"amount is not a number ({type(raw).__name__})"
-            cost = float(raw)
-            if not math.isfinite(cost) or cost < 0:
-                return False, f"amount {cost!r} is not a finite, non-negative number"
-        else:
-            cost = 1.0
+        """Spend this call's cost if it fits; ``(spent, detail)``. Never raises for the amount
+        (see ``cost_of``); a ``clock`` that raises propagates (``Gate.evaluate`` then asks)."""
+        cost, why = self.cost_of(request)
+        if cost is None:
+            return False, why
         with self._lock:
             now = self.clock()
+            if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
+                raise TypeError(f"budget clock returned {_brief(now)}, not a finite number of seconds")
             self._expire(now)
             used = sum(c for _, c in self._spent)
-            limit = float(self.calls if self.calls is not None else self.total)  # type: ignore[arg-type]
+            limit = self.calls if self.calls is not None else self.total
+            assert limit is not None
             if used + cost > limit:
-                return False, f"budget {self.name} spent ({used:g} of {limit:g} used, this call {cost:g})"
+                return False, f"budget {self.name} spent ({_show(used)} of {_show(limit)} used, this call {_show(cost)})"
             self._spent.append((now, cost))
-            return True, f"{used + cost:g} of {limit:g} used"
+            return True, f"{_show(used + cost)} of {_show(limit)} used"
+
+
+def _exact_amount(raw: object) -> tuple[int | Fraction | None, str]:
+    """An amount as an exact number (int or Fraction), or ``(None, why)``; see ``Budget.cost_of``."""
+    if isinstance(raw, bool):
+        return None, "amount is a bool, not a number"
+    if type(raw) is int:
+        value: int | Fraction = raw
+    elif isinstance(raw, (int, float, Fraction, Decimal, numbers.Real)):
+        try:  # exact: a float's own binary value, a Decimal's digits; NaN, infinities and odd types raise
+            value = Fraction(raw) if isinstance(raw, (int, float, Fraction, Decimal)) else Fraction(float(raw))  # type: ignore[arg-type]
+        except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:
+            return None, f"amount {_brief(raw)} cannot be read as a finite number ({type(exc).__name__})"
+        except Exception as exc:  # a number type of someone else's whose conversion fails
+            return None, f"amount of type {type(raw).__name__} cannot be read ({type(exc).__name__})"
+        if value.denominator == 1:
+            value = value.numerator
+    else:
+        return None, f"amount is not a number ({type(raw).__name__})"
+    if value <= 0:
+        return None, f"amount {_show(value)} is not above zero: a budget covers only calls with a positive amount"
+    return value, ""
+
+
+def _brief(value: object) -> str:
+    try:
+        return f"{value!r:.40}"
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+def _show(value: int | float | Fraction) -> str:
+    """A number for a detail text: exact ints while short, else a float-like figure (never raises)."""
+    if isinstance(value, int):
+        text = str(value) if -(10**15) < value < 10**15 else None
+        if text is not None:
+            return text
+        digits = str(abs(value)) if value.bit_length() < 4000 else ""
+        if not digits:
+            return "a number with over 1200 digits"
+        return f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+    try:
+        return f"{float(value):g}"
+    except OverflowError:
+        return "a number too large to show"
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

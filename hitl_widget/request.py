@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from .formatting import call_text, json_safe, pretty_value
-from .frozen import copy_arguments, fingerprint
+from .frozen import InstanceState, copy_arguments, fingerprint
 from .target import Target
 from .validation import _NO_VALUE, apply_edit, edit_refusal, injected_parameters, parameter_schema, type_label
 
@@ -62,6 +62,14 @@ class ApprovalRequest:
     ``edited_from`` is the request state a reviewer edited into this one (the edited
     call is decided by the policy again, and possibly asked of another approver);
     it keeps the same ``id``.
+
+    A method's ``self`` (a classmethod's ``cls``) is never copied: the method must run on
+    the caller's own object. It is listed in ``uncopied`` with its state at request time
+    (``instance_state``); when that state has changed by the time the person has decided,
+    the call is asked about again, showing the new state (``Gate._after_decision``).
+    ``notes`` says why a policy rule could not decide (a ``when=``, risk function,
+    window or budget that failed), and ``risk_unknown`` that the risk function failed
+    (the call is then ``critical``).
     """
 
     id: str
@@ -78,6 +86,9 @@ class ApprovalRequest:
     uncopied: dict[str, str] = field(default_factory=dict)
     edited_from: ApprovalRequest | None = field(default=None, repr=False)
     copied: bool = field(default=False, repr=False)
+    notes: list[str] = field(default_factory=list, repr=False)
+    risk_unknown: bool = field(default=False, repr=False)
+    instance_state: InstanceState | None = field(default=None, repr=False)
 
     @property
     def qualname(self) -> str:
@@ -117,11 +128,23 @@ class ApprovalRequest:
         """A keyed hash of the exact arguments (for "approve these exact arguments"), or None.
 
         None when some argument has no exact encoding (see ``hitl_widget.frozen.fingerprint``)
-        or could not be copied: no argument grant can cover such a call.
+        or could not be copied: no argument grant can cover such a call. A method's
+        ``self``/``cls`` counts by its state (``instance_state``, exact or None); which
+        instance it is, the gate's grants keep apart.
         """
-        if self.uncopied:
+        return self.fingerprint_of(self.arguments)
+
+    def fingerprint_of(self, arguments: dict[str, Any]) -> str | None:
+        """``fingerprint`` for ``arguments`` (this call's, or an edit of them)."""
+        state = self.instance_state
+        if state is None:
+            if self.uncopied:
+                return None
+            return fingerprint(arguments)
+        if not state.exact or any(name not in self.frozen for name in self.uncopied):
             return None
-        return fingerprint(self.arguments)
+        found = fingerprint({k: v for k, v in arguments.items() if k not in self.frozen})
+        return None if found is None else f"{found}:{state.digest}"
 
     @property
     def can_grant_arguments(self) -> bool:
@@ -167,10 +190,21 @@ class ApprovalRequest:
 
         SDK-injected contexts (a RunContext, ToolRuntime, ...) are left out: the agent
         reads this in a rejection, and the context is the SDK's, not the model's call.
+        Secret-named arguments (and secret-named keys inside dict values) read
+        ``[REDACTED]``, by the audit log's pattern (``hitl_widget.audit.SECRET_NAMES``):
+        exception texts built from this are shown to agents and logged.
         """
+        from . import audit  # read at each call: the pattern is the audit log's, whatever it is now
+
         injected = injected_parameters(self.target)
         arguments = {k: v for k, v in self.arguments.items() if k not in injected} if injected else self.arguments
-        return call_text(self.function, arguments)
+        pattern = audit.SECRET_NAMES
+        budget = [200]  # containers and items looked into: the text shows at most ~60 characters of each
+        shown = {
+            name: audit.REDACTED if pattern.search(name) else _redacted(value, pattern, audit.REDACTED, budget, set())
+            for name, value in arguments.items()
+        }
+        return call_text(self.function, shown)
 
     def arguments_text(self, limit: int = 2000) -> dict[str, str]:
         """Every argument as pretty-printed, truncated text."""
@@ -193,6 +227,7 @@ class ApprovalRequest:
             "timeout": self.timeout,
             "context": json_safe(self.context) if self.context else {},
             **({"uncopied": dict(self.uncopied)} if self.uncopied else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
@@ -208,6 +243,38 @@ def _summary(doc: str | None) -> str:
         if len(_summaries) < 4096:
             _summaries[doc] = line
     return line
+
+
+def _redacted(value: Any, pattern: Any, mark: str, budget: list[int], path: set[int]) -> Any:
+    """``value`` with secret-named dict keys' values replaced by ``mark``, for a bounded text.
+
+    Looks into plain dicts, lists and tuples only, through at most ``budget`` items in
+    all (then the rest is left out: the text is cut long before); a cycle is left as it is.
+    """
+    t = type(value)
+    if t is not dict and t is not list and t is not tuple:
+        return value
+    if id(value) in path or budget[0] <= 0:
+        return value
+    path.add(id(value))
+    try:
+        if t is dict:
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                budget[0] -= 1
+                if budget[0] < 0:
+                    break
+                out[k] = mark if isinstance(k, str) and pattern.search(k) else _redacted(v, pattern, mark, budget, path)
+            return out
+        items = []
+        for v in value:
+            budget[0] -= 1
+            if budget[0] < 0:
+                break
+            items.append(_redacted(v, pattern, mark, budget, path))
+        return items if t is list else tuple(items)
+    finally:
+        path.discard(id(value))
 
 
 def _safe_argument(value: Any) -> Any:

@@ -26,13 +26,14 @@ agent (the gate records the call as cancelled); end of input cancels the call
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import re
 import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from ..decisions import Approve, Decision, Edit, Reject
@@ -452,13 +453,31 @@ class TerminalApprover:
 
     # -- batches -------------------------------------------------------------------
 
-    def review(self, requests: Sequence[ApprovalRequest]) -> list[Decision]:
+    def review(self, requests: Sequence[ApprovalRequest]) -> list[Decision | ApprovalTimeout]:
         """Decide a batch: approve all, reject all, or one by one.
 
-        ``v`` shows every call's arguments in full before approving them all.
+        ``v`` shows every call's arguments in full before approving them all. The prompt
+        waits until the earliest deadline of the calls still waiting; a call whose own
+        ``timeout`` passes gets ApprovalTimeout in its place (it does not run) and the
+        prompt goes on for the others.
         """
         if not requests:
             return []
+        expired: dict[int, ApprovalTimeout] = {}
+
+        def first() -> ApprovalRequest:  # the waiting call with the earliest deadline
+            live = [r for i, r in enumerate(requests) if i not in expired]
+            return min(live, key=lambda r: math.inf if r.deadline is None else r.deadline)
+
+        def each(decide: Callable[[ApprovalRequest], Decision]) -> list[Decision | ApprovalTimeout]:
+            out: list[Decision | ApprovalTimeout] = []
+            for i, request in enumerate(requests):
+                try:
+                    out.append(expired[i] if i in expired else decide(request))
+                except ApprovalTimeout as exc:
+                    out.append(exc)
+            return out
+
         with _prompt_lock:
             try:
                 self._print(f"{len(requests)} call(s) waiting for review:")
@@ -469,16 +488,25 @@ class TerminalApprover:
                     for name, why in (getattr(request, "uncopied", None) or {}).items():
                         self._print(f"     ⚠ {sanitize(name)} could not be copied ({sanitize(why)})")
                 while True:
-                    choice = self._ask(
-                        "[A] approve all  [R] reject all  [o] one by one  [v] view in full > ", requests[0]
-                    ).strip()
+                    try:
+                        choice = self._ask("[A] approve all  [R] reject all  [o] one by one  [v] view in full > ", first())
+                    except ApprovalTimeout:
+                        for i, request in enumerate(requests):
+                            if i not in expired and request.remaining() == 0:
+                                expired[i] = ApprovalTimeout("timed out")
+                                self._print(f"\n{i + 1}. timed out: it will not run")
+                        if len(expired) == len(requests):
+                            return [expired[i] for i in range(len(requests))]
+                        continue
+                    choice = choice.strip()
                     if choice in ("A", "a"):
-                        return [Approve(by=self.user) for _ in requests]
+                        return each(lambda r: Approve(by=self.user))
                     if choice in ("R", "r"):
-                        feedback = self._ask("Feedback for the agent: ", requests[0]).strip()
-                        return [Reject(feedback, by=self.user) for _ in requests]
+                        feedback = self._ask("Feedback for the agent: ", first()).strip()
+                        rejection = Reject(feedback, by=self.user)
+                        return each(lambda r: rejection)  # noqa: B023 (called before the loop goes on)
                     if choice in ("o", "O"):
-                        return [self._decide(request) for request in requests]
+                        return each(self._decide)
                     if choice in ("v", "V"):
                         for n, request in enumerate(requests, start=1):
                             self._print(f"{n}. {sanitize(request.function)}()")

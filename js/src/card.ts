@@ -162,25 +162,28 @@ export function renderCard(
   }
 
   const maxShown = request.max_shown_chars ?? 1_000_000;
-  const table = el("dl", "hitl-arguments");
+  // One row element per argument holding its name and its value together (never dl/dt/dd: host
+  // pages such as JupyterLab's output area float dt and block dl, which split names from values).
+  const table = el("div", "hitl-arguments");
+  table.setAttribute("role", "list");
+  table.setAttribute("aria-label", "Arguments");
+  const row = (arg: ArgumentView, context: boolean): HTMLElement => {
+    const line = el("div", context ? "hitl-arg-row hitl-context-row" : "hitl-arg-row");
+    line.setAttribute("role", "listitem");
+    line.dataset.name = arg.name;
+    const name = el("div", context ? "hitl-arg-name hitl-context-name" : "hitl-arg-name", `${arg.name} (${arg.annotation})`);
+    const value = el("div", context ? "hitl-arg hitl-context" : "hitl-arg");
+    value.dataset.name = arg.name;
+    if (context) value.append(el("p", "hitl-meta", "context from the agent framework, not chosen by the model; not editable"));
+    value.append(valueView(context ? { ...arg, uncopied: arg.uncopied ?? null } : arg, maxShown));
+    line.append(name, value);
+    return line;
+  };
   const shown = request.arguments.filter((a) => !a.injected);
   const context = request.arguments.filter((a) => a.injected);
-  for (const arg of shown) {
-    const dt = el("dt", "hitl-arg-name", `${arg.name} (${arg.annotation})`);
-    const dd = el("dd", "hitl-arg");
-    dd.dataset.name = arg.name;
-    dd.append(valueView(arg, maxShown));
-    table.append(dt, dd);
-  }
-  if (shown.length === 0) table.append(el("dd", "hitl-arg", "(no arguments)"));
-  for (const arg of context) {
-    const dt = el("dt", "hitl-arg-name hitl-context-name", `${arg.name} (${arg.annotation})`);
-    const dd = el("dd", "hitl-arg hitl-context");
-    dd.dataset.name = arg.name;
-    dd.append(el("p", "hitl-meta", "context from the agent framework, not chosen by the model; not editable"));
-    dd.append(valueView({ ...arg, uncopied: arg.uncopied ?? null }, maxShown));
-    table.append(dt, dd);
-  }
+  for (const arg of shown) table.append(row(arg, false));
+  if (shown.length === 0) table.append(el("div", "hitl-arg-row hitl-no-arguments", "(no arguments)"));
+  for (const arg of context) table.append(row(arg, true));
   card.append(table);
   const approvable = request.approvable !== false;
   if (!approvable) {
@@ -214,13 +217,32 @@ export function renderCard(
     scope.append(option);
   }
   actions.append(approve, edit, reject, always, scope);
-  card.append(actions, panel, problems);
+  // Shown while the edit panel holds changes not yet sent: Approve would run the ORIGINAL
+  // arguments, so it is off until the person runs the edit or discards it.
+  const unsent = el(
+    "p",
+    "hitl-notice hitl-unsent",
+    "You have unsent edits: Approve would run the original arguments. Run with these arguments, or discard the edits.",
+  );
+  unsent.setAttribute("role", "status");
+  unsent.hidden = true;
+  card.append(actions, unsent, panel, problems);
 
   let sent = false;
+  /** The edit panel holds changes (or unparsable input) that were not sent. */
+  let dirty = false;
   const buttons = [approve, edit, reject, always];
   const offApproval = approvable ? [] : [approve, edit, always, scope];
   const applyApprovable = () => {
     for (const b of offApproval) b.disabled = true;
+    if (!sent && approvable) {
+      approve.disabled = always.disabled = scope.disabled = dirty;
+    }
+    unsent.hidden = !dirty || sent;
+  };
+  const setDirty = (value: boolean) => {
+    dirty = value;
+    applyApprovable();
   };
   applyApprovable();
   const decide = (message: DecisionMessage) => {
@@ -229,13 +251,16 @@ export function renderCard(
     for (const b of buttons) b.disabled = true;
     for (const b of panel.querySelectorAll("button")) (b as HTMLButtonElement).disabled = true;
     problems.textContent = "";
+    unsent.hidden = true;
     send(message);
   };
 
-  approve.addEventListener("click", () => decide(decisionMessage(request.id, { kind: "approve" })));
-  always.addEventListener("click", () =>
-    decide(decisionMessage(request.id, { kind: "approve", always: scope.value as "function" | "arguments" })),
-  );
+  approve.addEventListener("click", () => {
+    if (!dirty) decide(decisionMessage(request.id, { kind: "approve" }));
+  });
+  always.addEventListener("click", () => {
+    if (!dirty) decide(decisionMessage(request.id, { kind: "approve", always: scope.value as "function" | "arguments" }));
+  });
 
   let fields: Field[] = [];
   reject.addEventListener("click", () => {
@@ -248,6 +273,7 @@ export function renderCard(
     confirm.addEventListener("click", () => decide(decisionMessage(request.id, { kind: "reject", feedback: feedback.value })));
     panel.append(label, feedback, confirm);
     fields = [];
+    setDirty(false); // rejecting runs nothing, so leaving an edit for a rejection loses no decision
     feedback.focus();
   });
 
@@ -283,6 +309,7 @@ export function renderCard(
         );
       }
       confirm.disabled = sent || !ok || Object.keys(changed).length === 0;
+      setDirty(!ok || Object.keys(changed).length > 0);
     };
     fields = [];
     for (const arg of request.arguments) {
@@ -304,7 +331,16 @@ export function renderCard(
       const { changed, ok } = changes();
       if (ok && Object.keys(changed).length > 0) decide(decisionMessage(request.id, { kind: "edit", arguments: changed }));
     });
-    panel.append(diffView, confirm);
+    const discard = button("Discard edits", "hitl-discard-edit");
+    discard.addEventListener("click", () => {
+      panel.replaceChildren();
+      fields = [];
+      setDirty(false);
+      approve.focus();
+    });
+    const row = el("div", "hitl-actions hitl-edit-actions");
+    row.append(confirm, discard);
+    panel.append(diffView, row);
     refresh();
   });
 

@@ -269,6 +269,80 @@ describe("editing", () => {
   });
 });
 
+describe("arguments layout", () => {
+  it("keeps each argument's name and value in one row element (no dl/dt/dd a host can restyle)", () => {
+    const { root } = setup();
+    expect(root.querySelector("dl, dt, dd")).toBeNull();
+    const rows = [...root.querySelectorAll<HTMLElement>(".hitl-arguments > .hitl-arg-row")];
+    expect(rows.map((r) => r.dataset.name)).toEqual(["user_id", "hard", "mode", "tags"]);
+    for (const r of rows) {
+      expect(r.children).toHaveLength(2);
+      expect(r.children[0]!.className).toBe("hitl-arg-name");
+      expect(r.children[0]!.textContent).toContain(r.dataset.name!);
+      expect((r.children[1] as HTMLElement).dataset.name).toBe(r.dataset.name);
+    }
+  });
+});
+
+describe("a pending edit is never discarded by Approve", () => {
+  const editUserId = (root: HTMLElement, value: string) => {
+    const input = root.querySelector<HTMLInputElement>('.hitl-edit-row[data-name="user_id"] input')!;
+    input.value = value;
+    input.dispatchEvent(new Event("input"));
+  };
+  const byLabel = (root: HTMLElement, label: string) =>
+    [...root.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === label)!;
+
+  it("turns Approve and Always approve off while the edit panel has unsent changes, and says why", () => {
+    const { root, sent, click, q } = setup();
+    click("Edit");
+    expect(byLabel(root, "Approve").disabled).toBe(false); // opening the panel alone changes nothing
+    expect(q<HTMLElement>(".hitl-unsent").hidden).toBe(true);
+    editUserId(root, "7");
+    expect(byLabel(root, "Approve").disabled).toBe(true);
+    expect(byLabel(root, "Always approve").disabled).toBe(true);
+    expect(q<HTMLSelectElement>(".hitl-scope").disabled).toBe(true);
+    expect(q<HTMLElement>(".hitl-unsent").hidden).toBe(false);
+    expect(q(".hitl-unsent").textContent).toContain("unsent edits");
+    click("Approve");
+    click("Always approve");
+    expect(sent).toHaveLength(0); // even a click that reaches a disabled button sends nothing
+    click("Run with these arguments");
+    expect(sent).toEqual([expect.objectContaining({ decision: { kind: "edit", arguments: { user_id: { json: "7" } } } })]);
+  });
+
+  it("counts unparsable input as unsent, and an input changed back as no edit", () => {
+    const { root, click } = setup();
+    click("Edit");
+    editUserId(root, "abc");
+    expect(byLabel(root, "Approve").disabled).toBe(true);
+    editUserId(root, "123");
+    expect(byLabel(root, "Approve").disabled).toBe(false);
+  });
+
+  it("Discard edits closes the panel and turns Approve back on, which then approves the original call", () => {
+    const { root, sent, click, q } = setup();
+    click("Edit");
+    editUserId(root, "7");
+    click("Discard edits");
+    expect(root.querySelector(".hitl-edit-row")).toBeNull();
+    expect(q<HTMLElement>(".hitl-unsent").hidden).toBe(true);
+    click("Approve");
+    expect(sent.map((m) => m.decision)).toEqual([{ kind: "approve" }]);
+  });
+
+  it("keeps Approve off after the kernel refuses the edit", () => {
+    const { root, handle, click, sent } = setup();
+    click("Edit");
+    editUserId(root, "8");
+    click("Run with these arguments");
+    handle.showProblems("invalid edit of delete_user()", { user_id: "must be below 5" });
+    expect(byLabel(root, "Approve").disabled).toBe(true);
+    expect(byLabel(root, "Reject").disabled).toBe(false);
+    expect(sent).toHaveLength(1);
+  });
+});
+
 describe("after the decision", () => {
   it("turns into a compact record", () => {
     const { root, handle } = setup();

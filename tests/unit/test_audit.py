@@ -469,7 +469,7 @@ def test_secret_looking_argument_names_are_redacted(path):
     def connect(host: str, password: str, api_key: str, token: str, options: dict) -> str:
         return "ok"
 
-    connect("db.example", "hunter2", "AKIA-123", "tok-456", {"retries": 3, "auth": {"secret": "s3cr3t", "user": "me"}})
+    connect("db.example", "hunter2", "AKIA-123", "tok-456", {"retries": 3, "login": {"secret": "s3cr3t", "user": "me"}})
     log.close()
     text = path.read_text(encoding="utf-8")
     for secret in ("hunter2", "AKIA-123", "tok-456", "s3cr3t"):
@@ -480,7 +480,7 @@ def test_secret_looking_argument_names_are_redacted(path):
     assert arguments["api_key"] == REDACTED
     assert arguments["token"] == REDACTED
     assert arguments["options"]["retries"] == 3
-    assert arguments["options"]["auth"] == {"secret": REDACTED, "user": "me"}
+    assert arguments["options"]["login"] == {"secret": REDACTED, "user": "me"}
     assert AuditLog.verify(path)
 
 

@@ -227,18 +227,23 @@ def test_batch_review_edit_within_the_route_stands():
     assert batch.review_and_execute() == {1: 60}
 
 
-def test_a_risk_function_failing_on_the_edited_call_does_not_run_it(tmp_path):
+def test_a_risk_function_failing_on_the_edited_call_asks_the_critical_route(tmp_path):
+    """The edited call's level is unknown: it is critical, so the critical route decides it (and can refuse)."""
     path = tmp_path / "audit.jsonl"
     ran = []
 
     def risk(request):
         return "medium" if request.arguments["amount"] < 100 else {}["no level for this"]
 
+    critical = ScriptedApprover([Reject("not that much")])
     with AuditLog(path) as audit:
-        wrapped = Gate(approver=ScriptedApprover([Edit({"amount": 500})]), audit=audit).wrap(
-            lambda amount: ran.append(amount), risk=risk
-        )
-        with pytest.raises(KeyError):
+        gate = Gate(approver=ScriptedApprover([Edit({"amount": 500})]), routes={"critical": critical}, audit=audit)
+        wrapped = gate.wrap(lambda amount: ran.append(amount), risk=risk)
+        with pytest.raises(ApprovalRejected, match="not that much"):
             wrapped(5)
     assert ran == []
-    assert [r.get("decision") for r in records(path)] == [None, "edited", "error"]
+    assert [r.arguments["amount"] for r in critical.requests] == [500]
+    assert critical.requests[0].risk == "critical"
+    assert "risk function raised KeyError" in critical.requests[0].notes[0]
+    assert [r.get("decision") for r in records(path)] == [None, "edited", None, "rejected"]
+

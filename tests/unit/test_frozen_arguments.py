@@ -318,3 +318,73 @@ def test_auto_approved_calls_skip_the_copy():
     Gate(approver=ScriptedApprover(), risk="low").wrap(lambda order: seen.append(order))(order)
     assert seen[0] is order
 
+
+# -- a "copy" that is not one (breaker #15) ---------------------------------------------------------
+
+
+class ReturnsSelf:
+    def __init__(self) -> None:
+        self.to = "bob"
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class ShallowDeepCopy:
+    def __init__(self) -> None:
+        self.recipients = ["bob"]
+
+    def __deepcopy__(self, memo):
+        new = ShallowDeepCopy.__new__(ShallowDeepCopy)
+        new.__dict__.update(self.__dict__)  # shares the list
+        return new
+
+
+class SharesDict:
+    def __init__(self) -> None:
+        self.to = "bob"
+
+    def __deepcopy__(self, memo):
+        new = SharesDict.__new__(SharesDict)
+        object.__setattr__(new, "__dict__", self.__dict__)
+        return new
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (ReturnsSelf, "returned the object itself"),
+        (ShallowDeepCopy, "shares the attribute 'recipients'"),
+        (SharesDict, "shares the original's attributes"),
+        (lambda: [ReturnsSelf()], "returned the object itself"),  # inside a list
+        (lambda: {"order": ReturnsSelf()}, "returned the object itself"),  # inside a dict
+    ],
+)
+def test_a_copy_that_is_the_original_or_shares_its_state_is_flagged(make, why):
+    value = make()
+    approver = ScriptedApprover([Approve()])
+    Gate(approver=approver).wrap(lambda order: None)(value)
+    assert why in approver.requests[0].uncopied["order"]
+    assert approver.requests[0].arguments["order"] is value
+    assert approver.requests[0].fingerprint is None  # no "these exact arguments" grant over it
+
+
+def test_values_whose_copy_is_themselves_by_design_are_not_flagged():
+    import enum
+    import re
+
+    class Color(enum.Enum):
+        RED = 1
+
+    @dataclass
+    class Holder:
+        color: Color
+        pattern: re.Pattern[str]
+        factory: type
+        callback: object
+
+    approver = ScriptedApprover([Approve()])
+    Gate(approver=approver).wrap(lambda a, b, c, d, e: None)(
+        Color.RED, re.compile("x"), int, len, Holder(Color.RED, re.compile("y"), int, print)
+    )
+    assert approver.requests[0].uncopied == {}

@@ -244,9 +244,9 @@ def test_risk_as_a_function_of_the_request(refund, ran):
     assert ran == [("small", 10)]
 
 
-def test_risk_function_returning_unknown_level_fails(refund, ran):
-    with pytest.raises(ValueError, match="risk function"):
-        Gate(approver=refusing()).wrap(refund, risk=lambda r: "extreme")("o", 1)
+def test_risk_function_returning_unknown_level_asks(refund, ran):
+    with pytest.raises(ApprovalRejected):
+        Gate(approver=refusing(), auto_approve=("low", "critical")).wrap(refund, risk=lambda r: "extreme")("o", 1)
     assert ran == []
 
 

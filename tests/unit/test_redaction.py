@@ -76,7 +76,8 @@ def test_no_channel_error_does_not_carry_the_password(path: Path, monkeypatch: p
 
         with pytest.raises(NoApprovalChannel) as info:
             login("bob", "pw-S1")
-    assert "pw-S1" in str(info.value)  # the caller passed it; only the log must not keep it
+    assert "pw-S1" not in str(info.value)  # exception texts name no secret-named argument (call_text redacts)
+    assert "password='[REDACTED]'" in str(info.value)
     assert_absent(path, "pw-S1")
     (decision,) = of_type(path, "decision")
     assert decision["decision"] == "error"
@@ -242,7 +243,7 @@ def test_detail_and_any_field_of_a_record_about_the_request(path: Path) -> None:
         id = "r-1"
 
         def __init__(self) -> None:
-            self.arguments = {"user": "bob", "creds": {"private_key": "-----BEGIN KEY-----abc"}}
+            self.arguments = {"user": "bob", "bundle": {"private_key": "-----BEGIN KEY-----abc"}}
             self.context: dict[str, Any] = {}
 
         def to_dict(self) -> dict[str, Any]:
@@ -257,7 +258,7 @@ def test_detail_and_any_field_of_a_record_about_the_request(path: Path) -> None:
     decision = of_type(path, "decision")[0]
     assert decision["detail"] == f"key {REDACTED} ok" and decision["notes"] == [REDACTED]
     assert of_type(path, "outcome")[0]["result"] == f"'{REDACTED}'"
-    assert of_type(path, "request")[0]["request"]["arguments"]["creds"] == {"private_key": REDACTED}
+    assert of_type(path, "request")[0]["request"]["arguments"]["bundle"] == {"private_key": REDACTED}
 
 
 def test_secrets_deeper_than_the_recorded_structure(path: Path) -> None:
@@ -310,9 +311,9 @@ def test_short_secrets_are_redacted_by_name_only(path: Path) -> None:
     """A 3-character secret is not cut from free text (it would cut words), but never sits under its name."""
     with AuditLog(path) as log:
         gate = Gate(approver=ScriptedApprover([Approve()]), audit=log)
-        gate.wrap(lambda user, pin: "bob logged in")("bob", "abc")
+        gate.wrap(lambda user, nick: "bob logged in")("bob", "abc")
     (request,) = of_type(path, "request")
-    assert request["request"]["arguments"] == {"user": "bob", "pin": "abc"}  # "pin" is not a secret name
+    assert request["request"]["arguments"] == {"user": "bob", "nick": "abc"}  # "nick" is not a secret name
     with AuditLog(path) as log:
         gate = Gate(approver=ScriptedApprover([Approve()]), audit=log)
         gate.wrap(lambda user, password: "abc is fine")("bob", "abc")
