@@ -450,12 +450,13 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
 
 
 def decision_record(status: str, user: str | None, feedback: str = "", diff: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts)."""
+    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts); ``by`` and
+    ``feedback`` with hidden characters escaped (``display.is_hidden``), as the values are."""
     return {
         "status": status,
-        "by": None if status in ("timed_out", "cancelled") else user,
+        "by": None if status in ("timed_out", "cancelled") else _shown(user),
         "at": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-        "feedback": feedback or None,
+        "feedback": _shown(feedback, keep="\n") or None,
         "diff": {
             name: {"from": _record_text(change.get("from")), "to": _record_text(change.get("to"))}
             for name, change in (diff or {}).items()
@@ -470,6 +471,7 @@ def _record_text(value: Any) -> str:
 
 def record_text(function: str, record: dict[str, Any]) -> str:
     """Plain-text twin of ``describeRecord`` in js/src/card.ts."""
+    function = _shown(function)
     status = record["status"]
     who = f" by {record['by']}" if record.get("by") else ""
     when = f" at {record['at']}" if record.get("at") else ""

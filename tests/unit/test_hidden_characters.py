@@ -246,3 +246,13 @@ def test_audit_show_escapes_every_field(tmp_path: Path, capsys: pytest.CaptureFi
         else:
             shown = show_hidden(hostile, python_escape, keep="").replace("  ", " ")  # (show collapses double spaces)
             assert sum(f"by {shown}" in line for line in lines) == 2, out
+
+
+@pytest.mark.parametrize("hostile", ["alice\x1b]0;pwned\x07", "bo\u202eb", "eve\ufe0f\u3164"])
+def test_the_cards_decision_record_escapes_who_and_feedback(hostile: str) -> None:
+    from hitl_widget.widget import decision_record, record_text
+
+    record = decision_record("rejected", hostile, f"no: {hostile}\nsecond line")
+    assert _hidden_left(record["by"]) == [] and _hidden_left(record["feedback"]) == []
+    assert record["feedback"].endswith("\nsecond line")
+    assert _hidden_left(record_text(f"tool{hostile}", record)) == []
