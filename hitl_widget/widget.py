@@ -260,13 +260,16 @@ def _refuse_unseen(view: dict[str, Any], decision: Decision) -> None:
 def _error_reply(request_id: Any, exc: BaseException, function: str) -> dict[str, Any]:
     """The error reply for any exception while handling a card's message (the card re-enables)."""
     rid = request_id if isinstance(request_id, str) else None
-    if isinstance(exc, InvalidEdit):
-        return dict(error_message(rid, str(exc), exc.problems))
+    if isinstance(exc, InvalidEdit):  # (the messages may quote a type's name or the person's input)
+        problems = {name: _shown(str(problem), keep="\n") for name, problem in exc.problems.items()}
+        return dict(error_message(rid, _shown(str(exc), keep="\n"), problems))
     if isinstance(exc, ProtocolError):
-        return dict(error_message(rid, str(exc)))
+        return dict(error_message(rid, _shown(str(exc), keep="\n")))
     detail = display.preview(str(exc) if _str_ok(exc) else type(exc).__name__, 500)[0]
     return dict(
-        error_message(rid, f"could not check this decision for {function}(): {type(exc).__name__}: {detail}; nothing was run")
+        error_message(
+            rid, _shown(f"could not check this decision for {function}(): {type(exc).__name__}: {detail}; nothing was run")
+        )
     )
 
 

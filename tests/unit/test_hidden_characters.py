@@ -256,3 +256,19 @@ def test_the_cards_decision_record_escapes_who_and_feedback(hostile: str) -> Non
     assert _hidden_left(record["by"]) == [] and _hidden_left(record["feedback"]) == []
     assert record["feedback"].endswith("\nsecond line")
     assert _hidden_left(record_text(f"tool{hostile}", record)) == []
+
+
+@pytest.mark.parametrize("hostile", ["Args\x1b[2J", "Args\u202e", "Args\ufe0f\u2800"])
+def test_the_cards_error_replies_escape_what_they_quote(hostile: str) -> None:
+    from hitl_widget.errors import InvalidEdit
+    from hitl_widget.protocol import ProtocolError
+    from hitl_widget.widget import _error_reply
+
+    replies = [
+        _error_reply("r1", InvalidEdit(f"q: expected {hostile}", problems={"q": f"expected {hostile}\nsee above"}), "tool"),
+        _error_reply("r1", ProtocolError(f"bad {hostile}"), "tool"),
+        _error_reply("r1", RuntimeError(f"boom {hostile}"), f"tool{hostile}"),
+    ]
+    for reply in replies:
+        assert _hidden_left(json.dumps(reply, ensure_ascii=False)) == [], reply
+    assert replies[0]["problems"]["q"].endswith("\nsee above")
