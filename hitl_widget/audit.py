@@ -56,6 +56,7 @@ except ImportError:  # pragma: no cover
 if not hasattr(fcntl, "flock"):  # one process only there: the in-process lock is enough
     fcntl = None  # type: ignore[assignment]
 
+from .display import python_escape, show_hidden
 from .formatting import bounded_repr, json_safe
 
 __all__ = ["AuditLog", "VerifyResult", "redact", "redact_text", "redacted_repr", "secret_values"]
@@ -404,6 +405,9 @@ def _quoted_bodies(text: str) -> list[str]:
         ascii(text)[1:-1] if "'" not in text else "".join("\\'" if c == "'" else ascii(c)[1:-1] for c in text),
         json.dumps(text)[1:-1],
         json.dumps(text, ensure_ascii=False)[1:-1],
+        # as messages and the card show it: invisible characters escaped (display.show_hidden)
+        show_hidden(plain, python_escape, keep=""),
+        show_hidden(json.dumps(text, ensure_ascii=False)[1:-1], keep=""),
     ]
 
 

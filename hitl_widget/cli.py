@@ -13,8 +13,17 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .audit import AuditLog
+from .display import json_escape, python_escape, show_hidden
 
 __all__ = ["main"]
+
+
+def _line(text: str) -> str:
+    """One printed line: every character of a record's fields that is not plain visible text
+    (terminal escapes, carriage returns and newlines, bidi, zero-width characters, variation
+    selectors: ``display.is_hidden``) written as a Python escape, so a field can neither hide
+    itself nor redraw or fake other lines."""
+    return show_hidden(text, python_escape, keep="")
 
 
 def _verify(path: str) -> int:
@@ -30,7 +39,7 @@ def _verify(path: str) -> int:
         print(f"OK: {result.records} records, chain intact, head {result.head}")
         _report_without_outcome(path, sys.stdout)
         return 0
-    print(f"TAMPERED: line {result.line}: {result.problem} ({result.records} records verified before it)")
+    print(_line(f"TAMPERED: line {result.line}: {result.problem} ({result.records} records verified before it)"))
     return 1
 
 
@@ -45,7 +54,8 @@ def _report_without_outcome(path: str, stream: TextIO) -> None:
         file=stream,
     )
     for item in missing:
-        print(f"  seq {item['seq']}  {item['ts']}  {item['request_id']} {item['function']} {item['decision']}", file=stream)
+        line = f"  seq {item['seq']}  {item['ts']}  {item['request_id']} {item['function']} {item['decision']}"
+        print(_line(line), file=stream)
 
 
 def _show(path: str, as_json: bool) -> int:
@@ -65,7 +75,7 @@ def _show(path: str, as_json: bool) -> int:
         return 1
     for record in records:
         if as_json:
-            print(json.dumps(record, ensure_ascii=False))
+            print(show_hidden(json.dumps(record, ensure_ascii=False), json_escape, keep=""))  # the same JSON, escaped
             continue
         kind = record.get("type", "?")
         request = record.get("request") or {}
@@ -92,11 +102,11 @@ def _show(path: str, as_json: bool) -> int:
         late = record.get("late")
         if isinstance(late, dict):
             parts.append(f"(written late: it failed at {late.get('ts', '?')} with {late.get('error', '?')})")
-        print("  ".join(p for p in parts if p))
+        print(_line("  ".join(p for p in parts if p)))
     ok = AuditLog.check(path)
     # with --json the verdict goes to stderr, so stdout stays one JSON record per line
     verdict = sys.stderr if as_json else sys.stdout
-    print(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}", file=verdict)
+    print(_line(f"-- {'chain intact' if ok else f'TAMPERED: line {ok.line}: {ok.problem}'}"), file=verdict)
     _report_without_outcome(path, verdict)
     return 0 if ok else 1
 

@@ -50,7 +50,18 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["edit_text", "full_text", "json_text", "preview", "safe_repr"]
+__all__ = [
+    "INVISIBLE",
+    "edit_text",
+    "full_text",
+    "is_hidden",
+    "json_escape",
+    "json_text",
+    "preview",
+    "python_escape",
+    "safe_repr",
+    "show_hidden",
+]
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 _SCALAR_TYPES = frozenset(_JSON_SCALARS)
@@ -233,10 +244,34 @@ def _jsonable(value: Any, path: set[int], depth: int = 0) -> Any:
 _LEAF_TYPES = (datetime.date, datetime.time, datetime.timedelta, uuid.UUID, decimal.Decimal)
 #: Standard-library types pydantic also writes as one exact JSON string (IP addresses, fractions).
 _LEAF_MODULES = frozenset({"ipaddress", "fractions"})
-_NON_ASCII_RUN = re.compile(r"[^\n -~]+")
+#: Characters that ``str.isprintable`` calls printable yet show nothing (or nothing of what
+#: they are): Unicode's Default_Ignorable_Code_Point set — soft hyphen, combining grapheme
+#: joiner, Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), Khmer inherent vowels, Mongolian
+#: free variation selectors, zero-width and bidi characters, variation selectors (U+FE00-FE0F,
+#: U+E0100-E01EF: they can carry hidden bytes after a visible character), musical formatting
+#: characters, tag characters (U+E0000-E007F) — plus the blank braille pattern U+2800.
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
+)
 
 
-def _escape_char(char: str) -> str:
+def is_hidden(char: str) -> bool:
+    """Is ``char`` (one character) not plain visible text?
+
+    True for every character ``str.isprintable`` refuses (controls, format characters such as
+    bidi overrides, separators other than the space, lone surrogates, private-use and
+    unassigned code points; also ``\\n`` and ``\\t``, which callers may keep as layout) and
+    for the printable-but-invisible ones in :data:`INVISIBLE`. The card's JavaScript mirrors
+    this (``NOT_PLAIN_TEXT`` in js/src/inputs.ts); tests/fixtures/hidden_characters.json holds
+    code points both sides are tested with.
+    """
+    return not char.isprintable() or INVISIBLE.match(char) is not None
+
+
+def json_escape(char: str) -> str:
+    """``char`` as a JSON ``\\uXXXX`` escape (a surrogate pair above U+FFFF)."""
     code = ord(char)
     if code > 0xFFFF:
         code -= 0x10000
@@ -244,18 +279,44 @@ def _escape_char(char: str) -> str:
     return f"\\u{code:04x}"
 
 
-def _escape_run(match: re.Match[str]) -> str:
-    run = match.group(0)
-    if run.isprintable():
-        return run
-    return "".join(char if char.isprintable() else _escape_char(char) for char in run)
+def python_escape(char: str) -> str:
+    """``char`` as a Python string escape: ``\\x1b``, ``\\r``, ``\\u202e``, ``\\U000e0101``."""
+    text = repr(char)[1:-1]
+    if text != char:
+        return text
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+_RUNS: dict[str, re.Pattern[str]] = {}
+
+
+def show_hidden(text: str, escape: Callable[[str], str] = json_escape, keep: str = "\n") -> str:
+    """``text`` with every character that is not plain visible text (:func:`is_hidden`) escaped.
+
+    ``escape`` writes one character (:func:`json_escape`, or :func:`python_escape` for text
+    shown as Python); the characters in ``keep`` (newline by default) stay as they are. Visible
+    text, including a literal backslash, is unchanged. Linear in ``len(text)``; ASCII text
+    without controls is returned at once.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    runs = _RUNS.get(keep)
+    if runs is None:
+        runs = _RUNS[keep] = re.compile("[^ -~" + re.escape(keep).replace("-", "\\-") + "]+")
+
+    def one_run(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if run.isprintable() and INVISIBLE.search(run) is None:
+            return run
+        return "".join(escape(char) if is_hidden(char) and char not in keep else char for char in run)
+
+    return runs.sub(one_run, text)
 
 
 def _show_invisible(text: str) -> str:
     # In JSON text such characters can only be inside strings, where \\uXXXX means the same.
-    if text.isascii() and "\x7f" not in text:
-        return text
-    return _NON_ASCII_RUN.sub(_escape_run, text)
+    return show_hidden(text)
 
 
 def json_text(value: Any, *, indent: int | None = None) -> str | None:
@@ -410,7 +471,9 @@ def safe_repr(value: Any) -> str:
     what the function acts on. Objects nested more than MAX_OBJECT_DEPTH deep are named
     (``Name(…)``) but not opened; one met again inside itself is ``Name(...)``. Objects with no
     attributes of their own (datetime, Decimal, enum members, functions, types) use their own
-    ``repr``; one that raises is described instead.
+    ``repr``; one that raises is described instead. Characters that are not plain visible
+    text (:func:`is_hidden`) are written as Python escapes (``\\u202e``), even where an
+    object's own ``__repr__`` returned them raw.
     """
     out: list[str] = []
     on_path: set[int] = set()
@@ -489,7 +552,7 @@ def safe_repr(value: Any) -> str:
         work.append(("text", closing, 0))
         work.append(("leave", id(item), 0))
         stack.extend(reversed(work))
-    return "".join(out)
+    return show_hidden("".join(out), python_escape, keep="")
 
 
 def full_text(value: Any, *, indent: int | None = None) -> str:

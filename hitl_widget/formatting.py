@@ -17,6 +17,8 @@ import sys
 from pathlib import PurePath
 from typing import Any
 
+from .display import python_escape, show_hidden
+
 __all__ = ["bounded_repr", "call_text", "json_safe", "pretty_value"]
 
 _repr = reprlib.Repr()
@@ -38,19 +40,23 @@ def bounded_repr(value: Any, limit: int = 200) -> str:
     """A ``repr`` of at most about ``limit`` characters that never fails.
 
     A long ``str`` or ``bytes`` is shown by its start and its whole length (``… [N chars]``).
+    Characters that are not plain visible text (``display.is_hidden``: controls, bidi and
+    zero-width characters, variation selectors, ... — also in a type's name or an object's own
+    ``__repr__``) are written as Python escapes, so a message for a person or an agent shows them.
     """
     kind = type(value)
     if kind in (str, bytes, bytearray) and len(value) > limit:
-        return f"{repr(value[: max(limit - 2, 0)])[: max(limit - 1, 0)]}… [{len(value)} chars]"
+        head = repr(value[: max(limit - 2, 0)])[: max(limit - 1, 0)]
+        return f"{show_hidden(head, python_escape, keep='')}… [{len(value)} chars]"
     if kind is str or value is None or kind is bool or kind is float or (kind is int and -(10**40) < value < 10**40):
         text = repr(value)  # what reprlib writes for these while it is short enough, without its dispatch
         if len(text) <= 80:
-            return _truncate(text, limit)
+            return _truncate(text, limit) if kind is not str else show_hidden(_truncate(text, limit), python_escape, keep="")
     try:
         text = _repr.repr(value)
     except Exception as exc:  # a hostile __repr__ must not break an approval
         text = f"<{type(value).__name__} (repr failed: {type(exc).__name__})>"
-    return _truncate(text, limit)
+    return show_hidden(_truncate(text, limit), python_escape, keep="")
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -197,4 +203,4 @@ def pretty_value(value: Any, limit: int = 2000) -> str:
 def call_text(function: str, arguments: dict[str, Any], *, per_value: int = 60, total: int = 300) -> str:
     """``name(a=1, b='x')`` with every value and the whole text bounded."""
     parts = [f"{name}={bounded_repr(value, per_value)}" for name, value in arguments.items()]
-    return _truncate(f"{function}({', '.join(parts)})", total)
+    return _truncate(f"{show_hidden(function, python_escape, keep='')}({', '.join(parts)})", total)

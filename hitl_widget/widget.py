@@ -196,7 +196,7 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         not_editable = not_editable or getattr(param, "not_editable", None) or "fixed: this argument cannot be edited"
     return {
         "name": param.name,
-        "annotation": param.annotation,
+        "annotation": _shown(param.annotation),
         "schema": schema,
         "text": shown,
         "format": "json" if is_json else "repr",
@@ -207,10 +207,17 @@ def argument_view(request: ApprovalRequest, param: Any) -> dict[str, Any]:
         "value_json": compact if complete and compact is not None and len(compact) <= 1000 else None,
         "choices": _choices(schema) if schema else None,
         "editable": bool(param.editable and not injected and edit is not None),
-        "not_editable": not_editable,
+        "not_editable": _shown(not_editable),
         "injected": injected,
-        "uncopied": str(uncopied[param.name]) if param.name in uncopied else None,
+        "uncopied": _shown(str(uncopied[param.name])) if param.name in uncopied else None,
     }
+
+
+def _shown(text: Any, keep: str = "") -> Any:
+    """Text from the tool's author, an SDK or a schema (names, summary, docstring, annotations,
+    reasons) with every character that is not plain visible text written as a Python escape
+    (``display.is_hidden``), so every renderer gets safe text; None and non-text stay as they are."""
+    return display.show_hidden(text, display.python_escape, keep=keep) if isinstance(text, str) else text
 
 
 def request_view(request: ApprovalRequest) -> dict[str, Any]:
@@ -219,7 +226,9 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
     Every argument's text is :func:`display.full_text` (JSON, else a repr), never shortened;
     an argument (other than an SDK-injected context) longer than MAX_SHOWN_CHARS makes the
     request ``approvable: False`` (the card then offers Reject only, and Python refuses an
-    approve or edit for it).
+    approve or edit for it). The function's name, summary, docstring, label and each
+    argument's annotation and notes are escaped where they are not plain visible text (bidi
+    overrides, zero-width characters, terminal escapes, variation selectors: ``display.is_hidden``).
     """
     deadline = request.deadline
     deadline_ms = None if deadline is None else (time.time() + (deadline - time.monotonic())) * 1000
@@ -227,11 +236,11 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
     too_large = [a["name"] for a in arguments if not a["complete"] and not a["injected"]]
     return {
         "id": request.id,
-        "function": request.function,
-        "summary": request.summary,
-        "doc": request.doc,
+        "function": _shown(request.function),
+        "summary": _shown(request.summary),
+        "doc": _shown(request.doc, keep="\n"),
         "risk": request.risk,
-        "label": request.label,
+        "label": _shown(request.label),
         "timeout": request.timeout,
         "deadline_ms": deadline_ms,
         "arguments": arguments,
@@ -254,13 +263,16 @@ def _refuse_unseen(view: dict[str, Any], decision: Decision) -> None:
 def _error_reply(request_id: Any, exc: BaseException, function: str) -> dict[str, Any]:
     """The error reply for any exception while handling a card's message (the card re-enables)."""
     rid = request_id if isinstance(request_id, str) else None
-    if isinstance(exc, InvalidEdit):
-        return dict(error_message(rid, str(exc), exc.problems))
+    if isinstance(exc, InvalidEdit):  # (the messages may quote a type's name or the person's input)
+        problems = {name: _shown(str(problem), keep="\n") for name, problem in exc.problems.items()}
+        return dict(error_message(rid, _shown(str(exc), keep="\n"), problems))
     if isinstance(exc, ProtocolError):
-        return dict(error_message(rid, str(exc)))
+        return dict(error_message(rid, _shown(str(exc), keep="\n")))
     detail = display.preview(str(exc) if _str_ok(exc) else type(exc).__name__, 500)[0]
     return dict(
-        error_message(rid, f"could not check this decision for {function}(): {type(exc).__name__}: {detail}; nothing was run")
+        error_message(
+            rid, _shown(f"could not check this decision for {function}(): {type(exc).__name__}: {detail}; nothing was run")
+        )
     )
 
 
@@ -473,7 +485,8 @@ def decision_record(
     *,
     request: ApprovalRequest | None = None,
 ) -> dict[str, Any]:
-    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts).
+    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts); ``by`` and
+    ``feedback`` with hidden characters escaped (``display.is_hidden``), as the values are.
 
     With ``request``, the record also names the call (``call``: ``call_summary``) and its batch
     label (``label``, e.g. ``PENDING_APPROVAL_1``; None outside a batch). Records saved without
@@ -485,9 +498,9 @@ def decision_record(
     return {
         **named,
         "status": status,
-        "by": None if status in ("timed_out", "cancelled") else user,
+        "by": None if status in ("timed_out", "cancelled") else _shown(user),
         "at": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-        "feedback": feedback or None,
+        "feedback": _shown(feedback, keep="\n") or None,
         "diff": {
             name: {"from": _record_text(change.get("from")), "to": _record_text(change.get("to"))}
             for name, change in (diff or {}).items()
@@ -502,8 +515,8 @@ def _record_text(value: Any) -> str:
 
 def record_text(function: str, record: dict[str, Any]) -> str:
     """Plain-text twin of ``describeRecord`` in js/src/card.ts (plus ``recordCall`` on a second line)."""
-    headline = _record_headline(function, record)
-    call = " ".join(str(part) for part in (record.get("label"), record.get("call")) if part)
+    headline = _record_headline(_shown(function), record)
+    call = " ".join(_shown(str(part)) for part in (record.get("label"), record.get("call")) if part)
     return f"{headline}\n  {call}" if call else headline
 
 

@@ -101,7 +101,7 @@ class BrowserConfirmApprover:
     @staticmethod
     def _label(param: ParameterInfo) -> str:
         context = " context" if getattr(param, "injected", False) else ""
-        return f"{param.name} ({param.annotation}{context})"
+        return sanitize(f"{param.name} ({param.annotation}{context})").replace("\n", "\\n")
 
     def _body(self, request: ApprovalRequest, arguments: dict[str, Any], edited: set[str]) -> list[_Line]:
         lines: list[_Line] = []

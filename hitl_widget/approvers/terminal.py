@@ -37,19 +37,12 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from ..decisions import Approve, Decision, Edit, Reject
-from ..display import full_text, preview
+from ..display import full_text, preview, python_escape, show_hidden
 from ..errors import ApprovalCancelled, ApprovalTimeout, InvalidEdit
 from ..request import ApprovalRequest, ParameterInfo
 
 __all__ = ["InputApprover", "TerminalApprover"]
 
-# C0/C1 controls (not \t, \n), lone surrogates, and the invisible format characters that
-# can reorder or hide text: soft hyphen, bidi marks/embeddings/overrides/isolates,
-# zero-width characters, line/paragraph separators, BOM, interlinear annotations, tags
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]"
-)
 # one lock for every TerminalApprover: they share the terminal
 _prompt_lock = threading.RLock()
 
@@ -59,11 +52,13 @@ _HEREDOC = re.compile(r"<<([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def sanitize(text: str) -> str:
-    """Escape control and invisible formatting characters so text stays visible text.
+    """Escape every character that is not plain visible text (``display.is_hidden``: controls,
+    bidi and zero-width characters, variation selectors, Hangul fillers, tags, ...).
 
-    ``"\\x1b[2J"`` becomes the six characters ``\\x1b[2J``; newlines and tabs are kept.
+    ``"\\x1b[2J"`` becomes the six characters ``\\x1b[2J``, U+FE0F the six ``\\ufe0f``;
+    newlines and tabs are kept.
     """
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return show_hidden(text, python_escape, keep="\n\t")
 
 
 def current_user() -> str:
@@ -265,7 +260,7 @@ class TerminalApprover:
 
     def _label(self, param: ParameterInfo) -> str:
         context = " context" if getattr(param, "injected", False) else ""
-        return f"{param.name} ({param.annotation}{context})"
+        return sanitize(f"{param.name} ({param.annotation}{context})").replace("\n", "\\n")
 
     def _show_value(self, label: str, value: Any) -> bool:
         """One argument as a preview; returns whether it was shortened."""

@@ -17,11 +17,13 @@ export interface InputSpec {
 
 // Characters a text field cannot hold (a textarea turns \r\n and \r into \n, a one-line input drops
 // \r and \n) or that a person cannot see for what they are (controls, format characters such as
-// bidi overrides and zero-width ones, separators other than the space, lone surrogates). A string
-// with any of them is edited as its JSON text, where they are visible escapes. Mirrors
-// display.py's escaping, which shows such a string the same way.
-const NOT_PLAIN_TEXT = /\r|(?![\n\t ])[\p{C}\p{Z}]/u;
-const NOT_PLAIN_TEXT_ALL = /(?![\n\t ])[\p{C}\p{Z}]/gu;
+// bidi overrides and zero-width ones, separators other than the space, lone surrogates, and the
+// printable-but-invisible Default_Ignorable_Code_Point set: variation selectors, Hangul fillers,
+// combining grapheme joiner, tags, ... plus the braille blank U+2800). A string with any of them
+// is edited as its JSON text, where they are visible escapes. The same definition as
+// display.is_hidden in Python; tests/fixtures/hidden_characters.json is checked by both.
+const NOT_PLAIN_TEXT = /\r|(?![\n\t ])[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]/u;
+const NOT_PLAIN_TEXT_ALL = /(?![\n\t ])[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 
 /** Can a text field show `text` exactly, every character visible? */
 export function isPlainText(text: string): boolean {
