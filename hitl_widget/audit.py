@@ -931,9 +931,14 @@ class AuditLog:
             return {"type": type, **(plain if plain is not None else json_safe(fields, max_chars=20000))}
         collected: list[Any] = []
         safe = None
-        if flat is not None and flat < 16000:  # the request as it is, the rest of the record walked
-            safe = _plain_safe({k: v for k, v in fields.items() if k != "request"}, pattern, collected, 16000 - flat)
-            if safe is not None:
+        if flat is not None or not hasattr(request, "to_dict"):  # the request (if any) as it is; a flat rest too
+            rest = {k: v for k, v in fields.items() if k != "request"} if flat is not None else fields
+            cost = _flat_cost(rest, _secret_cache(pattern), pattern, False)
+            if cost is not None and (flat or 0) + cost < 16000:
+                safe = dict(rest)
+            elif flat is not None and flat < 16000:
+                safe = _plain_safe(rest, pattern, collected, 16000 - flat)
+            if safe is not None and flat is not None:
                 safe["request"] = fields["request"]
         if safe is None:
             safe = _plain_safe(fields, pattern, collected)  # the same result, cheaply, for small plain records
