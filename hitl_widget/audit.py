@@ -754,6 +754,25 @@ def _canonical(body: dict[str, Any]) -> str:
     return _ENCODER.encode(body)
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object in a log line names one key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads`` object hook: the object, or _DuplicateKey naming the repeated key."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(repr(key))
+        out[key] = value
+    return out
+
+
+def _line_bytes(body: dict[str, Any], digest: str) -> bytes:
+    """The line (without its newline) the writer writes for ``body`` (no ``hash``) hashed to ``digest``."""
+    return b"".join((_canonical(body).encode()[:-1], b',"hash":"', digest.encode(), b'"}'))
+
+
 def _digest(prev: str, canonical: str) -> str:
     return hashlib.sha256((prev + canonical).encode()).hexdigest()
 
@@ -1093,7 +1112,9 @@ class AuditLog:
                 if not raw.strip():
                     return VerifyResult(False, count, prev, "blank line inside the log", lineno)
                 try:
-                    record = json.loads(raw)
+                    record = json.loads(raw, object_pairs_hook=_unique_keys)
+                except _DuplicateKey as exc:
+                    return VerifyResult(False, count, prev, f"duplicate key {exc} (readers would disagree on its value)", lineno)
                 except ValueError as exc:
                     return VerifyResult(False, count, prev, f"not JSON ({exc})", lineno)
                 if not isinstance(record, dict) or not isinstance(record.get("hash"), str):
@@ -1117,6 +1138,10 @@ class AuditLog:
                     return VerifyResult(False, count, prev, f"unhashable record ({exc})", lineno)
                 if actual != claimed:
                     return VerifyResult(False, count, prev, "hash mismatch (record edited)", lineno)
+                if raw.removesuffix(b"\n") != _line_bytes(record, claimed):
+                    # same parsed record, other bytes (spacing, key order, escapes): what a text tool
+                    # reads must be what was hashed, so only the bytes the writer writes verify
+                    return VerifyResult(False, count, prev, "not the record's canonical bytes (line rewritten)", lineno)
                 prev = claimed
                 count += 1
                 expected_seq += 1
