@@ -14,7 +14,8 @@ structures (arguments, context, edits, returned values). The secret values of a 
 (those under secret-looking names in its arguments and context, and in any record about
 it, e.g. an edit) are remembered, and every string of every later record about that
 request (errors, feedback, exception texts, results, ``detail``) has them cut out, as
-does text like ``password='...'``, ``"token": "..."`` or ``Authorization: Bearer ...``.
+does text like ``password='...'``, ``"token": "..."`` or ``Authorization: Bearer ...``, and the
+password of any URL's userinfo (``postgresql://app:PASSWORD@db/prod``) in any string.
 Secret values shorter than 4 characters are not searched for in free text (they would
 cut ordinary words); they are still redacted where they sit under a secret-looking name.
 Huge or non-JSON values are recorded by a bounded ``repr``.
@@ -198,8 +199,35 @@ def secret_values(value: Any, pattern: re.Pattern[str] | None = SECRET_NAMES) ->
 _LEAVES = frozenset({str, int, float, bool, type(None), bytes})
 
 
+#: the password of a URL's userinfo (``postgresql://app:PASSWORD@db/prod``), up to the last ``@`` of the authority
+_URL_PASSWORD = re.compile(r"""(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'"]*:)(?P<password>[^\s/?#'"]+)(?=@)""")
+#: the start of one that a preview cut off (``https://u:pass… [6000 chars]``): no ``@`` is left to end it
+#: (``\\u2026``: the mark as a record's JSON escapes it, which the fast look at a record's text sees)
+_URL_PASSWORD_CUT = re.compile(
+    r"""(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'"]*:)(?P<password>[^\s/?#@'"…]+?)(?=…|\.\.\.|\\u2026)"""
+)
+
+
+def _redact_url_passwords(text: str) -> str:
+    """``text`` with the password of every URL's userinfo replaced by REDACTED (the user name stays).
+
+    A URL shortened inside its userinfo (the ``@`` cut off) has the rest of it replaced too.
+    """
+    if "://" not in text:
+        return text
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
+    if "…" in text or "..." in text:
+        text = _URL_PASSWORD_CUT.sub(lambda m: m.group("head") + REDACTED, text)
+    return text
+
+
 def _may_hold_secret_names(text: str, pattern: re.Pattern[str]) -> bool:
-    """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one)."""
+    """Whether ``pattern`` may match in ``text``; for SECRET_NAMES exactly, cheaply (needles, then the names holding one).
+
+    Also True where ``text`` holds a URL with a password (``scheme://user:password@host``).
+    """
+    if "://" in text and (_URL_PASSWORD.search(text) or _URL_PASSWORD_CUT.search(text)):
+        return True
     if pattern is SECRET_NAMES:
         if not _has_needle(text.lower()):
             return False
@@ -485,6 +513,7 @@ def redact_text(text: str, secrets: Iterable[str] = (), pattern: re.Pattern[str]
         return text
     for secret in secrets:
         text = _cut(text, secret)
+    text = _redact_url_passwords(text)
     if _may_hold_secret_names(text, pattern) and pattern.search(text):
         text = _assignment_pattern(pattern).sub(_redact_assignment, text)
     return text
@@ -756,6 +785,25 @@ def _canonical(body: dict[str, Any]) -> str:
     if _C_ENCODE is not None:
         return "".join(_C_ENCODE(body, 0))
     return _ENCODER.encode(body)
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object in a log line names one key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads`` object hook: the object, or _DuplicateKey naming the repeated key."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(repr(key))
+        out[key] = value
+    return out
+
+
+def _line_bytes(body: dict[str, Any], digest: str) -> bytes:
+    """The line (without its newline) the writer writes for ``body`` (no ``hash``) hashed to ``digest``."""
+    return b"".join((_canonical(body).encode()[:-1], b',"hash":"', digest.encode(), b'"}'))
 
 
 def _digest(prev: str, canonical: str) -> str:
@@ -1097,7 +1145,9 @@ class AuditLog:
                 if not raw.strip():
                     return VerifyResult(False, count, prev, "blank line inside the log", lineno)
                 try:
-                    record = json.loads(raw)
+                    record = json.loads(raw, object_pairs_hook=_unique_keys)
+                except _DuplicateKey as exc:
+                    return VerifyResult(False, count, prev, f"duplicate key {exc} (readers would disagree on its value)", lineno)
                 except ValueError as exc:
                     return VerifyResult(False, count, prev, f"not JSON ({exc})", lineno)
                 if not isinstance(record, dict) or not isinstance(record.get("hash"), str):
@@ -1121,6 +1171,10 @@ class AuditLog:
                     return VerifyResult(False, count, prev, f"unhashable record ({exc})", lineno)
                 if actual != claimed:
                     return VerifyResult(False, count, prev, "hash mismatch (record edited)", lineno)
+                if raw.removesuffix(b"\n") != _line_bytes(record, claimed):
+                    # same parsed record, other bytes (spacing, key order, escapes): what a text tool
+                    # reads must be what was hashed, so only the bytes the writer writes verify
+                    return VerifyResult(False, count, prev, "not the record's canonical bytes (line rewritten)", lineno)
                 prev = claimed
                 count += 1
                 expected_seq += 1

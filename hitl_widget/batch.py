@@ -358,8 +358,8 @@ class Batch(Gate):
         first call; approved calls then run in queue order. Async functions run on this
         thread's own event loop here (reused, not yours):
         from async code use ``await batch.areview_and_execute()``, which runs them on
-        the caller's loop. Ctrl-C during the review records the undecided calls as
-        interrupted, keeps them pending and raises ``KeyboardInterrupt``.
+        the caller's loop. Ctrl-C during the review keeps the undecided calls pending
+        (each recorded as ``interrupted``, not as a decision) and raises ``KeyboardInterrupt``.
         """
         given = {n: as_decision(d) for n, d in decisions.items()} if decisions else {}
         with self._review_lock:

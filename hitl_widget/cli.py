@@ -97,6 +97,8 @@ def _show(path: str, as_json: bool) -> int:
             parts.append(f"{record.get('request_id', '')} {record.get('status', '')} {record.get('duration_ms', '')} ms")
             if record.get("error"):
                 parts.append(str(record["error"]))
+        elif kind == "interrupted":
+            parts.append(f"{record.get('request_id', '')} review interrupted [{record.get('rule', '')}], still pending")
         elif kind == "records_dropped":
             parts.append(f"{record.get('count', '?')} records could not be written and were dropped")
         late = record.get("late")

@@ -891,12 +891,22 @@ class Gate:
     def _interrupted(
         self, guard: _Guard, request: ApprovalRequest, channel: str, started: float, exc: BaseException, **extra: Any
     ) -> None:
-        """Record a call whose asking was interrupted (Ctrl-C, a cancelled task) as cancelled; the caller re-raises."""
+        """Record a call whose asking was interrupted (Ctrl-C, a cancelled task) as cancelled; the caller re-raises.
+
+        With ``still_pending=True`` (a batch keeps the undecided call for a later review) the
+        record is of type ``"interrupted"``, not a decision: the call was not cancelled, and
+        its decision is the one recorded when it is reviewed again.
+        """
         rule = "task cancelled" if isinstance(exc, asyncio.CancelledError) else "interrupted"
         resolution = Resolution("cancelled", request.arguments, rule, channel=channel)
         resolution.waited_ms = (time.monotonic() - started) * 1000
+        fields = self._decision_fields(resolution)
+        kind = "decision"
+        if extra.get("still_pending"):
+            kind = "interrupted"
+            del fields["decision"]
         try:
-            self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution), **extra)
+            self._audit(guard, kind, request_id=request.id, **fields, **extra)
         except AuditUnavailable as failure:  # the interrupt matters more: say so and let it through
             log.error("%s was %s, and that could not be recorded: %s", _log_text(guard, request), rule, failure)
 

@@ -44,6 +44,11 @@ def decisions(path: Path) -> list[dict[str, Any]]:
     return [r for r in AuditLog.records(path) if r["type"] == "decision"]
 
 
+def interruptions(path: Path) -> list[dict[str, Any]]:
+    """Records of batch calls whose review was interrupted: they stay pending, so no decision is recorded."""
+    return [r for r in AuditLog.records(path) if r["type"] == "interrupted"]
+
+
 def blocking_ctrl_c(request: Any) -> Any:
     """A plain function approver (blocking: asked in a thread under a timeout) that is interrupted."""
     raise KeyboardInterrupt
@@ -221,9 +226,10 @@ def test_batch_review_interrupted_keeps_every_call_pending(path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         batch.review_and_execute()
     assert sent == [] and [c.n for c in batch.pending] == [1, 2, 3]
-    interrupted = decisions(path)
-    assert [(d["decision"], d["rule"], d["still_pending"]) for d in interrupted] == [("cancelled", "interrupted", True)] * 3
+    assert decisions(path) == []  # not cancelled: undecided, still pending
+    assert [(d["rule"], d["still_pending"]) for d in interruptions(path)] == [("interrupted", True)] * 3
     assert batch.review_and_execute() == {1: "sent a", 2: "sent b", 3: "sent c"}  # asked again later
+    assert [d["decision"] for d in decisions(path)] == ["approved"] * 3
     assert batch.pending == []
 
 
@@ -284,7 +290,8 @@ async def test_async_batch_review_cancelled_keeps_calls_pending(path: Path) -> N
         await task
     release.set()
     assert [c.n for c in batch.pending] == [1, 2]
-    assert [d["rule"] for d in decisions(path)] == ["task cancelled"] * 2
+    assert decisions(path) == []
+    assert [d["rule"] for d in interruptions(path)] == ["task cancelled"] * 2
     assert await batch.areview_and_execute() == {1: "sent a", 2: "sent b"}
 
 
@@ -308,4 +315,5 @@ def test_async_batch_review_interrupted(path: Path, how: str) -> None:
 
     assert asyncio.run(main()) == "interrupted"
     assert [c.n for c in batch.pending] == [1, 2]
-    assert [(d["rule"], d["still_pending"]) for d in decisions(path)] == [("interrupted", True)] * 2
+    assert decisions(path) == []
+    assert [(d["rule"], d["still_pending"]) for d in interruptions(path)] == [("interrupted", True)] * 2
