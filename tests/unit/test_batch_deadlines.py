@@ -9,6 +9,7 @@ earliest deadline of the calls still waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -120,7 +121,9 @@ def _typing(delay: float, keys: bytes) -> io.TextIOWrapper:
 
     def type_later() -> None:
         time.sleep(delay)
-        os.write(w, keys)
+        with contextlib.suppress(OSError):  # the reader may be gone already: the prompt gave up at its deadline
+            os.write(w, keys)
+        os.close(w)
 
     threading.Thread(target=type_later, daemon=True).start()
     return os.fdopen(r, "r")
