@@ -27,7 +27,7 @@ except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare 
     require_notebook_libraries()
     raise
 
-from . import display
+from . import audit, display
 from .decisions import Decision, Edit, Reject
 from .errors import InvalidEdit
 from .protocol import ProtocolError, error_message, parse_decision_message, parse_review_all_message
@@ -51,6 +51,9 @@ _INDENT_OVER = 80
 _INDENT_UP_TO = 20_000
 #: How much of a value the compact record (after the decision) repeats.
 RECORD_CHARS = 300
+#: the decision record's call summary: each argument's text cut to CALL_ARG_CHARS, the whole to CALL_CHARS
+CALL_ARG_CHARS = 60
+CALL_CHARS = 240
 
 _schema_cache: dict[Any, dict[str, Any]] = {}
 
@@ -349,7 +352,7 @@ class ApprovalCard(anywidget.AnyWidget):  # type: ignore[misc]
         with self._lock:
             if status in ("timed_out", "cancelled") and not self.decided.is_set():
                 self.decided.set()  # a late click must not count any more
-        record = decision_record(status, self.user, feedback, diff)
+        record = decision_record(status, self.user, feedback, diff, request=self.approval_request)
         self.record = record
         return record_text(self.approval_request.function, record)
 
@@ -432,7 +435,7 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
             listener()
 
     def settle(self, request_id: str, status: str, *, feedback: str = "", diff: dict[str, Any] | None = None) -> None:
-        record = decision_record(status, self.user, feedback, diff)
+        record = decision_record(status, self.user, feedback, diff, request=self.approval_requests[request_id])
         with self._lock:
             self.records = {**self.records, request_id: record}
 
@@ -440,9 +443,47 @@ class BatchReview(anywidget.AnyWidget):  # type: ignore[misc]
         return "\n".join(record_text(self.approval_requests[rid].function, rec) for rid, rec in self.records.items())
 
 
-def decision_record(status: str, user: str | None, feedback: str = "", diff: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts)."""
+def call_summary(request: ApprovalRequest) -> str:
+    """``function(name=value, ...)`` for a decision record: which call was decided, bounded.
+
+    Each argument's text is cut to CALL_ARG_CHARS characters and the whole to CALL_CHARS (cuts end
+    in "…"). The value of an argument whose name looks secret (``audit.SECRET_NAMES``) reads
+    ``[REDACTED]``, and so do secret-looking keys inside values (``audit.redact``): the record is
+    saved with the notebook.
+    """
+    parts = []
+    for name, value in request.arguments.items():
+        if audit.SECRET_NAMES.search(name):
+            text = audit.REDACTED
+        else:
+            try:
+                text = display.preview(audit.redact(value), CALL_ARG_CHARS)[0]
+            except Exception as e:  # a value that cannot even be walked still names its argument
+                text = f"<{type(e).__name__}>"
+        parts.append(f"{name}={text}")
+    call = f"{request.function}({', '.join(parts)})"
+    return call if len(call) <= CALL_CHARS else call[: CALL_CHARS - 1] + "…"
+
+
+def decision_record(
+    status: str,
+    user: str | None,
+    feedback: str = "",
+    diff: dict[str, Any] | None = None,
+    *,
+    request: ApprovalRequest | None = None,
+) -> dict[str, Any]:
+    """The compact record a settled card shows (``DecisionRecord`` in js/src/card.ts).
+
+    With ``request``, the record also names the call (``call``: ``call_summary``) and its batch
+    label (``label``, e.g. ``PENDING_APPROVAL_1``; None outside a batch). Records saved without
+    them (older notebooks) stay readable: both keys are optional.
+    """
+    named: dict[str, Any] = {}
+    if request is not None:
+        named = {"call": call_summary(request), "label": request.label}
     return {
+        **named,
         "status": status,
         "by": None if status in ("timed_out", "cancelled") else user,
         "at": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
@@ -460,7 +501,13 @@ def _record_text(value: Any) -> str:
 
 
 def record_text(function: str, record: dict[str, Any]) -> str:
-    """Plain-text twin of ``describeRecord`` in js/src/card.ts."""
+    """Plain-text twin of ``describeRecord`` in js/src/card.ts (plus ``recordCall`` on a second line)."""
+    headline = _record_headline(function, record)
+    call = " ".join(str(part) for part in (record.get("label"), record.get("call")) if part)
+    return f"{headline}\n  {call}" if call else headline
+
+
+def _record_headline(function: str, record: dict[str, Any]) -> str:
     status = record["status"]
     who = f" by {record['by']}" if record.get("by") else ""
     when = f" at {record['at']}" if record.get("at") else ""

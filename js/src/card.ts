@@ -12,6 +12,10 @@ export interface DecisionRecord {
   feedback?: string | null;
   /** Changed arguments, each value as exact text (cut with "…" past a few hundred characters). */
   diff?: Record<string, { from: string | unknown; to: string | unknown }>;
+  /** Which call: `function(name=value, …)`, bounded, secret-looking arguments redacted (absent in older records). */
+  call?: string | null;
+  /** The batch label the agent got for the call (`PENDING_APPROVAL_1`); absent outside a batch and in older records. */
+  label?: string | null;
 }
 
 export interface CardHandle {
@@ -107,6 +111,11 @@ function formatSeconds(s: number): string {
 /** A record's value: text (version 2); a JSON value in a notebook saved by an older card. */
 function recordValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The record's second line: label and call summary ("" for an older record without them). */
+export function recordCall(record: DecisionRecord): string {
+  return [record.label, record.call].filter((part) => typeof part === "string" && part !== "").join(" ");
 }
 
 export function describeRecord(fn: string, record: DecisionRecord): string {
@@ -376,6 +385,8 @@ export function renderCard(
       const done = el("section", `hitl-card hitl-record hitl-record-${record.status}`);
       done.setAttribute("aria-label", `Decision for ${request.function}`);
       done.append(el("p", "hitl-record-text", describeRecord(request.function, record)));
+      const call = recordCall(record);
+      if (call) done.append(el("p", "hitl-record-call", call));
       root.replaceChildren(done);
     },
     dispose() {

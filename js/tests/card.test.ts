@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { describeRecord, renderCard } from "../src/card";
+import { describeRecord, recordCall, renderCard } from "../src/card";
 import type { ArgumentView, DecisionMessage, RequestView } from "../src/messages";
 
 /** An argument as request_view sends it (see hitl_widget/widget.py argument_view). */
@@ -350,6 +350,22 @@ describe("after the decision", () => {
     expect(root.querySelector("button")).toBeNull();
     expect(root.textContent).toBe("✗ delete_user() rejected by alice at 12:00: <i>no</i>");
     expect(root.querySelector("i")).toBeNull();
+  });
+
+  it("names the decided call and its batch label on a second line, as text", () => {
+    const { root, handle } = setup();
+    handle.settle({ status: "approved", by: "bob", call: 'delete_user(user_id=123, password=[REDACTED], note="<b>x</b>")', label: "PENDING_APPROVAL_2" });
+    expect(root.querySelector(".hitl-record-text")!.textContent).toBe("✓ delete_user() approved by bob");
+    expect(root.querySelector(".hitl-record-call")!.textContent).toBe('PENDING_APPROVAL_2 delete_user(user_id=123, password=[REDACTED], note="<b>x</b>")');
+    expect(root.querySelector("b")).toBeNull();
+  });
+
+  it("reads an older record without call or label as before", () => {
+    const { root, handle } = setup();
+    handle.settle({ status: "approved", by: "bob" });
+    expect(root.querySelector(".hitl-record-call")).toBeNull();
+    expect(recordCall({ status: "approved", call: null, label: null })).toBe("");
+    expect(recordCall({ status: "approved", call: "f(x=1)" })).toBe("f(x=1)");
   });
 
   it("describes every status", () => {

@@ -103,6 +103,8 @@ ARGS = ["to", "subject", "body", "priority", "cc", "send_at", "meta",
 
 
 def test_argument_names_stay_beside_their_values(browser: Any, jupyterlab: Lab, page: Any) -> None:
+    from playwright.sync_api import expect
+
     write_notebook(jupyterlab.root_dir, "layout.ipynb", CELLS[:3])
     open_in_workspace(page, jupyterlab, "layout.ipynb")
     run_cell(page, 0)
@@ -132,6 +134,11 @@ def test_argument_names_stay_beside_their_values(browser: Any, jupyterlab: Lab, 
     _assert_aligned(rows.nth(1), ARGS, "review row 2, light")
     review.get_by_role("button", name="Approve all").click()
     wait_cell_text(page, 2, "RAN")
+    # the compact records say which call was decided, with the label the agent got
+    calls = review.locator(".hitl-record-call")
+    expect(calls.nth(0)).to_contain_text('PENDING_APPROVAL_1 send_email(to=["a@example.com"], subject="one", body="Hello')
+    expect(calls.nth(1)).to_contain_text('PENDING_APPROVAL_2 send_email(to=["b@example.com"], subject="two", body="x"')
+    expect(cell(page, 1).locator(".hitl-record-call")).to_contain_text('send_email(to=["alice@example.com", "bob@example.com"]')
     assert_all_local(page)
 
 

@@ -18,7 +18,17 @@ from hitl_widget import Approve, Edit, Gate, Reject
 from hitl_widget.gate import _Guard
 from hitl_widget.protocol import PROTOCOL_VERSION, ProtocolError
 from hitl_widget.request import ApprovalRequest
-from hitl_widget.widget import MAX_SHOWN_CHARS, ApprovalCard, BatchReview, record_text, request_view, status_of
+from hitl_widget.widget import (
+    CALL_ARG_CHARS,
+    CALL_CHARS,
+    MAX_SHOWN_CHARS,
+    ApprovalCard,
+    BatchReview,
+    decision_record,
+    record_text,
+    request_view,
+    status_of,
+)
 
 
 class Color(enum.Enum):
@@ -498,7 +508,9 @@ def test_settle_sets_the_record_and_returns_readable_text() -> None:
 def test_timeout_settles_and_late_clicks_are_refused() -> None:
     request = make_request()
     card = Card(request)
-    assert card.settle("timed_out").endswith("timed out at " + card.record["at"] + ": not run")
+    headline, call = card.settle("timed_out").split("\n")
+    assert headline.endswith("timed out at " + card.record["at"] + ": not run")
+    assert call == '  delete_user(user_id=1, mode="soft", color="red", note="")'
     card.receive(message(request.id, {"kind": "approve"}))
     assert card.decision is None
 
@@ -507,6 +519,52 @@ def test_record_text_for_each_status() -> None:
     assert record_text("f", {"status": "rejected", "by": "bob", "feedback": "no"}) == "✗ f() rejected by bob: no"
     assert record_text("f", {"status": "cancelled"}) == "⊘ f() cancelled: not run"
     assert record_text("f", {"status": "approved"}) == "✓ f() approved"
+
+
+def test_record_names_the_call_bounded_and_redacted() -> None:
+    request = make_request(note="n" * 5000, user_id=7)
+    request = dataclasses.replace(
+        request,
+        arguments={
+            **request.arguments,
+            "api_key": "sk-live-123456",
+            "password": "hunter22",
+            "opts": {"token": "t0k3n-x", "n": 1},
+        },
+    )
+    record = decision_record("approved", "bob", request=request)
+    call = record["call"]
+    assert call.startswith('delete_user(user_id=7, mode="soft", color="red", note="nnn')
+    assert "n" * CALL_ARG_CHARS not in call and "nn…, api_key=" in call  # the 5,000-char note is cut
+    many = dataclasses.replace(request, arguments={f"a{i}": "v" * 100 for i in range(20)})
+    call = decision_record("approved", "bob", request=many)["call"]
+    assert len(call) == CALL_CHARS and call.endswith("…")  # and so is the whole
+    short = dataclasses.replace(
+        request,
+        arguments={"user_id": 7, "api_key": "sk-live-123456", "password": "hunter22", "opts": {"token": "t0k3n-x", "n": 1}},
+    )
+    call = decision_record("approved", "bob", request=short)["call"]
+    assert call == 'delete_user(user_id=7, api_key=[REDACTED], password=[REDACTED], opts={"token": "[REDACTED]", "n": 1})'
+    for secret in ("sk-live", "hunter22", "t0k3n"):
+        assert secret not in json.dumps(decision_record("approved", "bob", request=short))
+    assert record["label"] is None
+
+
+def test_record_names_the_batch_label_and_old_records_read_as_before() -> None:
+    request = dataclasses.replace(make_request(), label="PENDING_APPROVAL_3")
+    record = decision_record("rejected", "bob", "no", request=request)
+    assert record["label"] == "PENDING_APPROVAL_3"
+    text = record_text("delete_user", record)
+    assert text.split("\n") == [
+        f"✗ delete_user() rejected by bob at {record['at']}: no",
+        '  PENDING_APPROVAL_3 delete_user(user_id=1, mode="soft", color="red", note="")',
+    ]
+    old = {k: v for k, v in record.items() if k not in ("call", "label")}  # saved by an older version
+    assert record_text("delete_user", old) == f"✗ delete_user() rejected by bob at {record['at']}: no"
+    review = BatchReview([request], user="bob")
+    review.settle(request.id, "approved")
+    assert review.records[request.id]["label"] == "PENDING_APPROVAL_3"
+    assert "PENDING_APPROVAL_3 delete_user(user_id=1" in review.summary_text()
 
 
 def test_an_argument_that_could_not_be_copied_is_flagged_in_the_view() -> None:
