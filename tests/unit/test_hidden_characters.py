@@ -22,7 +22,22 @@ from hitl_widget.approvers.terminal import sanitize
 from hitl_widget.cli import main
 from hitl_widget.display import INVISIBLE, full_text, is_hidden, json_escape, python_escape, safe_repr, show_hidden
 from hitl_widget.formatting import bounded_repr, call_text
-from hitl_widget.widget import request_view
+
+
+def request_view(request: Any) -> dict[str, Any]:
+    """The card's view (imported here: the card's libraries are not installed in the Pyodide leg)."""
+    from hitl_widget.widget import request_view as view
+
+    return view(request)
+
+
+def _has_card() -> bool:
+    try:
+        import hitl_widget.widget  # noqa: F401
+    except ImportError:  # the Pyodide leg: the core without anywidget
+        return False
+    return True
+
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "hidden_characters.json").read_text())
 
@@ -143,7 +158,9 @@ def test_smuggled_bytes_show_in_terminal_dialog_and_card(payload: str) -> None:
         return Reject()
 
     with pytest.raises(ApprovalRejected):
-        Gate(approver=card).wrap(send_email)("bob", body)
+        Gate(approver=card if _has_card() else (lambda r: Reject())).wrap(send_email)("bob", body)
+    if not views:  # no card here (Pyodide): the terminal and the dialog are still checked
+        views.append({"arguments": [{}, {"edit": {"text": body, "encoding": "text"}}]})
     # (the edit field's start is the string itself: the card's NOT_PLAIN_TEXT edits it as JSON)
     card_text = json.dumps({**views[0], "arguments": [{**a, "edit": None} for a in views[0]["arguments"]]}, ensure_ascii=False)
     assert views[0]["arguments"][1]["edit"] == {"text": body, "encoding": "text"}
@@ -186,7 +203,9 @@ def test_a_hostile_type_name_is_escaped_on_every_channel_and_in_the_rejection(na
         return Reject("no")
 
     with pytest.raises(ApprovalRejected) as rejected:
-        Gate(approver=card).wrap(tool)(model(q="x"))
+        Gate(approver=card if _has_card() else (lambda r: Reject("no"))).wrap(tool)(model(q="x"))
+    if not views:  # no card here (Pyodide): the other channels are still checked
+        views.append({"arguments": [{"annotation": "Args", "text": ""}]})
     texts = {
         "terminal": out.getvalue().replace("\r", "") if "\r" not in name else out.getvalue(),
         "dialog": "".join(window.texts),
@@ -199,6 +218,7 @@ def test_a_hostile_type_name_is_escaped_on_every_channel_and_in_the_rejection(na
     assert "Args" in views[0]["arguments"][0]["annotation"]
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("char", ["\u202e", "\u200b", "\ufe0f", "\u3164", "\x1b", "\U000e0020", "\u2800"])
 def test_card_escapes_the_function_name_summary_and_docstring(char: str) -> None:
     def read_file(path: str) -> None: ...
@@ -248,6 +268,7 @@ def test_audit_show_escapes_every_field(tmp_path: Path, capsys: pytest.CaptureFi
             assert sum(f"by {shown}" in line for line in lines) == 2, out
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("hostile", ["alice\x1b]0;pwned\x07", "bo\u202eb", "eve\ufe0f\u3164"])
 def test_the_cards_decision_record_escapes_who_and_feedback(hostile: str) -> None:
     from hitl_widget.widget import decision_record, record_text
@@ -258,6 +279,7 @@ def test_the_cards_decision_record_escapes_who_and_feedback(hostile: str) -> Non
     assert _hidden_left(record_text(f"tool{hostile}", record)) == []
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("hostile", ["Args\x1b[2J", "Args\u202e", "Args\ufe0f\u2800"])
 def test_the_cards_error_replies_escape_what_they_quote(hostile: str) -> None:
     from hitl_widget.errors import InvalidEdit
