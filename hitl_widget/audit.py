@@ -767,6 +767,18 @@ def _plain(
         if budget[0] <= 0:
             raise _NotPlain
         return out
+    if cache is not None and len(value) == 2 and type(value[0]) is str:  # a (name, value) pair, as _redact sees it
+        name = value[0]
+        secret = cache.get(name)
+        if secret is None:
+            secret = cache[name] = pattern is not None and pattern.search(name) is not None
+        if secret:
+            budget[0] -= len(name) + len(REDACTED) + 6
+            if budget[0] <= 0:
+                raise _NotPlain
+            if found is not None:
+                found.append(value[1])
+            return [name, REDACTED]
     return [_plain(item, pattern, cache, depth, budget, found) for item in value]
 
 

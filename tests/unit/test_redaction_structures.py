@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from hitl_widget import Approve, AuditLog, Gate, ScriptedApprover
-from hitl_widget.audit import REDACTED, redact, redacted_repr, secret_values
+from hitl_widget.audit import REDACTED, SECRET_NAMES, _plain_safe, _redact, redact, redacted_repr, secret_values
+from hitl_widget.formatting import json_safe
 
 SECRET = "sk-live-Q7x9Zk2Lm"
 
@@ -159,3 +160,16 @@ def test_redacted_repr_cuts_before_shortening() -> None:
     secret = "pw-S1-hunter2"
     text = redacted_repr("x" * 490 + f" bad {secret}", secret_values({"password": secret}), limit=500)
     assert "pw-" not in text and "hunter" not in text and text.startswith("'xxx")
+
+
+@pytest.mark.parametrize("short", ["ab", "x"])
+def test_pairs_in_arguments_are_redacted_on_the_fast_path_too(tmp_path: Path, short: str) -> None:
+    """Even a value too short to be cut from text never stands beside its secret-looking name."""
+    path = tmp_path / "a.jsonl"
+    gate = Gate(approver=ScriptedApprover([Approve()]), audit=AuditLog(path))
+    gate.wrap(lambda url, headers: "ok")("https://x", [("Accept", "json"), ("Authorization", short), ["pin", short]])
+    request = next(r for r in _records(path) if r["type"] == "request")
+    assert request["request"]["arguments"]["headers"] == [["Accept", "json"], ["Authorization", REDACTED], ["pin", REDACTED]]
+    record = {"headers": [["Authorization", short], ["user", "bob"]]}
+    assert _plain_safe(record, None) is not None
+    assert _plain_safe(record, SECRET_NAMES) == json_safe(_redact(record, SECRET_NAMES, None, 0))
