@@ -191,8 +191,9 @@ class ApprovalRequest:
         SDK-injected contexts (a RunContext, ToolRuntime, ...) are left out: the agent
         reads this in a rejection, and the context is the SDK's, not the model's call.
         Secret-named arguments (and secret-named keys inside dict values) read
-        ``[REDACTED]``, by the audit log's pattern (``hitl_widget.audit.SECRET_NAMES``):
-        exception texts built from this are shown to agents and logged.
+        ``[REDACTED]``, by the audit log's pattern (``hitl_widget.audit.SECRET_NAMES``), and
+        so does the password of a URL (``postgresql://app:[REDACTED]@db/prod``): exception
+        texts built from this are shown to agents and logged.
         """
         from . import audit  # read at each call: the pattern is the audit log's, whatever it is now
 
@@ -204,7 +205,7 @@ class ApprovalRequest:
             name: audit.REDACTED if pattern.search(name) else _redacted(value, pattern, audit.REDACTED, budget, set())
             for name, value in arguments.items()
         }
-        return call_text(self.function, shown)
+        return audit._redact_url_passwords(call_text(self.function, shown))
 
     def arguments_text(self, limit: int = 2000) -> dict[str, str]:
         """Every argument as pretty-printed, truncated text."""

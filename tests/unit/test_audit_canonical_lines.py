@@ -39,6 +39,7 @@ def last_decision(lines: list[bytes]) -> int:
     return max(i for i, line in enumerate(lines) if json.loads(line)["type"] == "decision")
 
 
+@pytest.mark.subprocess
 def test_a_duplicate_key_placed_first_does_not_verify(tmp_path: Path) -> None:
     path, lines = write_log(tmp_path)
     i = last_decision(lines)

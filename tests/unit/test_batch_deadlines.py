@@ -129,6 +129,7 @@ def _typing(delay: float, keys: bytes) -> io.TextIOWrapper:
     return os.fdopen(r, "r")
 
 
+@pytest.mark.threads
 def test_terminal_table_prompt_stops_waiting_for_a_call_at_its_deadline() -> None:
     out = io.StringIO()
     ran: list[str] = []
@@ -140,6 +141,7 @@ def test_terminal_table_prompt_stops_waiting_for_a_call_at_its_deadline() -> Non
     assert "2. timed out: it will not run" in out.getvalue()
 
 
+@pytest.mark.threads
 def test_terminal_table_prompt_returns_when_every_call_timed_out() -> None:
     ran: list[str] = []
     batch = Batch(approver=TerminalApprover(stdin=_typing(20, b"A\n"), stdout=io.StringIO()))

@@ -125,3 +125,16 @@ def test_redact_text_cuts_the_password_and_keeps_the_rest(text: str, expected: s
 )
 def test_urls_without_a_password_are_left_alone(text: str) -> None:
     assert redact_text(text) == text
+
+
+def test_the_rejection_message_the_agent_reads_has_no_url_password() -> None:
+    from hitl_widget import ApprovalRejected, Gate, Reject, ScriptedApprover
+
+    def connect(dsn: str) -> str:
+        return "connected"
+
+    gate = Gate(approver=ScriptedApprover([Reject("use the read replica")]))
+    with pytest.raises(ApprovalRejected) as caught:
+        gate.wrap(connect)("postgresql://app:s3cr3t-pw@db/prod")
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert "postgresql://app:[REDACTED]@db/prod" in str(caught.value) and "use the read replica" in str(caught.value)
