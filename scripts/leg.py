@@ -1,7 +1,7 @@
 """Run one leg of ``make test`` with its output prefixed and kept; summarize all legs at the end.
 
     python scripts/leg.py NAME -- COMMAND [ARGS ...]    # one leg
-    python scripts/leg.py --summary                     # after all legs: a table; exit 1 if any failed
+    python scripts/leg.py --summary                     # after all legs: a table and "tests: N passed, N failed"; exit 1 if any failed
 
 A leg's output streams live, each line prefixed ``[NAME]`` (legs run in parallel under
 ``make -j``), and goes to build/test-logs/NAME.log; its exit status and duration go to
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -51,6 +52,23 @@ def run_leg(name: str, command: list[str]) -> int:
     return status
 
 
+#: the closing counts of pytest ("=== 12 passed, 1 skipped in 3.1s ===") and vitest ("Tests  7 passed (7)")
+_PYTEST_TOTALS = re.compile(r"^=+ (?P<counts>(?:\d+ \w+(?:, )?)+) in [\d.]+s")
+_VITEST_TOTALS = re.compile(r"^\s*Tests\s+(?P<counts>(?:\d+ \w+ ?(?:\| )?)+)\(\d+\)")
+
+
+def totals(lines: list[str]) -> dict[str, int]:
+    """The test counts a leg's log closes with: {"passed": n, "failed": n, ...} (pytest and vitest)."""
+    found: dict[str, int] = {}
+    for line in lines:
+        match = _PYTEST_TOTALS.match(line) or _VITEST_TOTALS.match(line)
+        if match:
+            for count, word in re.findall(r"(\d+) (\w+)", match.group("counts")):
+                key = {"error": "errors"}.get(word, word)
+                found[key] = found.get(key, 0) + int(count)
+    return found
+
+
 def summary() -> int:
     started = sorted(p.stem for p in LOGS.glob("*.started"))
     if not started:
@@ -74,6 +92,14 @@ def summary() -> int:
         print(f"\n== {name}: last {min(TAIL_LINES, len(lines))} lines of build/test-logs/{name}.log ==")
         print("\n".join(lines[-TAIL_LINES:]))
     print(f"\n{len(started) - len(failed)} of {len(started)} legs passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    counts: dict[str, int] = {}
+    for name in started:
+        log = LOGS / f"{name}.log"
+        for word, n in totals(log.read_text(errors="replace").splitlines() if log.exists() else []).items():
+            counts[word] = counts.get(word, 0) + n
+    failures = counts.get("failed", 0) + counts.get("errors", 0)
+    extra = "".join(f", {counts[w]} {w}" for w in ("skipped", "xfailed", "xpassed") if counts.get(w))
+    print(f"tests: {counts.get('passed', 0)} passed, {failures} failed{extra}")  # every leg's tests, added up
     return 1 if failed else 0
 
 

@@ -1,0 +1,24 @@
+"""make test's summary adds every leg's closing counts into one plain line (scripts/leg.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import leg  # noqa: E402
+
+
+def test_pytest_and_vitest_closing_lines_are_added_up() -> None:
+    lines = [
+        "[noise] 12 passed",  # not a closing line
+        "===== 3 failed, 12 passed, 1 skipped in 3.10s =====",
+        "====== 2 errors in 4.95s ======",
+        "      Tests  1 failed | 6 passed (7)",
+    ]
+    assert leg.totals(lines) == {"failed": 4, "passed": 18, "skipped": 1, "errors": 2}
+
+
+def test_a_log_without_closing_lines_counts_nothing() -> None:
+    assert leg.totals(["collected 0 items", "FAILED (exit 1) in 0 s"]) == {}
