@@ -1,7 +1,7 @@
 """Run one leg of ``make test`` with its output prefixed and kept; summarize all legs at the end.
 
     python scripts/leg.py NAME -- COMMAND [ARGS ...]    # one leg
-    python scripts/leg.py --summary                     # after all legs: a table and "tests: N passed, N failed"; exit 1 if any failed
+    python scripts/leg.py --summary                     # after all legs: a table, "tests: N passed, N failed"; 1 on failure
 
 A leg's output streams live, each line prefixed ``[NAME]`` (legs run in parallel under
 ``make -j``), and goes to build/test-logs/NAME.log; its exit status and duration go to

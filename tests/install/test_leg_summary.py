@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import leg  # noqa: E402
+import leg
 
 
 def test_pytest_and_vitest_closing_lines_are_added_up() -> None:
