@@ -54,13 +54,15 @@ def run_leg(name: str, command: list[str]) -> int:
 
 #: the closing counts of pytest ("=== 12 passed, 1 skipped in 3.1s ===") and vitest ("Tests  7 passed (7)")
 _PYTEST_TOTALS = re.compile(r"^=+ (?P<counts>(?:\d+ \w+(?:, )?)+) in [\d.]+s")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _VITEST_TOTALS = re.compile(r"^\s*Tests\s+(?P<counts>(?:\d+ \w+ ?(?:\| )?)+)\(\d+\)")
 
 
 def totals(lines: list[str]) -> dict[str, int]:
     """The test counts a leg's log closes with: {"passed": n, "failed": n, ...} (pytest and vitest)."""
     found: dict[str, int] = {}
-    for line in lines:
+    for raw in lines:
+        line = _ANSI.sub("", raw)  # vitest colours its summary when it thinks it runs in CI
         match = _PYTEST_TOTALS.match(line) or _VITEST_TOTALS.match(line)
         if match:
             for count, word in re.findall(r"(\d+) (\w+)", match.group("counts")):
