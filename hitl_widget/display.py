@@ -182,16 +182,8 @@ def _as_builtin(value: Any) -> Any:
         return int.__int__(value)
     if issubclass(type(value), float):
         return float.__float__(value)
-    if issubclass(type(value), dict):
-        return dict.copy(value)
-    if issubclass(type(value), list):
-        return list.copy(value)
-    if issubclass(type(value), tuple):
-        return tuple.__getitem__(value, slice(None))
-    if issubclass(type(value), frozenset):
-        return frozenset.copy(value)
-    if issubclass(type(value), set):
-        return set.copy(value)
+    if issubclass(type(value), (dict, list, tuple, frozenset, set)):
+        return _builtin_view(value)
     raise _NotJSON
 
 

@@ -55,6 +55,7 @@ from typing import Any
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
+from pyodide_wheels import marker_environment  # Pyodide's marker environment, shared with the Pyodide test leg
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -213,28 +214,10 @@ def read_metadata(whl: Path) -> tuple[str, list[str], list[str]]:
     return str(meta["Version"]), list(meta.get_all("Requires-Dist") or []), sorted(tops)
 
 
-def pyodide_environment(python_version: str) -> dict[str, str]:
-    """Marker environment of Pyodide's Python (for evaluating Requires-Dist)."""
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": python_version,
-        "os_name": "posix",
-        "platform_machine": "wasm32",
-        "platform_python_implementation": "CPython",
-        "platform_release": "",
-        "platform_system": "Emscripten",
-        "platform_version": "",
-        "python_full_version": python_version + ".0",
-        "python_version": python_version,
-        "sys_platform": "emscripten",
-        "extra": "",
-    }
-
-
 def wheel_requirements(whl: Path, extras: list[str], python_version: str) -> list[str]:
     """Canonical names of what ``whl`` (with ``extras``) requires under Pyodide."""
     _, requires, _ = read_metadata(whl)
-    env = pyodide_environment(python_version)
+    env = marker_environment(python_version)
     names: list[str] = []
     for line in requires:
         req = Requirement(line)
