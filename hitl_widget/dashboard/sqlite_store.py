@@ -9,7 +9,7 @@
   twice after one (``NORMAL`` would survive a process crash only).
 - ``subscribe``: changes by this Store are announced right after their commit; changes by other
   Store objects on the file (other threads' stores, other processes) are read from the
-  ``changes`` table by a poller thread every 50 ms.
+  ``changes`` table by a poller thread every 20 ms.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["SqliteStore"]
 
 log = logging.getLogger("hitl_widget.dashboard.store")
 
-POLL_S = 0.05
+POLL_S = 0.02
 KEEP_CHANGES = 100_000
 
 

@@ -47,7 +47,7 @@ Refinements of the shared interface (all backward compatible):
   for history views beside the default ``"queue"`` (pending first, then oldest first). ``limit``
   is 1..500 (default 50). A cursor is only valid with the same filters and order.
 - ``subscribe``: SQLite calls back for changes committed by any ``Store`` on the same file in this
-  or another process too (a change table polled every 50 ms); PostgreSQL via LISTEN/NOTIFY
+  or another process too (a change table polled every 20 ms); PostgreSQL via LISTEN/NOTIFY
   (channel ``hitl_requests``), delivered by one listener thread per ``Store``. A callback's
   exception is logged and does not reach the store.
 - Users: ``add_user(name, password, roles) -> User`` raises ``Conflict`` when the name is taken;
