@@ -81,10 +81,12 @@ def bars_svg(items: Sequence[tuple[str, float]], title: str = "", unit: str = ""
     span = width - label_w - value_w
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{html.escape(title or "bar chart")}" style="font-family:var(--jp-ui-font-family,sans-serif);font-size:12px">'
+        f'aria-label="{html.escape(title or "bar chart")}" '
+        'style="font-family:var(--jp-ui-font-family,sans-serif);font-size:12px">'
     ]
     if title:
-        parts.append(f'<text x="0" y="15" style="fill:var(--jp-ui-font-color1,currentColor);font-weight:600">{html.escape(title)}</text>')
+        title_style = "fill:var(--jp-ui-font-color1,currentColor);font-weight:600"
+        parts.append(f'<text x="0" y="15" style="{title_style}">{html.escape(title)}</text>')
     for i, ((label, _), value) in enumerate(zip(items, values)):
         y = top + i * (bar_h + gap)
         w = max(1.0, span * value / peak)
@@ -103,10 +105,12 @@ def bars_svg(items: Sequence[tuple[str, float]], title: str = "", unit: str = ""
 def _show(markup: str) -> None:
     from IPython.display import HTML, display
 
-    display(HTML(markup))
+    display(HTML(markup))  # type: ignore[no-untyped-call]
 
 
-def show_table(rows: Iterable[Mapping[str, Any] | Sequence[Any]], columns: Sequence[str] | None = None, caption: str = "") -> None:
+def show_table(
+    rows: Iterable[Mapping[str, Any] | Sequence[Any]], columns: Sequence[str] | None = None, caption: str = ""
+) -> None:
     """Display :func:`table_html` in the notebook."""
     _show(table_html(rows, columns, caption))
 
