@@ -552,7 +552,8 @@ class Gate:
                         "auto_approved", request.arguments, "on_timeout=approve", channel=channel, feedback="timed out"
                     )
                 else:
-                    resolution = Resolution("timed_out", request.arguments, "timeout", channel=channel)
+                    # the approver's reason (a dashboard that could not be reached) goes to the agent and the log
+                    resolution = Resolution("timed_out", request.arguments, "timeout", channel=channel, feedback=answer.feedback)
             elif isinstance(answer, ApprovalCancelled):
                 resolution = Resolution("cancelled", request.arguments, "cancelled", channel=channel, feedback=answer.feedback)
             else:
@@ -827,11 +828,12 @@ class Gate:
         call = request.call_text()
         status = resolution.status
         if status == "timed_out":
+            why = f" {resolution.feedback}" if resolution.feedback else ""
             return ApprovalTimeout(
                 f"{call} was not approved: no decision {_within(request.timeout)}, so it did not run "
-                "(failing closed). Ask the user before retrying it.",
+                f"(failing closed).{why} Ask the user before retrying it.",
                 request=request,
-                feedback="",
+                feedback=resolution.feedback,
             )
         if status == "cancelled":
             return ApprovalCancelled(
