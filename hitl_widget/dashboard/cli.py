@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import re
 import sys
@@ -76,7 +77,7 @@ def _read_password(stream: Any = None) -> str | None:
             print("hitl: the two passwords differ", file=sys.stderr)
             return None
         return first
-    line = stream.readline()
+    line = str(stream.readline())
     if line.endswith("\n"):
         line = line[:-1]
     if line.endswith("\r"):
@@ -163,7 +164,7 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_dashboard(sub: Any) -> None:
     try:
-        from . import server
+        server: Any = importlib.import_module(f"{__package__}.server")
     except ImportError as exc:
         missing = str(exc)
         parser = sub.add_parser("dashboard", help="serve the approval dashboard (unavailable here)")
