@@ -191,9 +191,10 @@ class SqlStore(ABC):
     # --- what a backend provides ---------------------------------------------------------------
 
     @abstractmethod
-    def _write(self) -> AbstractContextManager[Tx]:
+    def _write(self, *, durable: bool = False) -> AbstractContextManager[Tx]:
         """A write transaction: committed at the end of the ``with`` (rolled back on an exception);
-        its ``changed`` request ids are announced after the commit."""
+        its ``changed`` request ids are announced after the commit. ``durable``: the commit must
+        survive a power cut, not only a crash (claims: SQLite syncs the file for it)."""
 
     @abstractmethod
     def _read(self) -> AbstractContextManager[Tx]:
@@ -458,11 +459,12 @@ class SqlStore(ABC):
         now: float,
         feedback: Any = None,
         edits: Any = None,
+        durable: bool = False,
     ) -> StoredRequest:
         """Lock the request, apply ``rule``, save, log (accepted or not), commit; then raise the refusal."""
         error: StoreError | None
         result: StoredRequest | None = None
-        with self._write() as tx:
+        with self._write(durable=durable) as tx:
             req = self._get(tx, request_id, lock=True)
             if req is None:
                 error = NotFound(f"no request {request_id!r}")
@@ -516,7 +518,8 @@ class SqlStore(ABC):
         """approved → running, exactly once (a second claim, from any process: :class:`Conflict`)."""
         now = _check_now(now)
         return self._step(request_id, lambda r: apply_claim(r, agent=agent, version=version, now=now),
-                          actor=agent, channel="agent", action="claim", version=version, now=now)  # fmt: skip
+                          actor=agent, channel="agent", action="claim", version=version, now=now,
+                          durable=True)  # fmt: skip
 
     def report_outcome(self, request_id: str, *, agent: str, status: str, detail: Any, now: float) -> StoredRequest:
         """running → ``status`` ("succeeded" | "failed") with ``detail`` (any JSON value), once."""
