@@ -36,7 +36,8 @@ def test_stored_with_cleared_outputs_and_stable_ids(name: str) -> None:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [], f"{name} cell {cell['id']}: outputs are stored"
             assert cell["execution_count"] is None, f"{name} cell {cell['id']}: an execution count is stored"
-        assert not {"execution", "collapsed", "scrolled"} & set(cell.get("metadata", {})), f"{name} cell {cell['id']}: run metadata"
+        run_metadata = {"execution", "collapsed", "scrolled"} & set(cell.get("metadata", {}))
+        assert not run_metadata, f"{name} cell {cell['id']}: run metadata {run_metadata}"
     assert "widgets" not in raw["metadata"], f"{name}: widget state is stored"
     assert raw["metadata"].get("kernelspec", {}).get("name") == "python3", f"{name}: kernelspec"
 
