@@ -17,7 +17,7 @@ FEEDBACK = "refunds over 100 EUR need a manager; offer store credit instead"
 def test_quickstart(tmp_path: Path) -> None:
     script = AnswerScript([
         Expect("refund", approve(), {"order_id": '"A-1001"', "amount": "25.0"}),
-        # first a value the type hint refuses (the card shows the problem), then the right one
+        # first a value the type hint refuses, sent past the card's own check: Python refuses it too; then 40
         Expect("refund", edit(amount="forty"), {"order_id": '"A-1002"', "amount": "80.0"}, then=edit(amount="40")),
         Expect("refund", reject(FEEDBACK), {"order_id": '"A-1003"', "amount": "250.0"}),
     ])  # fmt: skip
