@@ -124,11 +124,18 @@ class Step:
     @property
     def feedback(self) -> str:
         """A rejection's feedback: what the reviewer wrote (the whole message when it has no feedback part)."""
-        found = _FEEDBACK.search(self.text)
-        return found.group(1).strip() if found else self.text
+        for pattern in _FEEDBACK:
+            found = pattern.search(self.text)
+            if found:
+                return found.group(1).strip()
+        return self.text
 
 
-_FEEDBACK = re.compile(r"was rejected by (?:a human reviewer|[^:]*?)(?: \([^)]*\))?: (.*)\Z", re.DOTALL)
+#: "<call> was rejected by a human reviewer (alice): <feedback>", "<call> was <why>; it did not run."
+_FEEDBACK = [
+    re.compile(r"was rejected by (?:a human reviewer|[^:]*?)(?: \([^)]*\))?: (.*)\Z", re.DOTALL),
+    re.compile(r"\) was (.*?); it did not run\.\Z", re.DOTALL),
+]
 
 Planner = Callable[[list[Step]], "Plan | list[ToolCall] | str"]
 """``planner(history) -> Plan | list[ToolCall] | str``: the calls to make next, or the final answer."""
