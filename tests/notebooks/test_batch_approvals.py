@@ -51,9 +51,9 @@ def test_batch_approvals(tmp_path: Path) -> None:
     assert answer.startswith("Announced: ") and f"PENDING_APPROVAL_1 not sent ({NO_MASS_MAIL})" in answer
     assert "email sent to enterprise@example.com" in answer and "banner shown for 24 h" in answer
 
-    assert run.cell_with("td.format").html[0].count("<tr>") == 5
+    assert run.cell_with("show_table(sent").html[0].count("<tr>") == 5
     log = run.workdir / "batch.audit.jsonl"
-    assert AuditLog.verify(log) and "chain intact" in run.cell_with("td.format").stdout
-    assert "exit code: 0" in run.cell_with("td.format").stdout
+    assert AuditLog.verify(log) and "chain intact" in run.cell_with("show_table(sent").stdout
+    assert "exit code: 0" in run.cell_with("show_table(sent").stdout
     decisions = [r["decision"] for r in AuditLog.records(log) if r["type"] == "decision"]
     assert decisions == ["auto_approved", "rejected", "edited", "approved", "approved"]
