@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("starlette")
-from starlette.applications import Starlette  # noqa: E402
-from starlette.routing import Mount  # noqa: E402
-from starlette.staticfiles import StaticFiles  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.testclient import TestClient
 
-from hitl_widget.dashboard import pages  # noqa: E402
+from hitl_widget.dashboard import pages
 
 STATIC = Path(pages.__file__).resolve().parent.parent / "static"
 
@@ -36,7 +36,9 @@ def bundle() -> None:
         pytest.fail(f"{STATIC / 'dashboard.js'} is missing: build it with `cd js && node build.mjs`")
 
 
-@pytest.mark.parametrize(("path", "page", "root"), [("/", "queue", "./"), ("/login", "login", "./"), ("/requests/abc-1", "request", "../")])
+@pytest.mark.parametrize(
+    ("path", "page", "root"), [("/", "queue", "./"), ("/login", "login", "./"), ("/requests/abc-1", "request", "../")]
+)
 def test_each_page_is_a_shell_with_a_strict_csp_and_relative_links(path: str, page: str, root: str) -> None:
     answer = client().get(path)
     assert answer.status_code == 200

@@ -54,7 +54,8 @@ export function header(api: Api, me: Me | null, title: string): HTMLElement {
   bar.append(home, el("h1", "dash-title", title));
   const tools = el("div", "dash-tools");
   if (me) {
-    const who = el("span", "dash-user", visible(me.name));
+    const who = el("span", "dash-user");
+    who.append(el("span", "dash-user-name", visible(me.name)));
     who.title = me.roles.length > 0 ? `roles: ${me.roles.join(", ")}` : "no roles";
     if (me.roles.length > 0) who.append(el("span", "dash-roles", ` (${visible(me.roles.join(", "))})`));
     tools.append(who);
