@@ -28,6 +28,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 try:  # TEMPORARY, until the server (dash-app) and DashboardApprover (dash-client) are merged
+    import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
     from server_process import DashboardServer
 
     from hitl_widget import ApprovalRejected, DashboardApprover, Gate
