@@ -19,7 +19,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml js/node_modules/.package-lock.json
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts) js/build.mjs
+hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/src/dashboard/*.ts js/src/dashboard/*.css) js/build.mjs
 	cd js && npm run build
 
 setup: $(STAMP) hitl_widget/static/widget.js postgresql
