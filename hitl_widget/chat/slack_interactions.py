@@ -551,13 +551,17 @@ def _modal_error(text: str) -> JSONResponse:
     return JSONResponse({"response_action": "errors", "errors": {FEEDBACK_BLOCK: text[:2000]}})
 
 
-def routes(store: _Store, **options: Any) -> list[Route]:
+def routes(store: _Store, *, settings: Any = None, **options: Any) -> list[Route]:
     """The Slack routes for the dashboard app: ``POST /slack/interactions`` and ``POST /slack/messages``.
 
-    ``store``: the dashboard's store (``hitl_widget.dashboard.store.Store``). ``options``: the
-    keywords of :class:`SlackInteractions` (``signing_secret``, ``bot_token``, ``api_url``,
-    ``dashboard_url``, ``dashboard_only``, ``clock``, ``decide_budget``), each defaulting to its
-    environment variable (see the module). Importing this needs starlette; slack_sdk is imported
-    on the first callback (the ``slack`` extra).
+    ``store``: the dashboard's store (``hitl_widget.dashboard.store.Store``). ``settings``: the
+    app's ``Settings`` (its ``clock`` is used, so injected test clocks hold here too).
+    ``options``: the keywords of :class:`SlackInteractions` (``signing_secret``, ``bot_token``,
+    ``api_url``, ``dashboard_url``, ``dashboard_only``, ``clock``, ``decide_budget``), each
+    defaulting to its environment variable (see the module). Importing this needs starlette;
+    slack_sdk is imported on the first callback (the ``slack`` extra).
     """
+    clock = getattr(settings, "clock", None)
+    if callable(clock):
+        options.setdefault("clock", clock)
     return SlackInteractions(store, **options).routes()

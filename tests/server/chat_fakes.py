@@ -26,6 +26,7 @@ class Call:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    response: dict[str, Any] | None = None  # what the fake answered (a posted message's ts)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class _Server:
                 )
                 return
         status, answer = self._answer(method, body)
+        call.response = answer
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
