@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_fakes import Fault, FakeTeams, texts
+from chat_fakes import FakeTeams, Fault, texts
 from server_process import DashboardServer
 
 from hitl_widget import ApprovalRejected, Gate, TeamsNotifier
