@@ -450,7 +450,7 @@ class SqlStore(ABC):
     def _step(
         self,
         request_id: str,
-        rule: Callable[[StoredRequest], Step],
+        rule: Callable[[StoredRequest, Tx], Step],
         *,
         actor: User | str,
         channel: str,
@@ -472,7 +472,7 @@ class SqlStore(ABC):
                           accepted=False, code=error.code, message=error.message, status=None,
                           feedback=feedback, edits=edits)  # fmt: skip
             else:
-                step = rule(req)
+                step = rule(req, tx)
                 if step.changed:
                     self._save(tx, step.request)
                 error = step.error
@@ -508,16 +508,25 @@ class SqlStore(ABC):
             raise Invalid("user must be a User")
         now = _check_now(now)
         action = kind if kind in ("approve", "edit", "reject") else "invalid"
+
+        def rule(r: StoredRequest, tx: Tx) -> Step:
+            # the decider as stored now (roles, person or agent), not as the caller's User says
+            row = tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (user.name,))
+            if row is None:
+                err = Forbidden(f"{user.name!r} is not a user of this dashboard", code="unknown_user", request=r)
+                return Step(r, False, err, err.message)
+            current = _user(row)
+            return apply_decision(r, version=version, user=current, kind=kind, edits=edits, feedback=feedback, now=now)
+
         return self._step(
-            request_id,
-            lambda r: apply_decision(r, version=version, user=user, kind=kind, edits=edits, feedback=feedback, now=now),
+            request_id, rule,
             actor=user, channel=str(channel), action=action, version=version, now=now, feedback=feedback, edits=edits,
         )  # fmt: skip
 
     def claim(self, request_id: str, *, agent: str, version: int, now: float) -> StoredRequest:
         """approved → running, exactly once (a second claim, from any process: :class:`Conflict`)."""
         now = _check_now(now)
-        return self._step(request_id, lambda r: apply_claim(r, agent=agent, version=version, now=now),
+        return self._step(request_id, lambda r, _tx: apply_claim(r, agent=agent, version=version, now=now),
                           actor=agent, channel="agent", action="claim", version=version, now=now,
                           durable=True)  # fmt: skip
 
@@ -528,7 +537,7 @@ class SqlStore(ABC):
             _dumps(detail)
         except (TypeError, ValueError):
             raise Invalid("detail must be JSON") from None
-        return self._step(request_id, lambda r: apply_outcome(r, agent=agent, status=status, detail=detail, now=now),
+        return self._step(request_id, lambda r, _tx: apply_outcome(r, agent=agent, status=status, detail=detail, now=now),
                           actor=agent, channel="agent", action="outcome", version=None, now=now,
                           feedback=detail if isinstance(detail, str) else None)  # fmt: skip
 
@@ -543,7 +552,7 @@ class SqlStore(ABC):
             raise Invalid("problems must be JSON") from None
         return self._step(
             request_id,
-            lambda r: apply_invalid_edit(r, agent=agent, version=version, error=error, problems=problems, now=now),
+            lambda r, _tx: apply_invalid_edit(r, agent=agent, version=version, error=error, problems=problems, now=now),
             actor=agent, channel="agent", action="invalid_edit", version=version, now=now,
             feedback=error if isinstance(error, str) else None,
         )  # fmt: skip
@@ -551,7 +560,7 @@ class SqlStore(ABC):
     def cancel(self, request_id: str, *, agent: str, reason: str | None, now: float) -> StoredRequest:
         """pending | approved (unclaimed) → cancelled."""
         now = _check_now(now)
-        return self._step(request_id, lambda r: apply_cancel(r, agent=agent, reason=reason, now=now),
+        return self._step(request_id, lambda r, _tx: apply_cancel(r, agent=agent, reason=reason, now=now),
                           actor=agent, channel="agent", action="cancel", version=None, now=now,
                           feedback=reason)  # fmt: skip
 

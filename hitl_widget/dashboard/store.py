@@ -26,7 +26,9 @@ Refinements of the shared interface (all backward compatible):
 - ``StoredRequest`` also has ``context`` (the create body's ``context``), ``approved_by`` (the
   names whose approval of the current version counts, in order), ``updated_at``; approvals carry
   ``feedback`` too: ``{user, version, at, feedback}``.
-- ``decide``: every kind needs one of the request's roles (when it names any) and a person
+- ``decide``: the decider's kind and roles are read from the store in the decision's transaction
+  (the ``User`` passed names who decides; a name the store does not know is ``Forbidden``, code
+  ``unknown_user``). Every kind needs one of the request's roles (when it names any) and a person
   (``User.kind == "person"``); ``on_behalf_of`` may reject but not approve or edit its request.
   Edits name arguments of the request's view (``view["arguments"][i]["name"]``) and are merged
   over the current version's edits (an argument not named keeps its earlier edit). A request
