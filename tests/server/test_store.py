@@ -320,6 +320,21 @@ def test_users_and_passwords(store: Store) -> None:
     assert [u.name for u in store.list_users()] == ["alice"]
 
 
+def test_the_real_hasher_uses_argon2_cffis_defaults() -> None:
+    """Outside these tests (conftest.py makes hashing cheap here) the store hashes with argon2-cffi's
+    default parameters (RFC 9106's low-memory profile: argon2id, t=3, m=64 MiB, p=4)."""
+    import argon2
+
+    from hitl_widget.dashboard import auth
+
+    real = getattr(auth._hasher, "real", auth._hasher)()
+    default = argon2.PasswordHasher()
+    assert (real.time_cost, real.memory_cost, real.parallelism, real.type) == (
+        default.time_cost, default.memory_cost, default.parallelism, argon2.Type.ID,
+    )  # fmt: skip
+    assert default.memory_cost >= 65536 and default.time_cost >= 3
+
+
 def test_passwords_are_stored_as_argon2_hashes(store: Store, db: str, backend: str) -> None:
     store.add_user("alice", "s3cret-password", [])
     if backend == "sqlite":
