@@ -238,8 +238,16 @@ class LoginThrottle:
 _MAX_LOGIN_FIELD = 1024
 
 
-def _root(conn: HTTPConnection) -> str:
-    return str(conn.scope.get("root_path") or "").rstrip("/")
+def _redirect(path: str) -> Response:
+    """303 to ``path`` (a path of the app, ``/…``) as a *relative* reference.
+
+    ``/login`` and ``/logout`` sit at the app's root, so ``path`` without its leading slash
+    resolves to the right place under any prefix, whether the proxy strips it, passes it on, or
+    rewrites absolute ``Location`` paths itself (jupyter-server-proxy does: an absolute
+    ``/hitl/…`` would come out as ``/hitl/hitl/…``).
+    Always ``./…``, so the first segment can never read as a scheme (``javascript:``).
+    """
+    return RedirectResponse("./" + path.lstrip("/"), status_code=303)
 
 
 def _safe_next(value: str | None) -> str:
@@ -289,7 +297,7 @@ async def login(request: Request) -> Response:
     if not name or not password or len(name) > _MAX_LOGIN_FIELD or len(password) > _MAX_LOGIN_FIELD:
         if as_json:
             raise ApiError(422, "invalid_body", "username and password are required (at most 1024 characters each)")
-        return RedirectResponse(f"{_root(request)}/login?error=missing", status_code=303)
+        return _redirect("/login?error=missing")
     client = request.client.host if request.client else "?"
     wait = max(ctx.throttle.retry_after(name), ctx.address_throttle.retry_after(client))
     if wait > 0:
@@ -301,7 +309,7 @@ async def login(request: Request) -> Response:
         ctx.address_throttle.failed(client)
         if as_json:
             raise ApiError(401, "invalid_login", "wrong username or password")
-        return RedirectResponse(f"{_root(request)}/login?error=invalid", status_code=303)
+        return _redirect("/login?error=invalid")
     ctx.throttle.succeeded(name)
     old = request.cookies.get(SESSION_COOKIE)
     if old and len(old) <= 512:
@@ -314,7 +322,7 @@ async def login(request: Request) -> Response:
             headers={"Cache-Control": "no-store"},
         )
     else:
-        response = RedirectResponse(f"{_root(request)}{target}", status_code=303)
+        response = _redirect(target)
     set_session_cookie(response, request, sid, secure=ctx.settings.secure_cookies)
     return response
 
@@ -343,6 +351,6 @@ async def logout(request: Request) -> Response:
     if as_json:
         response = JSONResponse({"ok": True}, headers={"Cache-Control": "no-store"})
     else:
-        response = RedirectResponse(f"{_root(request)}/login", status_code=303)
+        response = _redirect("/login")
     clear_session_cookie(response, request, secure=ctx.settings.secure_cookies)
     return response

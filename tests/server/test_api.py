@@ -466,7 +466,7 @@ def test_event_stream_sends_each_change(api: Api) -> None:
 def test_login_sets_a_strict_http_only_cookie(api: Api) -> None:
     client = api.server.client()
     answer = client.post("/login", data={"username": "alice", "password": PASSWORD})
-    assert answer.status_code == 303 and answer.headers["location"] == "/"
+    assert answer.status_code == 303 and answer.headers["location"] == "./"  # relative: right under any prefix
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith("hitl_session=")
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
@@ -476,11 +476,14 @@ def test_login_sets_a_strict_http_only_cookie(api: Api) -> None:
                                      headers={"X-Forwarded-Proto": "https"})
     assert "secure" in {p.strip().lower() for p in https.headers["set-cookie"].split(";")}
     nxt = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/requests/abc"})
-    assert nxt.headers["location"] == "/requests/abc"
-    evil = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": "//evil.example/x"})
-    assert evil.headers["location"] == "/"
+    assert nxt.headers["location"] == "./requests/abc"
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        answer = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": evil})
+        assert answer.headers["location"] == "./", evil
+    scheme_like = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/javascript:alert(1)"})
+    assert scheme_like.headers["location"] == "./javascript:alert(1)"  # a path under the app, never a scheme
     wrong = api.server.client().post("/login", data={"username": "alice", "password": "nope"})
-    assert wrong.status_code == 303 and wrong.headers["location"] == "/login?error=invalid"
+    assert wrong.status_code == 303 and wrong.headers["location"] == "./login?error=invalid"
     assert "set-cookie" not in wrong.headers
     error(api.server.client().post("/login", json={"username": "alice", "password": "nope"}), 401, "invalid_login")
     error(api.server.client().post("/login", json={"username": "agent-1", "password": "x"}), 401, "invalid_login")
@@ -581,12 +584,18 @@ def test_unknown_paths_and_methods_are_json_errors(api: Api) -> None:
 
 
 def test_a_path_prefix_from_the_proxy(api: Api) -> None:
-    """jupyter-server-proxy strips /hitl and sends X-Forwarded-Prefix: links and the cookie keep it."""
+    """jupyter-server-proxy strips /hitl and sends X-Forwarded-Prefix: the cookie's path keeps it
+    (redirects are relative, so they need no prefix)."""
     client = api.server.client(headers={"X-Forwarded-Prefix": "/user/me/hitl"})
     answer = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/requests/r1"})
-    assert answer.status_code == 303 and answer.headers["location"] == "/user/me/hitl/requests/r1"
+    assert answer.status_code == 303 and answer.headers["location"] == "./requests/r1"
     assert "path=/user/me/hitl/" in answer.headers["set-cookie"].lower()
     assert client.get("/healthz").status_code == 200
-    # a prefix that is not a plain path is ignored (no redirect to another site)
+    # (the browser sends the cookie under /user/me/hitl/; this client is told to)
+    session = {"Cookie": answer.headers["set-cookie"].split(";")[0]}
+    assert client.get("/api/me", headers=session).json()["name"] == "alice"  # the routes match without the prefix
+    # a proxy that passes the prefix on (does not strip it) works too
+    assert client.get("/user/me/hitl/api/me", headers=session).json()["name"] == "alice"
+    # a prefix that is not a plain path is ignored
     evil = api.server.client(headers={"X-Forwarded-Prefix": "//evil.example"})
-    assert evil.post("/login", data={"username": "alice", "password": PASSWORD}).headers["location"] == "/"
+    assert "path=/;" in evil.post("/login", data={"username": "alice", "password": PASSWORD}).headers["set-cookie"].lower()
