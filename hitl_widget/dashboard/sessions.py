@@ -347,10 +347,6 @@ async def logout(request: Request) -> Response:
     if identity is not None and identity.via == "session" and identity.session_id:
         check_csrf(request, identity, fields.get(CSRF_FIELD))
         await run_in_threadpool(store.end_session, identity.session_id)
-    response: Response
-    if as_json:
-        response = JSONResponse({"ok": True}, headers={"Cache-Control": "no-store"})
-    else:
-        response = _redirect("/login")
+    response = JSONResponse({"ok": True}, headers={"Cache-Control": "no-store"}) if as_json else _redirect("/login")
     clear_session_cookie(response, request, secure=ctx.settings.secure_cookies)
     return response

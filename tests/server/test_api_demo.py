@@ -30,8 +30,8 @@ def _start(db: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], str
     """Start the demo; (the process, its output of this start) once it serves."""
     offset = log.stat().st_size if log.exists() else 0
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "dashboard_demo.py"), "--db", str(db), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        command = [sys.executable, str(ROOT / "scripts" / "dashboard_demo.py"), "--db", str(db), "--port", str(port)]
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while "hitl dashboard: serving" not in log.read_text()[offset:]:
         assert proc.poll() is None, log.read_text()
@@ -63,7 +63,8 @@ def test_make_dashboard_demo(tmp_path: Path) -> None:
         items = _pending(client, 3)
         assert sorted(str(i["function"]) for i in items) == ["delete_user", "deploy", "refund"]
         assert all(i["agent"] == "demo-agent" for i in items)
-        assert httpx.get(f"http://127.0.0.1:{port}/api/me", headers={"Authorization": f"Bearer {token.group(1)}"}).status_code == 200
+        agent = httpx.get(f"http://127.0.0.1:{port}/api/me", headers={"Authorization": f"Bearer {token.group(1)}"})
+        assert agent.json()["name"] == "demo-agent"
         refund = next(i for i in items if i["function"] == "refund")
         assert client.post(f"/api/requests/{refund['id']}/decisions", json={"version": 1, "kind": "approve"}).status_code == 200
         deadline = time.monotonic() + 20
