@@ -330,7 +330,7 @@ class DashboardApprover:
         left = request.remaining()
         # the server's clock decides the timeout (and records it as timed out); the agent's deadline, a
         # moment later, is the backstop for a server that cannot be reached
-        timeout_s = None if left is None else max(0.0, left - min(1.0, 0.1 * left))
+        timeout_s = None if left is None else max(0.001, left - min(1.0, 0.1 * left))
         context: dict[str, Any] = {"agent_process": f"{socket.gethostname()} pid {os.getpid()}"}
         if request.context:
             context["context"] = json_safe(request.context)

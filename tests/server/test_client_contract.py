@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from client_helpers import Call
 from fake_dashboard import FakeDashboard
 
 from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
@@ -43,30 +43,6 @@ def tools(dashboard: DashboardApprover, ran: list[Any], **options: Any) -> tuple
         return f"refunded {amount} on {order}"
 
     return refund, refund_async
-
-
-class Call(threading.Thread):
-    """One tool call in a thread of its own: ``.result`` or ``.error`` once joined."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        super().__init__(daemon=True)
-        self.fn, self.args = fn, args
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.result = self.fn(*self.args)
-        except BaseException as exc:
-            self.error = exc
-
-    def outcome(self, timeout: float = 10.0) -> Any:
-        self.join(timeout)
-        assert not self.is_alive(), "the call did not end"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def test_approved_on_the_dashboard_it_is_claimed_runs_once_and_its_outcome_is_reported():
