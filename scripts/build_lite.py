@@ -26,8 +26,15 @@ or PyPI at run time:
   pydantic 2.14.4).
 * lite/jupyter-lite.json preloads the packages named in its ``loadPyodideOptions.packages``
   (hitl_widget among them) when the kernel starts, so ``import hitl_widget`` works with no
-  ``%pip`` cell. The same names are the roots this script resolves the wheels from.
-* The site's files are notebooks/, their kernelspec set to the Pyodide kernel's (else Lite
+  ``%pip`` cell. The same names are the roots this script resolves the wheels from. Among
+  them is pydantic-ai-slim, the example notebooks' demo agent (notebooks/demo_agent.py, the
+  ``demo`` extra), with its pure-Python dependencies; a package that only Pyodide needs (so
+  the build environment cannot have it installed, e.g. httpx2-jsfetch, httpx2's transport
+  under Emscripten) is pinned in ``PYODIDE_ONLY``. Pyodide's own stdlib has sqlite3 (the
+  data-analysis notebook's database), so no wheel is needed for it; ``check_site`` checks it
+  is there (some Pyodide versions unvendor it into a package of their own).
+* The site's files are every file of notebooks/ (each notebook, the demo agent, notebooks/data/
+  with the SQLite database), the notebooks' kernelspec set to the Pyodide kernel's (else Lite
   asks which kernel to start).
 * examples/pyodide-page/ goes to ``pyodide-page/``: a plain HTML page running Pyodide on
   the main thread, where hitl_widget asks with ``window.confirm`` / ``window.prompt``.
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import email.parser
+import fnmatch
 import hashlib
 import importlib.metadata
 import json
@@ -81,6 +89,14 @@ KERNEL_SHIMS = ["piplite", "pyodide-kernel", "ipykernel", "widgetsnbextension"]
 FROM_BUILD_ENVIRONMENT = {"pydantic", "pydantic-core", "typing-extensions", "typing-inspection", "annotated-types"}
 #: compiled packages: PyPI's Pyodide wheel (cp tag, the lock's platform) instead of a pure-Python one
 COMPILED = {"pydantic-core"}
+#: required only under Pyodide (a marker ``sys_platform == 'emscripten'``), so not installed in the
+#: build environment, whose versions pin everything else: pinned here
+PYODIDE_ONLY = {"httpx2-jsfetch": "1.0"}
+#: stdlib modules the notebooks use that some Pyodide versions unvendor into packages of their own
+#: (npm's pyodide ships none): the build checks they are in this Pyodide's python_stdlib.zip
+STDLIB_NEEDED = ["sqlite3"]
+#: left out of the site's copy of notebooks/
+NOT_SHIPPED = (".ipynb_checkpoints", "*.audit.jsonl", "__pycache__", "*.pyc", "*.sqlite-journal", "*.sqlite-wal", "*.sqlite-shm")
 
 
 @dataclass
@@ -249,6 +265,8 @@ def resolve(
             path, extras = shims[name], []
         elif name in locked and name not in FROM_BUILD_ENVIRONMENT:
             path, extras = pip_download(name, str(locked[name]["version"]), python_version), []
+        elif name in PYODIDE_ONLY:
+            path, extras = pip_download(name, PYODIDE_ONLY[name], python_version), []
         else:
             try:
                 version = importlib.metadata.version(name)
@@ -311,7 +329,7 @@ def stage(pyodide_lock: dict[str, Any], wheels: dict[str, Wheel], entries: dict[
     pyodide_dir.mkdir(parents=True)
     for config in sorted(LITE_CONFIG_DIR.glob("*.json")):
         shutil.copy2(config, STAGE / config.name)
-    shutil.copytree(NOTEBOOKS, STAGE / "files", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.audit.jsonl"))
+    shutil.copytree(NOTEBOOKS, STAGE / "files", ignore=shutil.ignore_patterns(*NOT_SHIPPED))
     for notebook in (STAGE / "files").rglob("*.ipynb"):
         use_lite_kernel(notebook)
     for name in PYODIDE_RUNTIME:
@@ -345,9 +363,30 @@ def check_site(output_dir: Path, wheels: dict[str, Wheel]) -> None:
     contents = json.loads((output_dir / "api" / "contents" / "all.json").read_text())
     if not any(c["name"].endswith(".ipynb") for c in contents["content"]):
         sys.exit("no notebook in the site's contents (is jupyter_server installed in the build environment?)")
+    relative = [p.relative_to(NOTEBOOKS) for p in shipped_files()]
+    missing = [str(p) for p in relative if not (output_dir / "files" / p).is_file()]
+    if missing:
+        sys.exit(f"files of notebooks/ missing from the site's files/: {missing}")
+    with zipfile.ZipFile(pyodide_dir / "python_stdlib.zip") as zf:
+        stdlib = set(zf.namelist())
+    for name in STDLIB_NEEDED:
+        if f"{name}/__init__.py" not in stdlib:
+            sys.exit(
+                f"Pyodide's python_stdlib.zip has no {name} (this Pyodide unvendors it into a package of its own, "
+                "which npm's pyodide does not ship): the notebooks that use it would fail in the site"
+            )
     with zipfile.ZipFile(pyodide_dir / wheels["hitl-widget"].path.name) as zf:
         if "hitl_widget/static/widget.js" not in zf.namelist():
             sys.exit("the site's hitl_widget wheel has no widget.js")
+
+
+def shipped_files() -> list[Path]:
+    """Every file of notebooks/ that goes into the site (notebooks, the demo agent, data)."""
+
+    def left_out(path: Path) -> bool:
+        return any(fnmatch.fnmatch(part, pattern) for part in path.relative_to(NOTEBOOKS).parts for pattern in NOT_SHIPPED)
+
+    return [path for path in sorted(NOTEBOOKS.rglob("*")) if path.is_file() and not left_out(path)]
 
 
 def dir_size(path: Path) -> int:
