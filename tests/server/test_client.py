@@ -19,6 +19,7 @@ from client_helpers import Call, decide, pending, status_of, wait_status
 from server_process import DashboardServer, dashboard_server_factory
 
 from hitl_widget import ApprovalRejected, ApprovalTimeout, AuditLog, DashboardApprover, Gate
+from hitl_widget.dashboard.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.threads, pytest.mark.subprocess, pytest.mark.timeout(120)]
 
@@ -46,9 +47,10 @@ class Dashboard:
 
 def start(make: Any, db: str, policy: str | None = POLICY) -> Dashboard:
     server = make(db, policy)
-    for name, roles in (("alice", ("ops", "manager")), ("bob", ("ops",)), ("carol", ("ops", "manager")), ("dan", ())):
-        server.add_user(name, f"{name}-pw", *roles)
-    token = server.add_token("agent-1")
+    with open_store(db) as store:  # (the CLI's own tests are test_store_cli.py; here, quicker in-process)
+        for name, roles in (("alice", ("ops", "manager")), ("bob", ("ops",)), ("carol", ("ops", "manager")), ("dan", ())):
+            store.add_user(name, f"{name}-pw", roles)
+        token = store.add_token("agent-1")
     people = {name: server.person(name, f"{name}-pw") for name in ("alice", "bob", "carol", "dan")}
     return Dashboard(server, token, people)
 
@@ -58,9 +60,9 @@ def make_server(tmp_path: Path) -> Iterator[Any]:
     yield from dashboard_server_factory(tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def dash(request: pytest.FixtureRequest, make_server: Any, tmp_path: Path) -> Dashboard:
-    db = str(tmp_path / "hitl.db") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+@pytest.fixture
+def dash(make_server: Any, db: str) -> Dashboard:
+    """A server on a fresh database of each backend (conftest's ``db``: SQLite, PostgreSQL)."""
     return start(make_server, db)
 
 

@@ -2,7 +2,7 @@
 
 Every call must end exactly as it was decided, and no call may run twice: executions are
 counted in a file that each run appends to (tests/server/agent_process.py for agents in
-processes of their own).
+processes of their own). ``db`` (tests/server/conftest.py) runs a test on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from client_helpers import Call, decide, pending, status_of, wait_status
 from server_process import DashboardServer, dashboard_server_factory
 
 from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
+from hitl_widget.dashboard.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.threads, pytest.mark.subprocess, pytest.mark.timeout(180)]
 
@@ -36,14 +37,10 @@ def make_server(tmp_path: Path) -> Iterator[Any]:
 
 def setup(make: Any, db: str) -> tuple[DashboardServer, str]:
     server = make(db)
-    server.add_user("alice", "alice-pw", "ops", "manager")
-    server.add_user("bob", "bob-pw", "ops", "manager")
-    return server, server.add_token("agent-1")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return str(tmp_path / "hitl.db") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    with open_store(db) as store:  # (quicker than the CLI, whose own tests are test_store_cli.py)
+        store.add_user("alice", "alice-pw", ("ops", "manager"))
+        store.add_user("bob", "bob-pw", ("ops", "manager"))
+        return server, store.add_token("agent-1")
 
 
 def tools(server: DashboardServer, token: str, ran: list[Any], **options: Any) -> Any:
