@@ -63,10 +63,12 @@ _FINAL = {
     "rejected": "Rejected",
     "timed_out": "Timed out",
     "cancelled": "Cancelled",
-    "running": "Approved, running",
-    "succeeded": "Approved, ran: succeeded",
-    "failed": "Approved, ran: failed",
+    "running": "Approved",
+    "succeeded": "Approved",
+    "failed": "Approved",
 }
+#: after who and when: what the approved call did since
+_AFTER = {"running": " · running now", "succeeded": " · ran: succeeded", "failed": " · ran: failed"}
 
 
 def request_link(dashboard: str, request_id: str) -> str:
@@ -192,7 +194,7 @@ def _status_text(stored: Mapping[str, Any]) -> str:
             parts.append(f"at {_date(at)}")
     if status == "timed_out":
         parts.append("(nobody decided in time; the call did not run)")
-    text = " ".join(parts)
+    text = " ".join(parts) + _AFTER.get(status, "")
     if decision is not None and decision.get("kind") == "edit":
         text += "\nApproved with edited arguments (see the dashboard for the change)."
     feedback = decision.get("feedback") if decision is not None else None
@@ -290,7 +292,7 @@ def message(
     blocks.append({"type": "actions", "block_id": "hitl_actions", "elements": elements})
     if pending and not buttons:
         blocks.append(_context(f"{mrkdwn(risk, keep='')} requests are decided in the dashboard only."))
-    fallback = f"{title}: {mrkdwn(function, keep='')}() [{mrkdwn(risk, keep='')}] — {_FINAL.get(status, status)}"
+    fallback = f"{title}: {mrkdwn(function, keep='')}() [{mrkdwn(risk, keep='')}] — {_FINAL.get(status, status)}{_AFTER.get(status, '')}"
     return fallback, blocks
 
 
