@@ -292,7 +292,8 @@ def message(
     blocks.append({"type": "actions", "block_id": "hitl_actions", "elements": elements})
     if pending and not buttons:
         blocks.append(_context(f"{mrkdwn(risk, keep='')} requests are decided in the dashboard only."))
-    fallback = f"{title}: {mrkdwn(function, keep='')}() [{mrkdwn(risk, keep='')}] — {_FINAL.get(status, status)}{_AFTER.get(status, '')}"
+    state = _FINAL.get(status, mrkdwn(status, keep="")) + _AFTER.get(status, "")
+    fallback = f"{title}: {mrkdwn(function, keep='')}() [{mrkdwn(risk, keep='')}] — {state}"
     return fallback, blocks
 
 
