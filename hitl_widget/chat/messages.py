@@ -124,8 +124,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+def _name(text: str, limit: int = 100) -> str:
+    """A name (function, risk, person, agent) for mrkdwn: escaped, on one line, bounded."""
+    return mrkdwn(cut(text, limit)[0], keep="")
+
+
 def _names(items: Iterable[object]) -> str:
-    return ", ".join(mrkdwn(str(item), keep="") for item in items)
+    return ", ".join(_name(str(item)) for item in list(items)[:20])
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -230,17 +235,17 @@ def message(
     status = str(stored.get("status") or "pending")
     pending = status == "pending"
     title = "Approval needed" if pending else "Approval request"
-    blocks: list[dict[str, Any]] = [_section(f"*{title}:* {mrkdwn(function, keep='')}()")]
+    blocks: list[dict[str, Any]] = [_section(f"*{title}:* {_name(function, 200)}()")]
     summary = view.get("summary")
     if isinstance(summary, str) and summary:
         blocks.append(_context(mrkdwn(cut(summary, 300)[0], keep="")))
-    facts = [f"*Risk:* {mrkdwn(risk, keep='')}"]
+    facts = [f"*Risk:* {_name(risk)}"]
     requester = stored.get("on_behalf_of")
     if requester:
-        facts.append(f"*Requested by:* {mrkdwn(str(requester), keep='')}")
+        facts.append(f"*Requested by:* {_name(str(requester))}")
     agent = stored.get("agent")
     if agent:
-        facts.append(f"*Agent:* {mrkdwn(str(agent), keep='')}")
+        facts.append(f"*Agent:* {_name(str(agent))}")
     needed = stored.get("approvals_needed")
     roles = stored.get("roles")
     if isinstance(needed, int):
@@ -291,9 +296,9 @@ def message(
     )
     blocks.append({"type": "actions", "block_id": "hitl_actions", "elements": elements})
     if pending and not buttons:
-        blocks.append(_context(f"{mrkdwn(risk, keep='')} requests are decided in the dashboard only."))
+        blocks.append(_context(f"{_name(risk)} requests are decided in the dashboard only."))
     state = _FINAL.get(status, mrkdwn(status, keep="")) + _AFTER.get(status, "")
-    fallback = f"{title}: {mrkdwn(function, keep='')}() [{mrkdwn(risk, keep='')}] — {state}"
+    fallback = f"{title}: {_name(function, 200)}() [{_name(risk)}] — {state}"
     return fallback, blocks
 
 
@@ -308,7 +313,7 @@ def reject_modal(request_id: str, version: int, function: str, *, channel: str |
         "submit": {"type": "plain_text", "text": "Reject", "emoji": False},
         "close": {"type": "plain_text", "text": "Cancel", "emoji": False},
         "blocks": [
-            _section(f"Reject *{mrkdwn(function, keep='')}()*? The agent reads your feedback and can try another way."),
+            _section(f"Reject *{_name(function, 200)}()*? The agent reads your feedback and can try another way."),
             {
                 "type": "input",
                 "block_id": FEEDBACK_BLOCK,

@@ -101,7 +101,9 @@ class SlackApprover:
     ``on_behalf_of``: the person the agent acts for (cannot approve the request).
     ``dashboard_only``: risks whose messages get no buttons. ``notify``: more notifiers for
     the dashboard approver (a ``TeamsNotifier``). ``slack_timeout``: seconds per Slack API
-    attempt. ``client``: a ready ``slack_sdk.WebClient`` (instead of ``token``/``base_url``).
+    attempt. ``register_every``: seconds between re-registrations of a pending request's
+    message with the server (so a restarted server keeps it current again). ``client``: a
+    ready ``slack_sdk.WebClient`` (instead of ``token``/``base_url``).
     Other keywords go to :class:`~hitl_widget.approvers.dashboard.DashboardApprover`
     (``request_key``, ``poll_seconds``, ``unreachable_after``, ``backoff``, ``transport``).
 
@@ -128,6 +130,7 @@ class SlackApprover:
         notify: Iterable[Any] = (),
         link_base: str | None = None,
         slack_timeout: float = 10.0,
+        register_every: float = REGISTER_EVERY,
         client: Any = None,
         **dashboard_options: Any,
     ) -> None:
@@ -142,6 +145,7 @@ class SlackApprover:
         self.dashboard_only = frozenset(dashboard_only)
         self.link_base = (link_base or dashboard).rstrip("/")
         self.slack_timeout = slack_timeout
+        self.register_every = register_every
         self._token = token
         self._base_url = base_url
         self._client = client
@@ -307,7 +311,7 @@ class SlackApprover:
         self._event(post, "posted", post.ts)
         while True:
             self._register(post)
-            if post.done.wait(REGISTER_EVERY) or time.monotonic() > post.deadline + 60:
+            if post.done.wait(self.register_every) or time.monotonic() > post.deadline + 60:
                 break
         if not post.server_updates:
             self._update_self(post)
