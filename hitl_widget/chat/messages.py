@@ -266,17 +266,19 @@ def message(
     blocks.append(_section(_status_text(stored)))
     elements: list[dict[str, Any]] = []
     version = stored.get("version")
+    approvable = view.get("approvable", True) is not False
     if pending and buttons and type(version) is int:
         value = action_value(rid, version)
-        elements.append(
-            {
-                "type": "button",
-                "action_id": APPROVE,
-                "style": "primary",
-                "value": value,
-                "text": {"type": "plain_text", "text": "Approve", "emoji": False},
-            }
-        )
+        if approvable:  # (else the store would refuse an approval: an argument too large to show whole)
+            elements.append(
+                {
+                    "type": "button",
+                    "action_id": APPROVE,
+                    "style": "primary",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Approve", "emoji": False},
+                }
+            )
         elements.append(
             {
                 "type": "button",
@@ -297,6 +299,8 @@ def message(
     blocks.append({"type": "actions", "block_id": "hitl_actions", "elements": elements})
     if pending and not buttons:
         blocks.append(_context(f"{_name(risk)} requests are decided in the dashboard only."))
+    elif pending and not approvable:
+        blocks.append(_context("An argument is too large to show whole, so this call can only be rejected."))
     state = _FINAL.get(status, mrkdwn(status, keep="")) + _AFTER.get(status, "")
     fallback = f"{title}: {_name(function, 200)}() [{_name(risk)}] — {state}"
     return fallback, blocks
