@@ -51,8 +51,17 @@ def _readable(mrkdwn: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _needs_local_python() -> None:
+    if sys.platform == "emscripten":
+        raise RuntimeError(
+            "this notebook starts a dashboard server and local stand-ins for Slack and Teams, which a kernel in the "
+            "browser (JupyterLite, Pyodide) cannot: run it in JupyterLab with a local Python (make demo)"
+        )
+
+
 class _Loopback:
     def __init__(self) -> None:
+        _needs_local_python()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
