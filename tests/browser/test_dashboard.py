@@ -525,3 +525,34 @@ def test_light_and_dark_with_screenshots(page: Any, dash: Dashboard) -> None:
     expect(toggle).to_have_text("Theme: dark")
     page.emulate_media(color_scheme="light")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg  # the choice wins
+
+
+def test_behind_a_path_prefix_every_url_keeps_it(page: Any, tmp_path: Path) -> None:
+    """As under jupyter-server-proxy (/hitl/): the pages' links, API calls and redirects stay under the prefix."""
+    from playwright.sync_api import expect
+
+    server = DashboardServer(str(tmp_path / "prefix.db"), extra_args=["--root-path", "/hitl"], log_path=tmp_path / "prefix.log")
+    server.start()
+    try:
+        server.add_user("ann", PEOPLE["ann"][0], "ops")
+        base = f"{server.url}/hitl"
+        dash = Dashboard(server, server.add_token("prefixed-agent"))
+        agent = call(dash, echo, text="under-a-prefix")
+        page.goto(f"{base}/")
+        page.wait_for_url(f"{base}/login")
+        page.get_by_label("Username").fill("ann")
+        page.get_by_label("Password").fill(PEOPLE["ann"][0])
+        page.get_by_role("button", name="Log in").click()
+        link = page.locator("a.dash-open", has_text="echo()")
+        expect(link).to_be_visible(timeout=TIMEOUT_MS)
+        link.click()
+        page.wait_for_url(re.compile(rf"^{re.escape(base)}/requests/\w+$"))
+        page.locator(".dash-card .hitl-card").get_by_role("button", name="Approve", exact=True).click()
+        expect(page.locator(".dash-card .hitl-record-text")).to_have_text(re.compile(r"approved by ann"), timeout=TIMEOUT_MS)
+        assert agent.wait().error is None and agent.result == "under-a-prefix"
+        page.locator("a.dash-back").click()
+        page.wait_for_url(f"{base}/")
+        outside = [u for u in page.requested_urls if not u.startswith(f"{base}/")]
+        assert not outside, outside
+    finally:
+        server.close()
