@@ -26,7 +26,7 @@ import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
 try:  # TEMPORARY, until the server (dash-app) and DashboardApprover (dash-client) are merged
     import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
     from server_process import DashboardServer
