@@ -4,8 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
-	test-integrations lint check-legs typecheck bench clean lite-build lite
+.PHONY: chromium postgresql setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+	test-integrations test-server lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml js/node_modules/.package-lock.json
 hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts) js/build.mjs
 	cd js && npm run build
 
-setup: $(STAMP) hitl_widget/static/widget.js
+setup: $(STAMP) hitl_widget/static/widget.js postgresql
 
 demo: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
@@ -52,15 +52,19 @@ lite: lite-build
 # Fast legs are listed first, except the longest (the browser), which starts at once beside them.
 JOBS ?= 2
 LEG = $(PY) scripts/leg.py
-TEST_LEGS := test-browser lint typecheck test-js test-unit test-pyodide test-kernel test-install test-kernel6 test-integrations
+TEST_LEGS := test-browser lint typecheck test-js test-unit test-server test-pyodide test-kernel test-install test-kernel6 test-integrations
 # A new leg (its own venv, like test-kernel6 and test-integrations) goes into TEST_LEGS, and the
 # test folders it runs into LEG_DIRS: every folder of tests/ with test files must be run by some
 # leg (check-legs, part of lint).
-LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install tests/integrations
+LEG_DIRS := tests/unit tests/pyodide tests/kernel tests/terminal tests/browser tests/notebooks tests/install tests/integrations tests/server
 
 test: setup chromium $(LITE_DIR)/jupyter-lite.json
 	@$(LEG) --reset
 	@$(MAKE) --no-print-directory -k -j$(JOBS) $(TEST_LEGS); status=$$?; $(LEG) --summary || status=1; exit $$status
+
+# The dashboard store's tests start their own PostgreSQL cluster with Debian's binaries (installed here where missing).
+postgresql:
+	scripts/ensure-postgresql.sh
 
 # Browser tests use Debian's chromium (never a downloaded browser).
 chromium:
@@ -84,6 +88,10 @@ test-kernel: setup
 # Real JupyterLab, Notebook 7, JupyterLite and a Pyodide page in headless Chromium.
 test-browser: setup chromium
 	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser tests/notebooks
+
+# The dashboard server: its store on a real SQLite file and a real PostgreSQL cluster, its API on loopback.
+test-server: setup
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/server
 
 # pip install of the wheel into fresh venvs (beside JupyterLab; without the card's libraries), real kernels.
 test-install: setup

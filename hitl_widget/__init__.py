@@ -1,7 +1,7 @@
 """hitl_widget: a person approves, edits or rejects an AI agent's function calls before they run."""
 
 from . import environment as _environment
-from .approvers import AutoApprove, AutoReject, ScriptedApprover, TerminalApprover
+from .approvers import AutoApprove, AutoReject, DashboardApprover, ScriptedApprover, TerminalApprover
 from .audit import AuditLog
 from .batch import Batch
 from .decisions import Approve, Edit, Reject
@@ -36,6 +36,7 @@ __all__ = [
     "AutoReject",
     "Batch",
     "Budget",
+    "DashboardApprover",
     "Edit",
     "Gate",
     "InvalidEdit",

@@ -348,7 +348,7 @@ _SIMPLE: dict[type, Callable[[Any], str]] = {
 }
 
 
-def fingerprint(arguments: dict[str, Any]) -> str | None:
+def fingerprint(arguments: dict[str, Any], *, key: bytes | None = None) -> str | None:
     """A keyed hash of the exact arguments, or None when some value has no exact encoding.
 
     Equal fingerprints mean equal names, value types and values (``1`` and ``1.0``,
@@ -357,14 +357,15 @@ def fingerprint(arguments: dict[str, Any]) -> str | None:
     Decimal, Fraction, datetime/date/time (with UTC-offset or zoneinfo zones)/timedelta,
     UUID, paths, range, enum members, lists, tuples, dicts (in order), sets,
     frozensets, NamedTuples and dataclasses of these. The key is random per process, so
-    a log reader cannot test guessed values against it.
+    a log reader cannot test guessed values against it; ``key`` (up to 64 bytes) gives one that
+    outlives the process (the dashboard approver's, so an agent that restarts matches its request).
     """
     out: list[str] = []
     try:
         _encode(arguments, out, set())
     except (_NoExactEncoding, RecursionError):
         return None
-    hasher = hashlib.blake2b(key=_FINGERPRINT_KEY, digest_size=16)
+    hasher = hashlib.blake2b(key=_FINGERPRINT_KEY if key is None else key, digest_size=16)
     for part in out:
         hasher.update(part.encode("utf-8", "surrogatepass"))
     return hasher.hexdigest()

@@ -4,6 +4,22 @@
 async-ness whose every call is turned into an ApprovalRequest, decided by the policy
 (see ``hitl_widget.policy`` for the order of rules) or by a person, audited, and
 then run with exactly the approved arguments, or refused with ApprovalRejected.
+
+Run hooks: an approver that keeps its own record of the call (the dashboard's, which runs a
+call at most once) may define, beside ``__call__``:
+
+- ``before_run(request, resolution)``: called once the call is approved, right before the
+  function runs (``resolution.arguments`` are what it runs with). Raising stops the call: the
+  function does not run, the exception reaches the caller (an audit log records the outcome
+  ``not_run``).
+- ``after_run(request, outcome)``: called after the function returned or raised, with
+  ``outcome = {"status": "succeeded" | "failed", "detail": text}`` (the result's or the error's
+  bounded repr, with the audit log's secrets redacted). Its failure is logged, never raised:
+  the call has run and its result goes to the caller.
+
+Async calls await ``before_run_async`` / ``after_run_async`` when the approver has them (else
+the sync ones are called). Only the approver whose answer let the call run is called (after
+an edit decided by another approver, that one), and only for a person's decision through it.
 """
 
 from __future__ import annotations
@@ -87,6 +103,7 @@ class Resolution:
     waited_ms: float = 0.0
     grant_refused: str = ""  # why an "always: arguments" asked for was not granted
     grant_key: str | None = field(default=None, repr=False)  # the fingerprint an arguments grant is keyed by
+    decider: object = field(default=None, repr=False)  # the approver whose answer this is (its run hooks are called)
 
     @property
     def runs(self) -> bool:
@@ -565,7 +582,8 @@ class Gate:
                         "auto_approved", request.arguments, "on_timeout=approve", channel=channel, feedback="timed out"
                     )
                 else:
-                    resolution = Resolution("timed_out", request.arguments, "timeout", channel=channel)
+                    # the approver's reason (a dashboard that could not be reached) goes to the agent and the log
+                    resolution = Resolution("timed_out", request.arguments, "timeout", channel=channel, feedback=answer.feedback)
             elif isinstance(answer, ApprovalCancelled):
                 resolution = Resolution("cancelled", request.arguments, "cancelled", channel=channel, feedback=answer.feedback)
             else:
@@ -789,6 +807,7 @@ class Gate:
     def _follow_sync(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution, decider: object = None) -> Resolution:
         """Settle what follows a decision by ``decider`` (grants; an edited call decided again), asking synchronously."""
         rounds = 1
+        resolution.decider = decider
         step = self._after_decision(guard, request, resolution, rounds, decider)
         while isinstance(step, _Reask):
             rounds += 1
@@ -797,6 +816,7 @@ class Gate:
             started = time.monotonic()
             answer = self._ask_recorded(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
+            resolution.decider = step.approver
             step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
 
@@ -805,6 +825,7 @@ class Gate:
     ) -> Resolution:
         """``_follow_sync`` for async callers: another approver is awaited, never blocking the loop."""
         rounds = 1
+        resolution.decider = decider
         step = self._after_decision(guard, request, resolution, rounds, decider)
         while isinstance(step, _Reask):
             rounds += 1
@@ -813,6 +834,7 @@ class Gate:
             started = time.monotonic()
             answer = await self._ask_recorded_async(guard, step.approver, step.request, step.channel, started)
             resolution = self._settle(guard, step.request, answer, step.channel, started)
+            resolution.decider = step.approver
             step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
 
@@ -837,11 +859,12 @@ class Gate:
         call = request.call_text()
         status = resolution.status
         if status == "timed_out":
+            why = f" {resolution.feedback}" if resolution.feedback else ""
             return ApprovalTimeout(
                 f"{call} was not approved: no decision {_within(request.timeout)}, so it did not run "
-                "(failing closed). Ask the user before retrying it.",
+                f"(failing closed).{why} Ask the user before retrying it.",
                 request=request,
-                feedback="",
+                feedback=resolution.feedback,
             )
         if status == "cancelled":
             return ApprovalCancelled(
@@ -1019,17 +1042,73 @@ class Gate:
         return self.run(guard, request, resolution)
 
     def run(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Any:
-        """Run the real function with the approved arguments, recording the outcome."""
-        if guard.audit is None:
+        """Run the real function with the approved arguments, recording the outcome (and the run hooks, see the module)."""
+        hooks = _run_hooks(resolution)
+        if guard.audit is None and hooks is None:
             return guard.target.call(resolution.arguments)
+        if hooks is not None:
+            try:
+                before = hooks.before_run
+                if before is not None:
+                    before(request, resolution)
+                elif hooks.before_run_async is not None:
+                    _run_coroutine_blocking(hooks.before_run_async(request, resolution))
+            except BaseException as exc:
+                self._not_run(guard, request, exc)
+                raise
         started = time.perf_counter()
         try:
             result = guard.target.call(resolution.arguments)
         except BaseException as exc:
             self._outcome(guard, request, started, error=exc)
+            if hooks is not None:
+                self._after_run(guard, request, hooks, exc, None)
             raise
         self._outcome(guard, request, started, result)
+        if hooks is not None:
+            self._after_run(guard, request, hooks, None, result)
         return result
+
+    def _not_run(self, guard: _Guard, request: ApprovalRequest, exc: BaseException) -> None:
+        """A before_run hook stopped an approved call: record that it did not run (the caller gets ``exc``)."""
+        error = f"{type(exc).__name__}: {_redacted_text(guard, request, str(exc))}"
+        log.warning("%s was approved but did not run: before_run refused (%s)", _log_text(guard, request), error)
+        try:
+            self._audit(guard, "outcome", request_id=request.id, status="not_run", rule="before_run", error=error)
+        except AuditUnavailable as failure:  # the call did not run either way; the caller gets the hook's error
+            log.error("%s: %s", _log_text(guard, request), failure)
+
+    def _outcome_for_hook(
+        self, guard: _Guard, request: ApprovalRequest, error: BaseException | None, result: Any
+    ) -> dict[str, str]:
+        if error is None:
+            return {"status": "succeeded", "detail": f"returned {_redacted_text(guard, request, result)}"}
+        return {"status": "failed", "detail": f"raised {type(error).__name__}: {_redacted_text(guard, request, str(error))}"}
+
+    def _after_run(
+        self, guard: _Guard, request: ApprovalRequest, hooks: _RunHooks, error: BaseException | None, result: Any
+    ) -> None:
+        """Call the after_run hook; never raises (the call has run: its result or error goes to the caller)."""
+        try:
+            outcome = self._outcome_for_hook(guard, request, error, result)
+            if hooks.after_run is not None:
+                hooks.after_run(request, outcome)
+            elif hooks.after_run_async is not None:
+                _run_coroutine_blocking(hooks.after_run_async(request, outcome))
+        except Exception as exc:
+            log.error("%s ran, but its approver's after_run failed: %s: %s", _log_text(guard, request), type(exc).__name__, exc)
+
+    async def _after_run_async(
+        self, guard: _Guard, request: ApprovalRequest, hooks: _RunHooks, error: BaseException | None, result: Any
+    ) -> None:
+        try:
+            outcome = self._outcome_for_hook(guard, request, error, result)
+            if hooks.after_run_async is not None:
+                await hooks.after_run_async(request, outcome)
+            elif hooks.after_run is not None:
+                hooks.after_run(request, outcome)
+        except Exception as exc:
+            log.error("%s ran, but its approver's after_run failed: %s: %s", _log_text(guard, request), type(exc).__name__, exc)
 
     async def _call_async(self, guard: _Guard, arguments: dict[str, Any]) -> Any:
         request = self._new_request(guard, arguments)
@@ -1039,13 +1118,27 @@ class Gate:
         return await self.run_async(guard, request, resolution)
 
     async def run_async(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> Any:
+        hooks = _run_hooks(resolution)
+        if hooks is not None:
+            try:
+                if hooks.before_run_async is not None:
+                    await hooks.before_run_async(request, resolution)
+                elif hooks.before_run is not None:
+                    hooks.before_run(request, resolution)
+            except BaseException as exc:
+                self._not_run(guard, request, exc)
+                raise
         started = time.perf_counter()
         try:
             result = await guard.target.call(resolution.arguments)
         except BaseException as exc:
             self._outcome(guard, request, started, error=exc)
+            if hooks is not None:
+                await self._after_run_async(guard, request, hooks, exc, None)
             raise
         self._outcome(guard, request, started, result)
+        if hooks is not None:
+            await self._after_run_async(guard, request, hooks, None, result)
         return result
 
     # -- many tools at once ----------------------------------------------------------
@@ -1076,6 +1169,25 @@ class Gate:
 
 
 _MISSING = object()
+
+
+@dataclass(slots=True)
+class _RunHooks:
+    """An approver's run hooks (see the module's docstring); each None when it has not that one."""
+
+    before_run: Callable[[ApprovalRequest, Resolution], Any] | None
+    after_run: Callable[[ApprovalRequest, dict[str, str]], Any] | None
+    before_run_async: Callable[[ApprovalRequest, Resolution], Any] | None
+    after_run_async: Callable[[ApprovalRequest, dict[str, str]], Any] | None
+
+
+def _run_hooks(resolution: Resolution) -> _RunHooks | None:
+    """The run hooks of the approver whose decision let this call run, or None (the common case, at once)."""
+    decider = resolution.decider
+    if decider is None or resolution.rule != "person":
+        return None
+    found = [getattr(decider, name, None) for name in ("before_run", "after_run", "before_run_async", "after_run_async")]
+    return _RunHooks(*found) if any(hook is not None for hook in found) else None
 
 
 @dataclass(slots=True)

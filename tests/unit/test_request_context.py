@@ -109,10 +109,8 @@ def test_wrong_kinds_are_refused_when_wrapping() -> None:
         Gate().wrap(lambda: None, context="ticket 7")
 
 
-@pytest.mark.notebook
 def test_the_card_view_shows_the_context_as_text(tmp_path: Path) -> None:
-    pytest.importorskip("anywidget")
-    from hitl_widget.widget import request_view
+    from hitl_widget.card_view import request_view
 
     approver = ScriptedApprover([Approve()])
     gate = Gate(approver=approver)

@@ -1,0 +1,187 @@
+"""The SQLite store: one file, WAL mode, safe for many threads and several processes.
+
+- Each thread gets its own connection (WAL lets readers run beside the one writer).
+- Every write is ``BEGIN IMMEDIATE`` (the database's write lock is taken before the request is
+  read, so two deciders cannot both see version 3 pending), behind an in-process lock so this
+  process's threads queue without SQLite's busy back-off; other processes wait up to
+  ``busy_timeout_s`` (30 s).
+- ``synchronous=FULL``: a committed claim survives a power cut, so an approved call never runs
+  twice after one (``NORMAL`` would survive a process crash only).
+- ``subscribe``: changes by this Store are announced right after their commit; changes by other
+  Store objects on the file (other threads' stores, other processes) are read from the
+  ``changes`` table by a poller thread every 50 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .policy_file import Policy
+from .sql_store import SqlStore, Tx
+
+__all__ = ["SqliteStore"]
+
+log = logging.getLogger("hitl_widget.dashboard.store")
+
+POLL_S = 0.05
+KEEP_CHANGES = 100_000
+
+
+class _SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self.conn = conn
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(sql, tuple(params))
+        rows = cur.fetchall() if cur.description is not None else []
+        return [tuple(r) for r in rows]
+
+
+class SqliteStore(SqlStore):
+    """The store in the SQLite file ``path`` (created with its migrations when new)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path, *, policy: Policy | None = None, busy_timeout_s: float = 30.0) -> None:
+        super().__init__(policy=policy)
+        self.path = str(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._own_seqs: set[int] = set()
+        self._own_lock = threading.Lock()
+        self._poller: threading.Thread | None = None
+        self._stop = threading.Event()
+        parent = Path(self.path).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise FileNotFoundError(f"the folder of the database does not exist: {parent}")
+        conn = self._conn()
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise RuntimeError(f"{self.path}: SQLite refused WAL mode (journal_mode is {mode})")
+        with self._write() as tx:
+            self._apply_migrations(tx)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Tx]:
+        with self._write_lock:
+            conn = self._conn()
+            if conn.in_transaction:  # a nested write (the RLock let this thread in): join it
+                yield _SqliteTx(conn)
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            tx = _SqliteTx(conn)
+            try:
+                yield tx
+                for rid in dict.fromkeys(tx.changed):
+                    row = tx.one("INSERT INTO changes (request_id) VALUES (?) RETURNING seq", (rid,))
+                    assert row is not None
+                    if self._poller is not None:  # the poller skips what this Store announces itself
+                        with self._own_lock:
+                            self._own_seqs.add(int(row[0]))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if tx.changed:
+            self._announce(list(dict.fromkeys(tx.changed)))
+
+    @contextmanager
+    def _read(self) -> Iterator[Tx]:
+        conn = self._conn()
+        if conn.in_transaction:
+            yield _SqliteTx(conn)
+            return
+        conn.execute("BEGIN")
+        try:
+            yield _SqliteTx(conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _integrity_errors(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.IntegrityError,)
+
+    def _prune(self) -> None:
+        super()._prune()
+        with self._write() as tx:
+            tx.q("DELETE FROM changes WHERE seq < (SELECT MAX(seq) FROM changes) - ?", (KEEP_CHANGES,))
+
+    # --- changes from other Store objects ------------------------------------------------------
+
+    def _start_listening(self) -> None:
+        with self._callbacks_lock:
+            if self._poller is not None or self._closed:
+                return
+            row = self._conn().execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()
+            start = int(row[0])
+            self._poller = threading.Thread(target=self._poll, args=(start,), name="hitl-sqlite-changes", daemon=True)
+            self._poller.start()
+
+    def _poll(self, last: int) -> None:
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False)
+        try:
+            data_version = None
+            while not self._stop.wait(POLL_S):
+                try:
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if version == data_version:
+                        continue
+                    data_version = version
+                    rows = conn.execute("SELECT seq, request_id FROM changes WHERE seq > ? ORDER BY seq", (last,)).fetchall()
+                except sqlite3.Error:
+                    log.exception("reading changes from %s failed; retrying", self.path)
+                    data_version = None
+                    continue
+                theirs = []
+                for seq, rid in rows:
+                    last = max(last, int(seq))
+                    with self._own_lock:
+                        if seq in self._own_seqs:
+                            self._own_seqs.discard(seq)
+                            continue
+                    theirs.append(str(rid))
+                if theirs:
+                    self._announce(theirs)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Stop the poller and close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._poller is not None and self._poller is not threading.current_thread():
+            self._poller.join(timeout=5)
+        self._closed = True
+        with self._connections_lock:
+            conns, self._connections = self._connections, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
