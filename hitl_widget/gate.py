@@ -436,14 +436,13 @@ class Gate:
         name = guard.instance_name
         if name is not None and name in request.arguments:
             _snapshot_instance(request, name)
-        if guard.context_of is not None:
-            self._describe(guard, request)
 
     def _describe(self, guard: _Guard, request: ApprovalRequest) -> None:
         """``request.context``: the function's static context plus what ``context=`` computes for this call.
 
-        Called once the request holds its own copy of the arguments, before anyone is asked (and
-        again for an edited call's new state). A context function that raises or returns no dict
+        Called once a person will be asked and the request holds its own copy of the arguments
+        (``resolve``, a batch's queue), and again for an edited call's new state; never for a
+        call the policy lets through or refuses by itself. A context function that raises or returns no dict
         adds a ``context`` entry saying so, noted on the request; the call is still asked about.
         """
         context_of = guard.context_of
@@ -988,6 +987,7 @@ class Gate:
         if verdict.action != "ask":
             return self._automatic(guard, request, verdict)
         self._freeze(guard, request)
+        self._describe(guard, request)
         approver = self.approver_for(guard, request)
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
@@ -1001,6 +1001,7 @@ class Gate:
         if verdict.action != "ask":
             return self._automatic(guard, request, verdict)
         self._freeze(guard, request)
+        self._describe(guard, request)
         approver = self.approver_for(guard, request)
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)

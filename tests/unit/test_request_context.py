@@ -60,8 +60,24 @@ def test_not_computed_when_no_one_is_asked() -> None:
     def harmless(n: int) -> int:
         return n
 
-    assert small(1) == 1 and harmless(2) == 2
+    # a risk function reads (a copy of) the arguments of every call: still no context for a call nobody is asked about
+    @gate.require_approval(when=lambda call: call.arguments["n"] > 10, risk=lambda r: "high", context=counted)
+    def rated(n: int) -> int:
+        return n
+
+    assert small(1) == 1 and harmless(2) == 2 and rated(3) == 3
     assert calls == []
+
+
+def test_a_batch_computes_it_when_the_call_is_queued() -> None:
+    from hitl_widget import Batch
+
+    approver = ScriptedApprover([Approve()])
+    batch = Batch(approver=approver)
+    delete = batch.wrap(lambda where: len(where), context=_rows_matching)
+    assert delete([4, 5]) == "PENDING_APPROVAL_1"
+    assert batch.review_and_execute() == {1: 2}
+    assert approver.requests[0].context["dry run"] == "would delete 2 rows"
 
 
 def test_static_entries_are_kept_and_a_failing_function_still_asks() -> None:
