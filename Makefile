@@ -19,7 +19,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml js/node_modules/.package-lock.json
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts) js/build.mjs
+hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/src/dashboard/*.ts js/src/dashboard/*.css) js/build.mjs
 	cd js && npm run build
 
 setup: $(STAMP) hitl_widget/static/widget.js postgresql
@@ -81,13 +81,14 @@ test-unit: setup
 test-pyodide: setup
 	@$(LEG) $@ -- $(PY) scripts/run_pyodide_tests.py
 
-# A real ipykernel (7) driven as a frontend would, and the terminal prompt in a pseudo-terminal.
+# A real ipykernel (7) driven as a frontend would, the example notebooks top to bottom in one
+# (cards answered over the widget comm), and the terminal prompt in a pseudo-terminal.
 test-kernel: setup
-	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/kernel tests/terminal
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/kernel tests/notebooks tests/terminal
 
 # Real JupyterLab, Notebook 7, JupyterLite and a Pyodide page in headless Chromium.
 test-browser: setup chromium
-	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser tests/notebooks
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser
 
 # The dashboard server: its store on a real SQLite file and a real PostgreSQL cluster, its API on loopback.
 test-server: setup

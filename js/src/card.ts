@@ -141,11 +141,21 @@ export function describeRecord(fn: string, record: DecisionRecord): string {
   }
 }
 
+/** How a host page uses the card (the notebook widget needs none of these). */
+export interface CardOptions {
+  /** Offer "Always approve" and its scope (default true). The dashboard has no session to remember it in. */
+  always?: boolean;
+}
+
+/** Render `request` into `root`. `send` is the transport: the notebook widget sends the message
+ * over the comm (or the Lite relay), the dashboard POSTs it as a decision; either answers a refusal
+ * with `showProblems`. */
 export function renderCard(
   root: HTMLElement,
   request: RequestView,
   send: (message: DecisionMessage) => void,
   now: () => number = Date.now,
+  options: CardOptions = {},
 ): CardHandle {
   const card = el("section", "hitl-card");
   card.setAttribute("aria-label", `Approval request for ${request.function}`);
@@ -241,7 +251,9 @@ export function renderCard(
     option.value = value;
     scope.append(option);
   }
-  actions.append(approve, edit, reject, always, scope);
+  actions.append(approve, edit, reject);
+  const offerAlways = options.always !== false;
+  if (offerAlways) actions.append(always, scope);
   // Shown while the edit panel holds changes not yet sent: Approve would run the ORIGINAL
   // arguments, so it is off until the person runs the edit or discards it.
   const unsent = el(

@@ -65,6 +65,7 @@ def error_reply(fe: Frontend, code: str) -> dict[str, Any]:
 
 def test_pip_install_beside_jupyterlab_gives_a_working_card(wheel: Path, tmp_path: Path) -> None:
     assert "hitl_widget/static/widget.js" in wheel_files(wheel)
+    assert {"hitl_widget/static/dashboard.js", "hitl_widget/static/dashboard.css"} <= set(wheel_files(wheel))
     venv = Venv.create(tmp_path / "venv")
     venv.install(wheel, "jupyterlab")
     assert venv.has("anywidget") and venv.has("ipywidgets")  # pulled in by hitl_widget, not by jupyterlab
