@@ -106,7 +106,8 @@ def card(facts: Mapping[str, Any], *, dashboard: str, now: float | None = None) 
         fact_rows.append({"title": "Approvals needed", "value": str(facts["approvals_needed"])})
     expires = epoch(facts.get("expires_at"))
     if expires is not None:
-        fact_rows.append({"title": "Expires", "value": teams_markdown(f"{_utc(expires)} (in {max(0, int(expires - now))} s)")})
+        left = max(0, int(expires - now))
+        fact_rows.append({"title": "Expires", "value": teams_markdown(f"{_utc(expires)} (in {left} s, as of {_utc(now)})")})
     body.append({"type": "FactSet", "facts": fact_rows})
     arguments = list(facts.get("arguments") or [])
     for argument in arguments[:MAX_ARGUMENTS]:
