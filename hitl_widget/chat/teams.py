@@ -245,6 +245,12 @@ class TeamsNotifier:
             while time.monotonic() < end:
                 try:
                     response = client.get(f"/api/requests/{request_id}/wait", params={"version": version, "timeout": 25})
+                    if 400 <= response.status_code < 500:  # a revoked token, another agent's request: asking again cannot help
+                        self._failed(
+                            f"Teams outcome card for request {request_id} not posted: the dashboard answered "
+                            f"HTTP {response.status_code} while following it"
+                        )
+                        return
                     data = response.json() if response.status_code == 200 else None
                 except (httpx.HTTPError, ValueError):
                     data = None
