@@ -149,7 +149,7 @@ def apply_decision(
         done = req.with_changes(status="rejected", decision=decision, decided_at=now, updated_at=now)
         return Step(done, True, None, "rejected")
 
-    if req.on_behalf_of is not None and user.name == req.on_behalf_of:
+    if req.on_behalf_of is not None and user.name.casefold() == req.on_behalf_of.casefold():
         return _refuse(
             req, Forbidden(f"{user.name} asked for this call (on behalf of) and cannot approve it", code="self_approval")
         )

@@ -473,3 +473,17 @@ def test_a_newer_schema_than_this_code_is_refused(db: str, backend: str) -> None
     _raw_execute(db, backend, ["INSERT INTO schema_version VALUES (999, 'future', 0)"])
     with pytest.raises(RuntimeError, match="newer than this hitl_widget knows"):
         open_store(db)
+
+
+def test_names_are_one_name_ignoring_case(store: Store) -> None:
+    store.add_user("alice", "pw", ["ops"])
+    with pytest.raises(Conflict):
+        store.add_user("Alice", "pw", ["manager"])
+    with pytest.raises(Conflict):
+        store.add_token("ALICE")
+    store.add_token("agent-1")
+    with pytest.raises(Conflict):
+        store.add_token("Agent-1")
+    with pytest.raises(Conflict):
+        store.add_user("AGENT-1", "pw", [])
+    assert [u.name for u in store.list_users()] == ["agent-1", "alice"]
