@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from store_factories import PASSWORD, make_person, make_request, new_request
@@ -487,3 +488,18 @@ def test_names_are_one_name_ignoring_case(store: Store) -> None:
     with pytest.raises(Conflict):
         store.add_user("AGENT-1", "pw", [])
     assert [u.name for u in store.list_users()] == ["agent-1", "alice"]
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100, encoding="utf-8")
+    before = notes.read_bytes()
+    with pytest.raises(sqlite3.DatabaseError):
+        open_store(str(notes))
+    assert notes.read_bytes() == before
+    with pytest.raises(FileNotFoundError, match="folder of the database does not exist"):
+        open_store(str(tmp_path / "missing" / "hitl.db"))
+    with pytest.raises(ValueError):
+        open_store("  ")
