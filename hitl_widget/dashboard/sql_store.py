@@ -622,6 +622,29 @@ class SqlStore(ABC):
         if not rows:
             raise NotFound(f"no person {name!r}")
 
+    def set_roles(self, name: str, roles: Sequence[str]) -> User:
+        """Replace a person's roles (:class:`NotFound` for an unknown person). Takes effect at their
+        next decision: ``decide`` reads roles from the store."""
+        checked = auth.check_roles(roles)
+        with self._write() as tx:
+            row = tx.one(
+                f"UPDATE users SET roles = ? WHERE name = ? AND kind = 'person' RETURNING {USER_COLUMNS}",
+                (_dumps(list(checked)), name),
+            )
+        if row is None:
+            raise NotFound(f"no person {name!r}")
+        return _user(row)
+
+    def remove_user(self, name: str) -> None:
+        """Remove a person or an agent: their sessions end and their tokens stop working at once;
+        what they decided or asked stays in the requests and the log (:class:`NotFound` when unknown)."""
+        with self._write() as tx:
+            rows = tx.q("DELETE FROM users WHERE name = ? RETURNING name", (name,))
+            tx.q("DELETE FROM sessions WHERE name = ?", (name,))
+            tx.q("UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (time.time(), name))
+        if not rows:
+            raise NotFound(f"no user {name!r}")
+
     def get_user(self, name: str) -> User | None:
         with self._read() as tx:
             row = tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (name,))

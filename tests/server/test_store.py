@@ -503,3 +503,34 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path)
         open_store(str(tmp_path / "missing" / "hitl.db"))
     with pytest.raises(ValueError):
         open_store("  ")
+
+
+def test_roles_change_and_removal_take_effect_at_once(store: Store) -> None:
+    from hitl_widget.dashboard.policy_file import Policy, Rule
+
+    store.policy = Policy(risks={"high": Rule(1, ("ops",))})
+    alice = store.add_user("alice", "pw", ["dev"])
+    sid = store.create_session(alice)
+    req = make_request(store, risk="high")
+    with pytest.raises(Forbidden):
+        store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+    assert store.set_roles("alice", ["ops"]) == User("alice", roles=("ops",))
+    assert store.user_for_session(sid) == User("alice", roles=("ops",))
+    done = store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+    assert done.status == "approved"
+    token = store.add_token("agent-7")
+    store.remove_user("alice")
+    store.remove_user("agent-7")
+    assert store.user_for_session(sid) is None and store.user_for_token(token) is None
+    assert store.verify_password("alice", "pw") is None
+    assert store.get_request(req.id).decision["by"] == ["alice"]  # type: ignore[union-attr]  # the record stays
+    other = make_request(store)
+    with pytest.raises(Forbidden) as exc:
+        store.decide(other.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+    assert exc.value.code == "unknown_user"
+    with pytest.raises(NotFound):
+        store.remove_user("alice")
+    with pytest.raises(NotFound):
+        store.set_roles("ghost", [])
+    again = store.add_token("agent-7")  # the name can be used again; the old token stays dead
+    assert store.user_for_token(token) is None and store.user_for_token(again) == User("agent-7", kind="agent")
