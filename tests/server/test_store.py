@@ -152,6 +152,8 @@ def test_claim_outcome_and_their_refusals(store: Store, person: Callable[..., Us
     store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="test", now=2.0)
     with pytest.raises(Forbidden):
         store.claim(req.id, agent="agent-2", version=1, now=3.0)
+    with pytest.raises(Invalid):
+        store.claim(req.id, agent="agent-1", version="1", now=3.0)  # type: ignore[arg-type]
     running = store.claim(req.id, agent="agent-1", version=1, now=3.0)
     assert running.status == "running" and running.claimed_at == 3.0
     with pytest.raises(Conflict) as exc:
@@ -170,6 +172,7 @@ def test_claim_outcome_and_their_refusals(store: Store, person: Callable[..., Us
         ("claim", False, "not_approved"),
         ("approve", True, None),
         ("claim", False, "not_your_request"),
+        ("claim", False, "invalid"),
         ("claim", True, None),
         ("claim", False, "claimed"),
         ("outcome", False, "invalid"),
