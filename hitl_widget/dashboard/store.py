@@ -512,7 +512,8 @@ def is_postgres_url(db: str) -> bool:
 def open_store(db: str, *, policy: Policy | None = None) -> Store:
     """Open (creating when needed) the store at ``db`` and apply its migrations.
 
-    ``db``: a file path → SQLite in WAL mode (the file and its folder must be writable);
+    ``db``: a file path (or ``sqlite:///PATH``) → SQLite in WAL mode (the file and its folder
+    must be writable);
     ``postgresql://user@host:port/dbname`` → PostgreSQL (needs the ``postgresql`` extra).
     ``policy``: approvals and roles per risk (default: one approval by any approver).
     Raises ``ValueError`` for an empty ``db``, ``RuntimeError`` naming the extra when psycopg is
@@ -526,5 +527,6 @@ def open_store(db: str, *, policy: Policy | None = None) -> Store:
         return PostgresStore(db, policy=policy)
     from .sqlite_store import SqliteStore
 
-    return SqliteStore(db, policy=policy)
+    path = db[len("sqlite:///") :] if db.startswith("sqlite:///") else db
+    return SqliteStore(path, policy=policy)
 
