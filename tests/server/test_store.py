@@ -537,3 +537,27 @@ def test_roles_change_and_removal_take_effect_at_once(store: Store) -> None:
         store.set_roles("ghost", [])
     again = store.add_token("agent-7")  # the name can be used again; the old token stays dead
     assert store.user_for_token(token) is None and store.user_for_token(again) == User("agent-7", kind="agent")
+
+
+def test_sqlite_claims_are_synced_to_disk_and_other_commits_are_not(sqlite_db: str) -> None:
+    """Traced on the connection itself: a claim's transaction runs at synchronous=FULL (its commit
+    syncs the WAL, and with it every commit before); decisions at NORMAL; the setting is restored."""
+    from hitl_widget.dashboard.sqlite_store import SqliteStore
+
+    with open_store(sqlite_db) as store:
+        assert isinstance(store, SqliteStore)
+        alice = store.add_user("alice", "pw", [])
+        req = make_request(store)
+        conn = store._conn()
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+        decided = list(statements)
+        statements.clear()
+        store.claim(req.id, agent="agent-1", version=1, now=time.time())
+        conn.set_trace_callback(None)
+        assert not any("synchronous" in s for s in decided) and "BEGIN IMMEDIATE" in decided
+        assert statements[0] == "PRAGMA synchronous = FULL" and statements[1] == "BEGIN IMMEDIATE"
+        assert statements.index("COMMIT") < statements.index("PRAGMA synchronous = NORMAL")
+        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
