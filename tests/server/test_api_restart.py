@@ -153,3 +153,22 @@ def test_bad_options_and_databases_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="cannot open the database"):
         unreadable.start(timeout=20)
     assert unreadable.proc is not None and unreadable.proc.returncode == 2
+
+
+def test_a_database_that_goes_away_is_503_not_500(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """PostgreSQL dropped under a running server: 503 store_unavailable (retry later), never a 500."""
+    cluster = request.getfixturevalue("pg_cluster")
+    db = cluster.create_database("gone")
+    server = DashboardServer(db, log_path=tmp_path / "server.log")
+    try:
+        server.start()
+        agent = server.agent(server.add_token("agent-1"), timeout=90)
+        assert _create(agent, 1)["status"] == "pending"
+        cluster.drop_database(db)
+        answer = agent.post("/api/requests", json={"client_request_id": "after", "fingerprint": "f", "function": "f"})
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "store_unavailable" and answer.headers["retry-after"] == "1"
+        health = httpx.get(f"{server.url}/healthz", timeout=90)
+        assert health.status_code == 503 and health.json()["status"] == "store_unavailable"
+    finally:
+        server.close()
