@@ -166,12 +166,17 @@ def _add_dashboard(sub: Any) -> None:
     try:
         server: Any = importlib.import_module(f"{__package__}.server")
     except ImportError as exc:
-        missing = str(exc)
+        if getattr(exc, "name", None) == f"{__package__}.server":
+            missing = "this copy of hitl_widget has no hitl_widget.dashboard.server"
+        else:
+            missing = f"{exc}; pip install 'hitl_widget[dashboard]'"
         parser = sub.add_parser("dashboard", help="serve the approval dashboard (unavailable here)")
+        for option in ("--db", "--host", "--port", "--policy"):  # DESIGN.md's options, so the answer is this message
+            parser.add_argument(option)
         parser.add_argument("rest", nargs=argparse.REMAINDER)
 
         def unavailable(args: argparse.Namespace) -> int:
-            return _fail(f"the dashboard server cannot be loaded ({missing}); pip install 'hitl_widget[dashboard]'", 2)
+            return _fail(f"the dashboard server cannot be loaded: {missing}", 2)
 
         parser.set_defaults(handler=unavailable)
         return

@@ -90,7 +90,7 @@ class PostgresStore(SqlStore):
         self._pool.open(wait=True, timeout=30.0)
 
     @contextmanager
-    def _write(self) -> Iterator[Tx]:
+    def _write(self, *, durable: bool = False) -> Iterator[Tx]:  # every PostgreSQL commit is durable
         if self._closed:
             raise RuntimeError("the store is closed")
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:

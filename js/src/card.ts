@@ -204,6 +204,22 @@ export function renderCard(
   if (shown.length === 0) table.append(el("div", "hitl-arg-row hitl-no-arguments", "(no arguments)"));
   for (const arg of context) table.append(row(arg, true));
   card.append(table);
+  const facts = request.context ?? [];
+  if (facts.length > 0) {
+    // What the program computed about this call (a dry run's row count, say): read-only, not the model's.
+    const about = el("div", "hitl-arguments hitl-facts");
+    about.setAttribute("role", "list");
+    about.setAttribute("aria-label", "Context");
+    about.append(el("p", "hitl-meta hitl-facts-title", "Context (attached by the program, not chosen by the model)"));
+    for (const fact of facts) {
+      const line = el("div", "hitl-arg-row hitl-fact-row");
+      line.setAttribute("role", "listitem");
+      line.dataset.name = fact.name;
+      line.append(el("div", "hitl-arg-name hitl-fact-name", fact.name), el("div", "hitl-arg hitl-fact", fact.text));
+      about.append(line);
+    }
+    card.append(about);
+  }
   const approvable = request.approvable !== false;
   if (!approvable) {
     const names = (request.too_large ?? []).join(", ");
