@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,6 @@ class Settings:
     clock: Callable[[], float] = time.time
     mount_pages: bool = True
     mount_slack: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def error_body(message: str, code: str) -> bytes:

@@ -172,3 +172,27 @@ def test_a_database_that_goes_away_is_503_not_500(request: pytest.FixtureRequest
         assert health.status_code == 503 and health.json()["status"] == "store_unavailable"
     finally:
         server.close()
+
+
+def test_the_body_limit_and_root_path_options(tmp_path: Path) -> None:
+    server = DashboardServer(str(tmp_path / "hitl.db"), extra_args=["--max-body-bytes", "4096", "--root-path", "/approvals"],
+                             log_path=tmp_path / "server.log")
+    try:
+        server.start()
+        assert server.prefix == "/approvals"  # the banner names the prefix
+        agent = server.agent(server.add_token("agent-1"))  # its base URL carries the prefix
+        small = agent.post("/api/requests", json={"client_request_id": "s", "fingerprint": "f", "function": "f"})
+        assert small.status_code == 201
+        body = {"client_request_id": "b", "fingerprint": "f", "function": "f", "call_text": "x" * 5000}
+        big = agent.post("/api/requests", json=body)
+        assert big.status_code == 413 and big.json()["code"] == "payload_too_large" and "4,096" in big.json()["error"]
+        login = server.client().post("/login", data={"username": "nobody", "password": "x"})
+        assert login.status_code == 303 and login.headers["location"] == "./login?error=invalid"
+        server.add_user("alice", PASSWORD)
+        ok = server.client().post("/login", data={"username": "alice", "password": PASSWORD})
+        assert "path=/approvals/" in ok.headers["set-cookie"].lower()
+    finally:
+        server.close()
+    refused = DashboardServer(str(tmp_path / "hitl.db"), extra_args=["--max-body-bytes", "10"], log_path=tmp_path / "b.log")
+    with pytest.raises(Exception, match="at least 1024"):
+        refused.start(timeout=20)
