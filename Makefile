@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium postgresql setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+.PHONY: chromium postgresql setup demo dashboard test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
 	test-integrations test-server lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
@@ -19,13 +19,19 @@ $(STAMP): $(VENV)/bin/python pyproject.toml js/node_modules/.package-lock.json
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts) js/build.mjs
+hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/src/dashboard/*.ts js/src/dashboard/*.css) js/build.mjs
 	cd js && npm run build
 
 setup: $(STAMP) hitl_widget/static/widget.js postgresql
 
 demo: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
+
+# The approval dashboard on an embedded SQLite file (build/dashboard.db): prints the URL, a demo
+# person's name and password and a demo agent token; a demo agent's three calls wait in the queue.
+# DASHBOARD_ARGS="--port 9000 --no-agent" to change; the same server: hitl dashboard --db FILE.
+dashboard: setup
+	$(PY) scripts/dashboard_demo.py --db build/dashboard.db $(DASHBOARD_ARGS)
 
 # An offline JupyterLite site with the example notebooks and the current hitl_widget wheel:
 # Pyodide from npm (js/package.json), the wheels beside it in its lock (scripts/build_lite.py).
@@ -81,13 +87,14 @@ test-unit: setup
 test-pyodide: setup
 	@$(LEG) $@ -- $(PY) scripts/run_pyodide_tests.py
 
-# A real ipykernel (7) driven as a frontend would, and the terminal prompt in a pseudo-terminal.
+# A real ipykernel (7) driven as a frontend would, the example notebooks top to bottom in one
+# (cards answered over the widget comm), and the terminal prompt in a pseudo-terminal.
 test-kernel: setup
-	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/kernel tests/terminal
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/kernel tests/notebooks tests/terminal
 
 # Real JupyterLab, Notebook 7, JupyterLite and a Pyodide page in headless Chromium.
 test-browser: setup chromium
-	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser tests/notebooks
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser
 
 # The dashboard server: its store on a real SQLite file and a real PostgreSQL cluster, its API on loopback.
 test-server: setup

@@ -23,6 +23,19 @@ __version__ = "0.1.0"
 if _environment.in_pyodide() and _environment.in_ipython_kernel():
     _environment.cells.install()  # JupyterLite: know when no cell runs (a JS callback), see LiteApprover
 
+_LAZY = {"SlackApprover": "hitl_widget.chat.slack", "TeamsNotifier": "hitl_widget.chat.teams"}
+
+
+def __getattr__(name: str) -> object:
+    """Chat channels (``SlackApprover``, ``TeamsNotifier``), imported on first use: they need the ``slack`` extra."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hitl_widget' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "ApprovalCancelled",
     "ApprovalRejected",
@@ -43,6 +56,8 @@ __all__ = [
     "NoApprovalChannel",
     "Reject",
     "ScriptedApprover",
+    "SlackApprover",
+    "TeamsNotifier",
     "TerminalApprover",
     "TimeWindow",
     "__version__",

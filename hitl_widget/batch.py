@@ -129,6 +129,7 @@ class Batch(Gate):
                 raise self._rejection(request, resolution)
             return _RunNow(request, resolution)
         self._freeze(guard, request)
+        self._describe(guard, request)
         with self._queue_lock:
             n = next(self._numbers)
             call = PendingCall(n, request, guard)

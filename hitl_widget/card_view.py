@@ -16,7 +16,7 @@ from typing import Any
 from . import display
 from .request import ApprovalRequest
 
-__all__ = ["MAX_SHOWN_CHARS", "TOO_LARGE_PREVIEW", "argument_view", "request_view"]
+__all__ = ["MAX_SHOWN_CHARS", "TOO_LARGE_PREVIEW", "argument_view", "context_view", "request_view"]
 
 #: The longest argument text (characters of :func:`display.full_text`) a card shows whole.
 #: Above it the card shows the start, says how long the value is, and offers only Reject:
@@ -222,4 +222,22 @@ def request_view(request: ApprovalRequest) -> dict[str, Any]:
         "approvable": not too_large,
         "max_shown_chars": MAX_SHOWN_CHARS,
         "too_large": too_large,
+        "context": context_view(request),
     }
+
+
+def context_view(request: ApprovalRequest) -> list[dict[str, str]]:
+    """``request.context`` as the card shows it: ``[{"name", "text"}]``, a string as it is, anything else as JSON.
+
+    Secret-named entries (the audit log's pattern) are shown as ``[REDACTED]``, as everywhere else.
+    """
+    from .audit import redact
+
+    shown = redact(dict(request.context)) if request.context else {}
+    entries: list[dict[str, str]] = []
+    for name, value in shown.items():
+        text = value if isinstance(value, str) else display.full_text(value)
+        if len(text) > MAX_SHOWN_CHARS:
+            text = text[:MAX_SHOWN_CHARS] + "…"
+        entries.append({"name": _shown(str(name)), "text": _shown(text, keep="\n")})
+    return entries

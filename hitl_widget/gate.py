@@ -129,8 +129,12 @@ class _Guard:
         self.approver: Approver | None = get("approver", None)
         self.audit: AuditLog | None = get("audit", gate.audit)
         context = get("context", None)
+        # a function of the request: computed for each call a person will be asked about (a dry run's row count)
+        self.context_of: Callable[[ApprovalRequest], Mapping[str, Any]] | None = None
+        if callable(context) and not isinstance(context, Mapping):
+            self.context_of, context = context, None
         if context is not None and not isinstance(context, Mapping):
-            raise TypeError(f"context= takes a dict, not {type(context).__name__}")
+            raise TypeError(f"context= takes a dict or a function of the request returning one, not {type(context).__name__}")
         self.context: dict[str, Any] = dict(context or {})
         _check_options(self.risk, self.timeout, self.on_timeout)
         _check_parts(when=self.when, approver=self.approver, budget=self.budget, window=self.window, audit=self.audit)
@@ -433,6 +437,31 @@ class Gate:
         if name is not None and name in request.arguments:
             _snapshot_instance(request, name)
 
+    def _describe(self, guard: _Guard, request: ApprovalRequest) -> None:
+        """``request.context``: the function's static context plus what ``context=`` computes for this call.
+
+        Called once a person will be asked and the request holds its own copy of the arguments
+        (``resolve``, a batch's queue), and again for an edited call's new state; never for a
+        call the policy lets through or refuses by itself. A context function that raises or returns no dict
+        adds a ``context`` entry saying so, noted on the request; the call is still asked about.
+        """
+        context_of = guard.context_of
+        if context_of is None:
+            return
+        try:
+            extra = context_of(request)
+            if not isinstance(extra, Mapping):
+                raise TypeError(f"it returned {type(extra).__name__}, not a dict")
+            request.context = {**guard.context, **extra}
+        except Exception as exc:
+            pattern = getattr(guard.audit, "redact_names", SECRET_NAMES)
+            detail = str(exc)[:200]
+            if pattern is not None:
+                detail = redact_text(detail, secret_values(request.arguments, pattern), pattern)
+            why = f"the context function failed ({type(exc).__name__}: {detail})"
+            self._note(request, why)
+            request.context = {**guard.context, "context": why}
+
     def evaluate(self, guard: _Guard, request: ApprovalRequest) -> Verdict:
         """The first policy rule that decides this request, or ASK (see hitl_widget.policy).
 
@@ -661,6 +690,7 @@ class Gate:
         )
         if guard.static_risk is None:
             new.risk = self._risk_of(guard, new)
+        self._describe(guard, new)
         return new
 
     def _after_decision(
@@ -957,6 +987,7 @@ class Gate:
         if verdict.action != "ask":
             return self._automatic(guard, request, verdict)
         self._freeze(guard, request)
+        self._describe(guard, request)
         approver = self.approver_for(guard, request)
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
@@ -970,6 +1001,7 @@ class Gate:
         if verdict.action != "ask":
             return self._automatic(guard, request, verdict)
         self._freeze(guard, request)
+        self._describe(guard, request)
         approver = self.approver_for(guard, request)
         channel = _channel_name(approver)
         self._record_request(guard, request, channel)
@@ -1580,7 +1612,7 @@ def require_approval(
     audit: AuditLog | None = ...,
     budget: Budget | None = ...,
     window: TimeWindow | None = ...,
-    context: dict[str, Any] | None = ...,
+    context: Mapping[str, Any] | Callable[[ApprovalRequest], Mapping[str, Any]] | None = ...,
     gate: Gate | None = ...,
 ) -> Callable[[F], F]: ...
 def require_approval(fn: Any = None, /, *, gate: Gate | None = None, **options: Any) -> Any:
@@ -1598,7 +1630,9 @@ def require_approval(fn: Any = None, /, *, gate: Gate | None = None, **options: 
     (ask only when it returns true), ``risk`` (low | medium | high | critical, or a
     function of the request), ``timeout`` seconds and ``on_timeout`` ("reject",
     the default, fails closed), ``audit`` (an AuditLog), ``budget``, ``window``,
-    ``context``; ``gate`` shares settings and "approve always" grants.
+    ``context`` (a dict shown with every request, or a function of the request returning
+    one, computed for each call a person is asked about, e.g. a dry run's row count);
+    ``gate`` shares settings and "approve always" grants.
     """
     chosen = gate or default_gate()
     if fn is None:

@@ -253,9 +253,11 @@ def make_agent(
 # -- running with a transcript ------------------------------------------------------------
 
 
-def _short(text: str, limit: int = 400) -> str:
+def _short(text: str, limit: int = 600) -> str:
+    """At most ``limit`` characters; a result of several lines stays readable (continuation lines indented)."""
     text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("\n", "\n      ")
 
 
 def _request_lines(request: ModelRequest, calls: dict[str, ToolCallPart]) -> list[str]:

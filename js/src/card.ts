@@ -141,11 +141,21 @@ export function describeRecord(fn: string, record: DecisionRecord): string {
   }
 }
 
+/** How a host page uses the card (the notebook widget needs none of these). */
+export interface CardOptions {
+  /** Offer "Always approve" and its scope (default true). The dashboard has no session to remember it in. */
+  always?: boolean;
+}
+
+/** Render `request` into `root`. `send` is the transport: the notebook widget sends the message
+ * over the comm (or the Lite relay), the dashboard POSTs it as a decision; either answers a refusal
+ * with `showProblems`. */
 export function renderCard(
   root: HTMLElement,
   request: RequestView,
   send: (message: DecisionMessage) => void,
   now: () => number = Date.now,
+  options: CardOptions = {},
 ): CardHandle {
   const card = el("section", "hitl-card");
   card.setAttribute("aria-label", `Approval request for ${request.function}`);
@@ -194,6 +204,22 @@ export function renderCard(
   if (shown.length === 0) table.append(el("div", "hitl-arg-row hitl-no-arguments", "(no arguments)"));
   for (const arg of context) table.append(row(arg, true));
   card.append(table);
+  const facts = request.context ?? [];
+  if (facts.length > 0) {
+    // What the program computed about this call (a dry run's row count, say): read-only, not the model's.
+    const about = el("div", "hitl-arguments hitl-facts");
+    about.setAttribute("role", "list");
+    about.setAttribute("aria-label", "Context");
+    about.append(el("p", "hitl-meta hitl-facts-title", "Context (attached by the program, not chosen by the model)"));
+    for (const fact of facts) {
+      const line = el("div", "hitl-arg-row hitl-fact-row");
+      line.setAttribute("role", "listitem");
+      line.dataset.name = fact.name;
+      line.append(el("div", "hitl-arg-name hitl-fact-name", fact.name), el("div", "hitl-arg hitl-fact", fact.text));
+      about.append(line);
+    }
+    card.append(about);
+  }
   const approvable = request.approvable !== false;
   if (!approvable) {
     const names = (request.too_large ?? []).join(", ");
@@ -225,7 +251,9 @@ export function renderCard(
     option.value = value;
     scope.append(option);
   }
-  actions.append(approve, edit, reject, always, scope);
+  actions.append(approve, edit, reject);
+  const offerAlways = options.always !== false;
+  if (offerAlways) actions.append(always, scope);
   // Shown while the edit panel holds changes not yet sent: Approve would run the ORIGINAL
   // arguments, so it is off until the person runs the edit or discards it.
   const unsent = el(

@@ -70,6 +70,14 @@ export interface RequestView {
   max_shown_chars?: number;
   /** Names of the arguments too large to show whole. */
   too_large?: string[];
+  /** What the program attached to the call (`context=`: a dict, or computed per call, e.g. a dry run's row count). */
+  context?: ContextEntry[];
+}
+
+/** One entry of a request's context: its name and its value as text (JSON unless it is a string). */
+export interface ContextEntry {
+  name: string;
+  text: string;
 }
 
 export type AlwaysScope = "function" | "arguments";

@@ -380,3 +380,21 @@ describe("after the decision", () => {
   });
 });
 
+
+describe("context the program attached (context=)", () => {
+  it("shows each entry read-only, after the arguments, and none when there is no context", () => {
+    const { root } = setup({ ...request, context: [{ name: "dry run", text: "would delete 37 rows of orders" }, { name: "ticket", text: '{"id": 7}' }] });
+    const facts = root.querySelector<HTMLElement>('[aria-label="Context"]')!;
+    expect(facts).not.toBeNull();
+    const rows = [...facts.querySelectorAll<HTMLElement>(".hitl-fact-row")].map((r) => [r.dataset.name, r.querySelector(".hitl-fact")!.textContent]);
+    expect(rows).toEqual([
+      ["dry run", "would delete 37 rows of orders"],
+      ["ticket", '{"id": 7}'],
+    ]);
+    expect(facts.querySelector("input, textarea, select")).toBeNull();
+    const order = [...root.querySelectorAll<HTMLElement>('[aria-label="Arguments"], [aria-label="Context"]')].map((e) => e.getAttribute("aria-label"));
+    expect(order).toEqual(["Arguments", "Context"]);
+    expect(setup({ ...request, context: [] }).root.querySelector('[aria-label="Context"]')).toBeNull();
+    expect(setup(request).root.querySelector('[aria-label="Context"]')).toBeNull();
+  });
+});

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("pydantic_ai", reason="the demo agent needs pydantic-ai-slim (the demo extra; dev includes it)")
+pytest.importorskip("pydantic_ai", reason="the demo agent needs pydantic-ai-slim (the demo extra; make test-integrations)")
 
 from hitl_widget import Approve, AuditLog, Gate, Reject, ScriptedApprover
 
