@@ -6,7 +6,7 @@ import { Api, ApiError } from "./api";
 import { bulkPlan, bulkSummary, pruneSelection } from "./bulk";
 import { editDiff } from "./diff";
 import { button, el, labelled, select } from "./dom";
-import { EMPTY_FILTERS, HISTORY, appendPage, listing, quorum, quorumText, upsert } from "./queue";
+import { EMPTY_FILTERS, HISTORY, appendPage, isOlder, listing, quorum, quorumText, upsert } from "./queue";
 import { errorText, header, toLoginIfSignedOut } from "./shell";
 import { age, countdown, shorten, visible, when } from "./text";
 import { RISKS, STATUSES, type Filters, type Me, type StoredRequest } from "./types";
@@ -305,6 +305,8 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
   const refresh = async (id: string) => {
     try {
       const request = await api.getRequest(id);
+      const current = rows.find((r) => r.id === id);
+      if (current && isOlder(request, current)) return; // answers of two quick events may cross
       learn([request]);
       rows = upsert(rows, request, filters, cursor !== null);
     } catch (e) {
