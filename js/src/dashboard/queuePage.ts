@@ -218,6 +218,8 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
     empty.textContent = rows.length > 0 ? "" : anything ? "No requests match these filters." : "No requests.";
     empty.hidden = rows.length > 0;
     more.hidden = cursor === null;
+    const waiting = rows.filter((r) => r.status === "pending").length;
+    document.title = `${waiting > 0 ? `(${waiting}${cursor !== null ? "+" : ""}) ` : ""}Approval queue · hitl dashboard`;
     updateBulk();
   };
 

@@ -167,6 +167,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
 
   const draw = (r: StoredRequest, message = "", force = false) => {
     request = r;
+    document.title = `${visible(r.function)}() ${r.status.replace("_", " ")} · hitl dashboard`;
     drawContext(r);
     drawHistory(r);
     void drawLog(r);
