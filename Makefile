@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium postgresql setup demo test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+.PHONY: chromium postgresql setup demo dashboard test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
 	test-integrations test-server lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
@@ -28,6 +28,12 @@ setup: $(STAMP) hitl_widget/static/widget.js postgresql
 # JupyterLab on notebooks/ (every example notebook in its file browser), the quickstart open first.
 demo: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
+
+# The approval dashboard on an embedded SQLite file (build/dashboard.db): prints the URL, a demo
+# person's name and password and a demo agent token; a demo agent's three calls wait in the queue.
+# DASHBOARD_ARGS="--port 9000 --no-agent" to change; the same server: hitl dashboard --db FILE.
+dashboard: setup
+	$(PY) scripts/dashboard_demo.py --db build/dashboard.db $(DASHBOARD_ARGS)
 
 # An offline JupyterLite site with the example notebooks and the current hitl_widget wheel:
 # Pyodide from npm (js/package.json), the wheels beside it in its lock (scripts/build_lite.py).

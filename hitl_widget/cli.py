@@ -1,7 +1,9 @@
-"""``hitl`` command line: ``hitl audit verify PATH`` and ``hitl audit show PATH``.
+"""``hitl`` command line: ``hitl audit verify PATH`` and ``hitl audit show PATH``; the dashboard's
+``hitl dashboard``, ``hitl users …`` and ``hitl tokens …`` (:mod:`hitl_widget.dashboard.cli`).
 
-Exit status: 0 intact, 1 tampered (or unreadable as a log), 2 usage errors. Both commands also
-list the calls decided to run that have no outcome record (a NOTE; the exit status stays 0).
+Audit exit status: 0 intact, 1 tampered (or unreadable as a log), 2 usage errors. Both audit
+commands also list the calls decided to run that have no outcome record (a NOTE; the exit status
+stays 0). The dashboard commands: 0 done, 1 refused, 2 usage errors.
 """
 
 from __future__ import annotations
@@ -123,10 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     show = audit_sub.add_parser("show", help="print the records")
     show.add_argument("path")
     show.add_argument("--json", action="store_true", help="one JSON record per line")
+    from .dashboard.cli import add_parsers  # standard library only until a dashboard command runs
+
+    add_parsers(sub)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 2 if exc.code not in (0, None) else 0
+    if args.command != "audit":
+        status: int = args.handler(args)
+        return status
     if args.action == "verify":
         return _verify(args.path)
     return _show(args.path, args.json)

@@ -56,6 +56,7 @@ import random
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -140,6 +141,8 @@ class _Budget:
     patience: float
     failing_since: float | None = None
     last_error: str = ""
+    #: an attempt failed after it may have reached the server (no answer read): its effect is unknown
+    maybe_delivered: bool = False
 
     def left(self) -> float | None:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
@@ -324,14 +327,15 @@ class DashboardApprover:
             tracked.version = int(stored["version"])
 
     def _create_body(self, request: ApprovalRequest, view: dict[str, Any]) -> dict[str, Any]:
-        key = request.id if self.request_key is None else self.request_key(request)
+        # unique to this call (request.id is unique to a process only): no other call, in any process, can find it
+        key = uuid.uuid4().hex if self.request_key is None else self.request_key(request)
         if not isinstance(key, str) or not key or len(key) > 200:
             raise ValueError(f"request_key must return a non-empty string of at most 200 characters, not {key!r:.60}")
         left = request.remaining()
         # the server's clock decides the timeout (and records it as timed out); the agent's deadline, a
         # moment later, is the backstop for a server that cannot be reached
-        timeout_s = None if left is None else max(0.0, left - min(1.0, 0.1 * left))
-        context: dict[str, Any] = {"agent_process": f"{socket.gethostname()} pid {os.getpid()}"}
+        timeout_s = None if left is None else max(0.001, left - min(1.0, 0.1 * left))
+        context: dict[str, Any] = {"agent_process": f"{socket.gethostname()} pid {os.getpid()}", "gate_request_id": request.id}
         if request.context:
             context["context"] = json_safe(request.context)
         if request.notes:
@@ -391,7 +395,10 @@ class DashboardApprover:
                 problems = exc.problems if isinstance(exc, InvalidEdit) else {"*": str(exc)}
                 body = {"version": tracked.version, "error": str(exc)[:2000], "problems": problems}
                 step = _Http("POST", f"/api/requests/{tracked.server_id}/invalid-edit", body)
+                budget.maybe_delivered = False
                 response = yield from self._send(step, budget, request)
+                if response.status_code == 409 and budget.maybe_delivered:  # recorded; its answer was lost: read it
+                    response = yield from self._send(_Http("GET", f"/api/requests/{tracked.server_id}"), budget, request)
                 if response.status_code != 200:
                     raise self._refused(request, "the report of an invalid edit", response) from exc
                 tracked.stored = _json(response)
@@ -484,12 +491,28 @@ class DashboardApprover:
         self._forget(request.id)
         if response.status_code != 409:
             raise self._refused(request, "the claim to run it", response)
-        # someone else's change came first: read what it is now, and say so
+        # someone else's change came first (or our own claim, whose answer was lost): read what it is now
+        lost_answer = budget.maybe_delivered
         current: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             current = _json((yield from self._send(_Http("GET", f"/api/requests/{tracked.server_id}"), budget, request)))
         status = current.get("status")
         where = f"on the dashboard ({self.url}, request {tracked.server_id})"
+        if lost_answer and status == "running" and self.request_key is None and current.get("version") == tracked.version:
+            # the key is this call's own (a random id no other call has), so no one else can have claimed it:
+            # the earlier attempt did, and only its answer was lost (the server stopped after committing it)
+            tracked.claimed = True
+            tracked.stored = current
+            self._remember(request.id, tracked)
+            return
+        if lost_answer and status == "running":
+            raise ApprovalRejected(
+                f"{request.call_text()} did not run: the answer to its claim was lost (the dashboard stopped or the "
+                f"connection broke) and the request is now running {where}. Under request_key= another run of the "
+                "agent may hold the same request, so this one cannot tell that claim was its own, and does not run "
+                "(a call runs at most once). Check what ran before making it again.",
+                request=request,
+            )
         if status == "timed_out":
             raise ApprovalTimeout("timed out", request=request, feedback=f"It timed out before it could be claimed {where}.")
         if status in ("running", "succeeded", "failed"):
@@ -517,6 +540,8 @@ class DashboardApprover:
                 request.call_text(), outcome["status"], self.url, exc,
             )  # fmt: skip
             return
+        if response.status_code == 409 and budget.maybe_delivered:
+            return  # the earlier attempt was recorded; only its answer was lost
         if response.status_code != 200:
             log.error(
                 "%s ran (%s) but the dashboard %s refused its outcome: %s",
@@ -535,7 +560,8 @@ class DashboardApprover:
             if left is not None:
                 step.read_timeout = max(0.2, min(step.read_timeout, left + 0.5))
             answer = yield step
-            failure = _failure(answer)
+            failure, delivered = _failure(answer)
+            budget.maybe_delivered = budget.maybe_delivered or delivered
             if failure is None:
                 budget.failing_since = None
                 return answer  # type: ignore[no-any-return]
@@ -694,13 +720,16 @@ def _httpx() -> Any:
     return httpx
 
 
-def _failure(answer: Any) -> str | None:
-    """Why an attempt got no usable answer (to retry), or None for a response to act on."""
+def _failure(answer: Any) -> tuple[str | None, bool]:
+    """``(why an attempt got no usable answer, whether it may have reached the server)``; ``(None, False)``
+    for a response to act on. Only a refused or timed-out connection certainly delivered nothing."""
     if isinstance(answer, BaseException):
-        return f"{type(answer).__name__}: {str(answer)[:200] or 'no answer'}"
+        httpx = _httpx()
+        undelivered = isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout)
+        return f"{type(answer).__name__}: {str(answer)[:200] or 'no answer'}", not undelivered
     if answer.status_code in _RETRYABLE_STATUS:
-        return f"HTTP {answer.status_code}"
-    return None
+        return f"HTTP {answer.status_code}", True
+    return None, False
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -63,10 +63,12 @@ _FINAL = {
     "rejected": "Rejected",
     "timed_out": "Timed out",
     "cancelled": "Cancelled",
-    "running": "Approved, running",
-    "succeeded": "Approved, ran: succeeded",
-    "failed": "Approved, ran: failed",
+    "running": "Approved",
+    "succeeded": "Approved",
+    "failed": "Approved",
 }
+#: after who and when: what the approved call did since
+_AFTER = {"running": " · running now", "succeeded": " · ran: succeeded", "failed": " · ran: failed"}
 
 
 def request_link(dashboard: str, request_id: str) -> str:
@@ -122,8 +124,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+def _name(text: str, limit: int = 100) -> str:
+    """A name (function, risk, person, agent) for mrkdwn: escaped, on one line, bounded."""
+    return mrkdwn(cut(text, limit)[0], keep="")
+
+
 def _names(items: Iterable[object]) -> str:
-    return ", ".join(mrkdwn(str(item), keep="") for item in items)
+    return ", ".join(_name(str(item)) for item in list(items)[:20])
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -192,7 +199,7 @@ def _status_text(stored: Mapping[str, Any]) -> str:
             parts.append(f"at {_date(at)}")
     if status == "timed_out":
         parts.append("(nobody decided in time; the call did not run)")
-    text = " ".join(parts)
+    text = " ".join(parts) + _AFTER.get(status, "")
     if decision is not None and decision.get("kind") == "edit":
         text += "\nApproved with edited arguments (see the dashboard for the change)."
     feedback = decision.get("feedback") if decision is not None else None
@@ -228,17 +235,17 @@ def message(
     status = str(stored.get("status") or "pending")
     pending = status == "pending"
     title = "Approval needed" if pending else "Approval request"
-    blocks: list[dict[str, Any]] = [_section(f"*{title}:* {mrkdwn(function, keep='')}()")]
+    blocks: list[dict[str, Any]] = [_section(f"*{title}:* {_name(function, 200)}()")]
     summary = view.get("summary")
     if isinstance(summary, str) and summary:
         blocks.append(_context(mrkdwn(cut(summary, 300)[0], keep="")))
-    facts = [f"*Risk:* {mrkdwn(risk, keep='')}"]
+    facts = [f"*Risk:* {_name(risk)}"]
     requester = stored.get("on_behalf_of")
     if requester:
-        facts.append(f"*Requested by:* {mrkdwn(str(requester), keep='')}")
+        facts.append(f"*Requested by:* {_name(str(requester))}")
     agent = stored.get("agent")
     if agent:
-        facts.append(f"*Agent:* {mrkdwn(str(agent), keep='')}")
+        facts.append(f"*Agent:* {_name(str(agent))}")
     needed = stored.get("approvals_needed")
     roles = stored.get("roles")
     if isinstance(needed, int):
@@ -259,17 +266,19 @@ def message(
     blocks.append(_section(_status_text(stored)))
     elements: list[dict[str, Any]] = []
     version = stored.get("version")
+    approvable = view.get("approvable", True) is not False
     if pending and buttons and type(version) is int:
         value = action_value(rid, version)
-        elements.append(
-            {
-                "type": "button",
-                "action_id": APPROVE,
-                "style": "primary",
-                "value": value,
-                "text": {"type": "plain_text", "text": "Approve", "emoji": False},
-            }
-        )
+        if approvable:  # (else the store would refuse an approval: an argument too large to show whole)
+            elements.append(
+                {
+                    "type": "button",
+                    "action_id": APPROVE,
+                    "style": "primary",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Approve", "emoji": False},
+                }
+            )
         elements.append(
             {
                 "type": "button",
@@ -289,8 +298,11 @@ def message(
     )
     blocks.append({"type": "actions", "block_id": "hitl_actions", "elements": elements})
     if pending and not buttons:
-        blocks.append(_context(f"{mrkdwn(risk, keep='')} requests are decided in the dashboard only."))
-    fallback = f"{title}: {mrkdwn(function, keep='')}() [{mrkdwn(risk, keep='')}] — {_FINAL.get(status, status)}"
+        blocks.append(_context(f"{_name(risk)} requests are decided in the dashboard only."))
+    elif pending and not approvable:
+        blocks.append(_context("An argument is too large to show whole, so this call can only be rejected."))
+    state = _FINAL.get(status, mrkdwn(status, keep="")) + _AFTER.get(status, "")
+    fallback = f"{title}: {_name(function, 200)}() [{_name(risk)}] — {state}"
     return fallback, blocks
 
 
@@ -305,7 +317,7 @@ def reject_modal(request_id: str, version: int, function: str, *, channel: str |
         "submit": {"type": "plain_text", "text": "Reject", "emoji": False},
         "close": {"type": "plain_text", "text": "Cancel", "emoji": False},
         "blocks": [
-            _section(f"Reject *{mrkdwn(function, keep='')}()*? The agent reads your feedback and can try another way."),
+            _section(f"Reject *{_name(function, 200)}()*? The agent reads your feedback and can try another way."),
             {
                 "type": "input",
                 "block_id": FEEDBACK_BLOCK,

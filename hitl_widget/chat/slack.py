@@ -45,6 +45,7 @@ changes nothing, and both are kept current once registered.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -101,7 +102,9 @@ class SlackApprover:
     ``on_behalf_of``: the person the agent acts for (cannot approve the request).
     ``dashboard_only``: risks whose messages get no buttons. ``notify``: more notifiers for
     the dashboard approver (a ``TeamsNotifier``). ``slack_timeout``: seconds per Slack API
-    attempt. ``client``: a ready ``slack_sdk.WebClient`` (instead of ``token``/``base_url``).
+    attempt. ``register_every``: seconds between re-registrations of a pending request's
+    message with the server (so a restarted server keeps it current again). ``client``: a
+    ready ``slack_sdk.WebClient`` (instead of ``token``/``base_url``).
     Other keywords go to :class:`~hitl_widget.approvers.dashboard.DashboardApprover`
     (``request_key``, ``poll_seconds``, ``unreachable_after``, ``backoff``, ``transport``).
 
@@ -128,6 +131,7 @@ class SlackApprover:
         notify: Iterable[Any] = (),
         link_base: str | None = None,
         slack_timeout: float = 10.0,
+        register_every: float = REGISTER_EVERY,
         client: Any = None,
         **dashboard_options: Any,
     ) -> None:
@@ -142,15 +146,18 @@ class SlackApprover:
         self.dashboard_only = frozenset(dashboard_only)
         self.link_base = (link_base or dashboard).rstrip("/")
         self.slack_timeout = slack_timeout
+        self.register_every = register_every
         self._token = token
         self._base_url = base_url
         self._client = client
         self._client_lock = threading.Lock()
+        self._dashboard_token = dashboard_token
         self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         self._posts: dict[str, _Post] = {}
         self._posts_lock = threading.Lock()
-        #: what happened to each request's message: (request id, event, detail), for tests and logs
-        self.events: list[tuple[str, str, str]] = []
+        #: what happened to the latest requests' messages: (dashboard request id, event, detail), for logs and tests
+        self.events: collections.deque[tuple[str, str, str]] = collections.deque(maxlen=2000)
 
     def __repr__(self) -> str:
         return f"SlackApprover(channel={self.slack_channel!r}, dashboard={self.dashboard.url!r})"
@@ -192,9 +199,10 @@ class SlackApprover:
     def close(self) -> None:
         """Close the HTTP connections (the dashboard's and the registration client)."""
         self.dashboard.close()
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        with self._http_lock:
+            http, self._http = self._http, None
+        if http is not None:
+            http.close()
 
     def message_for(self, request_id: str) -> tuple[str | None, str | None]:
         """``(channel, ts)`` of the message posted for a request (by the gate's request id), or Nones."""
@@ -229,21 +237,22 @@ class SlackApprover:
             return self._client
 
     def _registration_client(self) -> httpx.Client:
-        if self._http is None:
-            import httpx
+        with self._http_lock:
+            if self._http is None:
+                import httpx
 
-            from .. import __version__
+                from .. import __version__
 
-            self._http = httpx.Client(
-                base_url=self.dashboard.url,
-                headers={
-                    "Authorization": f"Bearer {self.dashboard._token}",
-                    "User-Agent": f"hitl_widget/{__version__} SlackApprover",
-                },
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                follow_redirects=False,
-            )
-        return self._http
+                self._http = httpx.Client(
+                    base_url=self.dashboard.url,
+                    headers={
+                        "Authorization": f"Bearer {self._dashboard_token}",
+                        "User-Agent": f"hitl_widget/{__version__} SlackApprover",
+                    },
+                    timeout=httpx.Timeout(10.0, connect=5.0),
+                    follow_redirects=False,
+                )
+            return self._http
 
     def _posted(
         self, request: ApprovalRequest, dashboard_request: Mapping[str, Any] | None = None, link: str | None = None
@@ -307,7 +316,7 @@ class SlackApprover:
         self._event(post, "posted", post.ts)
         while True:
             self._register(post)
-            if post.done.wait(REGISTER_EVERY) or time.monotonic() > post.deadline + 60:
+            if post.done.wait(self.register_every) or time.monotonic() > post.deadline + 60:
                 break
         if not post.server_updates:
             self._update_self(post)

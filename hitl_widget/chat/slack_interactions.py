@@ -86,6 +86,8 @@ DEFAULT_DASHBOARD_ONLY = ("critical",)
 #: Slack's window for a request's timestamp
 SIGNATURE_WINDOW_S = 300
 MAX_BODY = 1_000_000
+#: requests whose messages are kept current at once (beyond it the oldest are no longer followed)
+MAX_TRACKED = 20_000
 _FINAL = ("succeeded", "failed", "rejected", "timed_out", "cancelled")
 
 
@@ -216,6 +218,8 @@ class SlackInteractions:
         """Keep the message ``(channel, ts)`` current with request ``request_id``."""
         with self._lock:
             self._messages.setdefault(request_id, {})[(channel, ts)] = _Message(channel, ts, dashboard)
+            while len(self._messages) > MAX_TRACKED:  # requests that never end (the oldest first)
+                self._messages.pop(next(iter(self._messages)))
 
     def messages_for(self, request_id: str) -> list[tuple[str, str]]:
         with self._lock:

@@ -75,12 +75,13 @@ def hash_password(password: str) -> str:
 def verify_password_hash(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored``; with ``stored`` None it verifies against a dummy
     hash (same cost) and returns False."""
+    hasher = _hasher()
     from argon2.exceptions import InvalidHashError, VerificationError
 
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         return False
     try:
-        return bool(_hasher().verify(stored or _dummy_hash(), password)) and stored is not None
+        return bool(hasher.verify(stored or _dummy_hash(), password)) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

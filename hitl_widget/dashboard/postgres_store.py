@@ -56,28 +56,41 @@ class PostgresStore(SqlStore):
     backend = "postgresql"
     for_update = " FOR UPDATE"
 
-    def __init__(self, url: str, *, policy: Policy | None = None, min_size: int = 1, max_size: int = 16) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        policy: Policy | None = None,
+        min_size: int = 1,
+        max_size: int = 16,
+        connect_timeout_s: int = 10,
+    ) -> None:
         super().__init__(policy=policy)
         psycopg, psycopg_pool = _import_psycopg()
         self._psycopg = psycopg
         self.url = url
-        self._pool = psycopg_pool.ConnectionPool(
-            url, min_size=min_size, max_size=max_size, open=False, name="hitl-store", timeout=30.0
-        )
-        self._pool.open(wait=True, timeout=30.0)
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
         self._listen_conn: Any = None
-        try:
-            with self._write() as tx:
-                tx.q("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
-                self._apply_migrations(tx)
-        except BaseException:
-            self._pool.close()
-            raise
+        # one plain connection first: a clear error at once when the server cannot be reached
+        # (the pool would retry quietly until its timeout), and the migrations
+        with psycopg.connect(url, connect_timeout=connect_timeout_s) as conn, conn.transaction(), conn.cursor() as cur:
+            tx = _PgTx(cur)
+            tx.q("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            self._apply_migrations(tx)
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            name="hitl-store",
+            timeout=30.0,
+            kwargs={"connect_timeout": connect_timeout_s},
+        )
+        self._pool.open(wait=True, timeout=30.0)
 
     @contextmanager
-    def _write(self) -> Iterator[Tx]:
+    def _write(self, *, durable: bool = False) -> Iterator[Tx]:  # every PostgreSQL commit is durable
         if self._closed:
             raise RuntimeError("the store is closed")
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -112,7 +125,7 @@ class PostgresStore(SqlStore):
         backoff = 0.1
         while not self._stop.is_set():
             try:
-                conn = self._psycopg.connect(self.url, autocommit=True)
+                conn = self._psycopg.connect(self.url, autocommit=True, connect_timeout=10)
             except Exception as exc:
                 log.warning("LISTEN connection to the store failed (%s); retrying in %.1f s", exc, backoff)
                 self._stop.wait(backoff)

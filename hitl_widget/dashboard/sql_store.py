@@ -191,9 +191,10 @@ class SqlStore(ABC):
     # --- what a backend provides ---------------------------------------------------------------
 
     @abstractmethod
-    def _write(self) -> AbstractContextManager[Tx]:
+    def _write(self, *, durable: bool = False) -> AbstractContextManager[Tx]:
         """A write transaction: committed at the end of the ``with`` (rolled back on an exception);
-        its ``changed`` request ids are announced after the commit."""
+        its ``changed`` request ids are announced after the commit. ``durable``: the commit must
+        survive a power cut, not only a crash (claims: SQLite syncs the file for it)."""
 
     @abstractmethod
     def _read(self) -> AbstractContextManager[Tx]:
@@ -449,7 +450,7 @@ class SqlStore(ABC):
     def _step(
         self,
         request_id: str,
-        rule: Callable[[StoredRequest], Step],
+        rule: Callable[[StoredRequest, Tx], Step],
         *,
         actor: User | str,
         channel: str,
@@ -458,11 +459,12 @@ class SqlStore(ABC):
         now: float,
         feedback: Any = None,
         edits: Any = None,
+        durable: bool = False,
     ) -> StoredRequest:
         """Lock the request, apply ``rule``, save, log (accepted or not), commit; then raise the refusal."""
         error: StoreError | None
         result: StoredRequest | None = None
-        with self._write() as tx:
+        with self._write(durable=durable) as tx:
             req = self._get(tx, request_id, lock=True)
             if req is None:
                 error = NotFound(f"no request {request_id!r}")
@@ -470,7 +472,7 @@ class SqlStore(ABC):
                           accepted=False, code=error.code, message=error.message, status=None,
                           feedback=feedback, edits=edits)  # fmt: skip
             else:
-                step = rule(req)
+                step = rule(req, tx)
                 if step.changed:
                     self._save(tx, step.request)
                 error = step.error
@@ -506,17 +508,27 @@ class SqlStore(ABC):
             raise Invalid("user must be a User")
         now = _check_now(now)
         action = kind if kind in ("approve", "edit", "reject") else "invalid"
+
+        def rule(r: StoredRequest, tx: Tx) -> Step:
+            # the decider as stored now (roles, person or agent), not as the caller's User says
+            row = tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (user.name,))
+            if row is None:
+                err = Forbidden(f"{user.name!r} is not a user of this dashboard", code="unknown_user", request=r)
+                return Step(r, False, err, err.message)
+            current = _user(row)
+            return apply_decision(r, version=version, user=current, kind=kind, edits=edits, feedback=feedback, now=now)
+
         return self._step(
-            request_id,
-            lambda r: apply_decision(r, version=version, user=user, kind=kind, edits=edits, feedback=feedback, now=now),
+            request_id, rule,
             actor=user, channel=str(channel), action=action, version=version, now=now, feedback=feedback, edits=edits,
         )  # fmt: skip
 
     def claim(self, request_id: str, *, agent: str, version: int, now: float) -> StoredRequest:
         """approved → running, exactly once (a second claim, from any process: :class:`Conflict`)."""
         now = _check_now(now)
-        return self._step(request_id, lambda r: apply_claim(r, agent=agent, version=version, now=now),
-                          actor=agent, channel="agent", action="claim", version=version, now=now)  # fmt: skip
+        return self._step(request_id, lambda r, _tx: apply_claim(r, agent=agent, version=version, now=now),
+                          actor=agent, channel="agent", action="claim", version=version, now=now,
+                          durable=True)  # fmt: skip
 
     def report_outcome(self, request_id: str, *, agent: str, status: str, detail: Any, now: float) -> StoredRequest:
         """running → ``status`` ("succeeded" | "failed") with ``detail`` (any JSON value), once."""
@@ -525,7 +537,7 @@ class SqlStore(ABC):
             _dumps(detail)
         except (TypeError, ValueError):
             raise Invalid("detail must be JSON") from None
-        return self._step(request_id, lambda r: apply_outcome(r, agent=agent, status=status, detail=detail, now=now),
+        return self._step(request_id, lambda r, _tx: apply_outcome(r, agent=agent, status=status, detail=detail, now=now),
                           actor=agent, channel="agent", action="outcome", version=None, now=now,
                           feedback=detail if isinstance(detail, str) else None)  # fmt: skip
 
@@ -540,7 +552,7 @@ class SqlStore(ABC):
             raise Invalid("problems must be JSON") from None
         return self._step(
             request_id,
-            lambda r: apply_invalid_edit(r, agent=agent, version=version, error=error, problems=problems, now=now),
+            lambda r, _tx: apply_invalid_edit(r, agent=agent, version=version, error=error, problems=problems, now=now),
             actor=agent, channel="agent", action="invalid_edit", version=version, now=now,
             feedback=error if isinstance(error, str) else None,
         )  # fmt: skip
@@ -548,7 +560,7 @@ class SqlStore(ABC):
     def cancel(self, request_id: str, *, agent: str, reason: str | None, now: float) -> StoredRequest:
         """pending | approved (unclaimed) → cancelled."""
         now = _check_now(now)
-        return self._step(request_id, lambda r: apply_cancel(r, agent=agent, reason=reason, now=now),
+        return self._step(request_id, lambda r, _tx: apply_cancel(r, agent=agent, reason=reason, now=now),
                           actor=agent, channel="agent", action="cancel", version=None, now=now,
                           feedback=reason)  # fmt: skip
 

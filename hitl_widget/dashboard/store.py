@@ -26,7 +26,9 @@ Refinements of the shared interface (all backward compatible):
 - ``StoredRequest`` also has ``context`` (the create body's ``context``), ``approved_by`` (the
   names whose approval of the current version counts, in order), ``updated_at``; approvals carry
   ``feedback`` too: ``{user, version, at, feedback}``.
-- ``decide``: every kind needs one of the request's roles (when it names any) and a person
+- ``decide``: the decider's kind and roles are read from the store in the decision's transaction
+  (the ``User`` passed names who decides; a name the store does not know is ``Forbidden``, code
+  ``unknown_user``). Every kind needs one of the request's roles (when it names any) and a person
   (``User.kind == "person"``); ``on_behalf_of`` may reject but not approve or edit its request.
   Edits name arguments of the request's view (``view["arguments"][i]["name"]``) and are merged
   over the current version's edits (an argument not named keeps its earlier edit). A request
@@ -47,18 +49,26 @@ Refinements of the shared interface (all backward compatible):
   for history views beside the default ``"queue"`` (pending first, then oldest first). ``limit``
   is 1..500 (default 50). A cursor is only valid with the same filters and order.
 - ``subscribe``: SQLite calls back for changes committed by any ``Store`` on the same file in this
-  or another process too (a change table polled every 50 ms); PostgreSQL via LISTEN/NOTIFY
+  or another process too (a change table polled every 20 ms); PostgreSQL via LISTEN/NOTIFY
   (channel ``hitl_requests``), delivered by one listener thread per ``Store``. A callback's
   exception is logged and does not reach the store.
 - Users: ``add_user(name, password, roles) -> User`` raises ``Conflict`` when the name is taken;
-  names are 1..64 visible characters without spaces. ``add_token(name)`` creates the agent
+  names are 1..64 letters, digits and ``. _ @ + -`` starting with a letter or digit (roles the
+  same without ``@ +``); a password is 1..1024 characters. ``add_token(name)`` creates the agent
   ``name`` when missing (``Conflict`` when ``name`` is a person); ``revoke_token(name) -> int``
   revokes every token of that agent (``NotFound`` when it has none active).
   ``create_session(user, *, ttl_s=43200, now=None)``, ``user_for_session(sid, *, now=None)``,
-  ``end_session(sid)``; ``end_sessions(name) -> int`` ends every session of a user.
+  ``end_session(sid)``; ``end_sessions(name) -> int`` ends every session of a user;
+  ``set_password(name, password)`` (ends their sessions).
   ``link_slack`` raises ``NotFound`` for an unknown person and ``Conflict`` when the Slack id is
   linked to someone else. ``get_user(name) -> User | None``, ``list_users() -> list[User]``.
-- ``close()`` (also a context manager) stops the listener and closes connections.
+- ``close()`` (also a context manager) stops the listener and closes connections;
+  ``schema_version() -> int`` is the highest migration applied.
+- Callbacks of ``subscribe`` run on the thread that committed (SQLite, this Store's changes) or on
+  the listener/poller thread: keep them short (hand the id to an event loop with
+  ``loop.call_soon_threadsafe``); they may call the store.
+- Durability: SQLite commits survive a killed process; claims are also synced to disk (a power
+  cut cannot undo one); PostgreSQL commits are durable as the server is configured.
 """
 
 from __future__ import annotations
@@ -468,8 +478,11 @@ class Store(Protocol):
     def decision_log(self, request_id: str) -> list[DecisionRecord]: ...
     def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]: ...
 
+    def schema_version(self) -> int: ...
+
     # people and agents
     def add_user(self, name: str, password: str, roles: Sequence[str] = ()) -> User: ...
+    def set_password(self, name: str, password: str) -> None: ...
     def get_user(self, name: str) -> User | None: ...
     def list_users(self) -> list[User]: ...
     def verify_password(self, name: str, password: str) -> User | None: ...

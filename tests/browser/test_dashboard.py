@@ -26,12 +26,12 @@ import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
 try:  # TEMPORARY, until the server (dash-app) and DashboardApprover (dash-client) are merged
     import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
     from server_process import DashboardServer
 
-    from hitl_widget import ApprovalRejected, DashboardApprover, Gate
+    from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
 except ImportError as e:
     pytest.skip(f"the dashboard server or DashboardApprover is not merged yet: {e}", allow_module_level=True)
 
@@ -307,6 +307,10 @@ def test_quorum_shows_one_of_two_and_the_requester_cannot_approve(browser: Any, 
         card_c.get_by_role("button", name="Approve", exact=True).click()
         expect(card_c.locator(".hitl-problems")).not_to_be_empty(timeout=TIMEOUT_MS)
         expect(carol.locator(".dash-ctx-quorum dd")).to_have_text("1 of 2 approvals: ann")
+        # the refused attempt is on the record, beside ann's accepted one
+        log = carol.locator(".dash-log-entries li")
+        expect(log.filter(has_text="carol via dashboard · approve v1 · refused (")).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(log.filter(has_text="ann via dashboard · approve v1 · accepted")).to_have_count(1)
 
     # the second approver completes the quorum; ann's open page follows live
     with local_page(browser) as bob:
@@ -347,6 +351,21 @@ def test_an_edit_restarts_the_quorum_and_the_next_approver_reviews_it(browser: A
     assert agent.wait().error is None, agent.error
     assert agent.result == "archived /var/log/edit-quorum"
     assert ARCHIVED["/var/log/edit-quorum"] == 90  # an int, as edited
+
+
+def test_a_request_that_times_out_shows_as_timed_out_not_rejected(page: Any, dash: Dashboard) -> None:
+    from playwright.sync_api import expect
+
+    agent = call(dash, echo, text="too-slow", timeout=4)
+    rid = pending_id(dash, "echo", "too-slow")
+    login(page, dash, "ann")
+    card = open_request(page, dash, rid)
+    expect(page.locator(".dash-ctx-expires dd")).to_have_text(re.compile(r"^times out in \d s$"))
+    expect(card.locator(".hitl-countdown")).to_have_text(re.compile(r"^times out in \d s$"))
+    record = page.locator(".dash-card .hitl-record-text")
+    expect(record).to_have_text(re.compile(r"^⏱ echo\(\) timed out .*: not run$"), timeout=TIMEOUT_MS)
+    expect(page.locator(".dash-ctx-status dd")).to_have_text("timed out")
+    assert isinstance(agent.wait().error, ApprovalTimeout), agent.error
 
 
 def test_bulk_reject_with_one_comment(page: Any, dash: Dashboard) -> None:
@@ -506,3 +525,34 @@ def test_light_and_dark_with_screenshots(page: Any, dash: Dashboard) -> None:
     expect(toggle).to_have_text("Theme: dark")
     page.emulate_media(color_scheme="light")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg  # the choice wins
+
+
+def test_behind_a_path_prefix_every_url_keeps_it(page: Any, tmp_path: Path) -> None:
+    """As under jupyter-server-proxy (/hitl/): the pages' links, API calls and redirects stay under the prefix."""
+    from playwright.sync_api import expect
+
+    server = DashboardServer(str(tmp_path / "prefix.db"), extra_args=["--root-path", "/hitl"], log_path=tmp_path / "prefix.log")
+    server.start()
+    try:
+        server.add_user("ann", PEOPLE["ann"][0], "ops")
+        base = f"{server.url}/hitl"
+        dash = Dashboard(server, server.add_token("prefixed-agent"))
+        agent = call(dash, echo, text="under-a-prefix")
+        page.goto(f"{base}/")
+        page.wait_for_url(f"{base}/login")
+        page.get_by_label("Username").fill("ann")
+        page.get_by_label("Password").fill(PEOPLE["ann"][0])
+        page.get_by_role("button", name="Log in").click()
+        link = page.locator("a.dash-open", has_text="echo()")
+        expect(link).to_be_visible(timeout=TIMEOUT_MS)
+        link.click()
+        page.wait_for_url(re.compile(rf"^{re.escape(base)}/requests/\w+$"))
+        page.locator(".dash-card .hitl-card").get_by_role("button", name="Approve", exact=True).click()
+        expect(page.locator(".dash-card .hitl-record-text")).to_have_text(re.compile(r"approved by ann"), timeout=TIMEOUT_MS)
+        assert agent.wait().error is None and agent.result == "under-a-prefix"
+        page.locator("a.dash-back").click()
+        page.wait_for_url(f"{base}/")
+        outside = [u for u in page.requested_urls if not u.startswith(f"{base}/")]
+        assert not outside, outside
+    finally:
+        server.close()

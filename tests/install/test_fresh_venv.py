@@ -8,13 +8,15 @@ every way of reaching the card must say what to install.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fresh import Frontend, Venv, wheel_files, wheel_requirements
+from fresh import Frontend, Venv, clean_env, wheel_files, wheel_requirements
 from packaging.utils import canonicalize_name
 
+from hitl_widget.dashboard.sql_store import migrations
 from hitl_widget.protocol import PROTOCOL_VERSION  # the checkout's: the wheel is built from it
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -104,6 +106,31 @@ def test_installed_without_the_card_libraries_every_way_to_the_card_names_what_t
     )
     assert script.returncode == 0, script.stderr
     assert script.stdout.split() == ["42", "[]"]
+
+    # without the dashboard extra: the command line and the store's module import, and none of the
+    # server's libraries is loaded; a dashboard command that needs one names the extra
+    shipped = wheel_files(wheel)
+    for backend in ("sqlite", "postgresql"):
+        for mig in migrations(backend):
+            assert f"hitl_widget/dashboard/migrations/{backend}/{mig.number:03d}_{mig.name}.sql" in shipped
+    server_libraries = ("starlette", "uvicorn", "argon2", "psycopg", "psycopg_pool", "slack_sdk", "httpx")
+    # (a SQLite store needs none of them: the wheel carries its migrations)
+    script = venv.python_run(
+        "import sys, hitl_widget.cli, hitl_widget.dashboard.store\n"
+        "assert hitl_widget.cli.main(['audit', 'verify', 'missing.jsonl']) == 2\n"
+        f"print(sorted(m for m in {server_libraries!r} if m in sys.modules))\n"
+        "from hitl_widget.dashboard.store import RequestQuery, open_store\n"
+        "with open_store('fresh.db') as store:\n"
+        "    print(store.schema_version(), len(store.list_requests(RequestQuery()).items))\n",
+        tmp_path,
+    )
+    assert script.returncode == 0, script.stderr
+    assert script.stdout.split() == ["[]", str(len(migrations("sqlite"))), "0"]
+    added = subprocess.run(
+        [venv.bin("hitl"), "users", "add", "alice", "--db", tmp_path / "d.db"],
+        input="pw\n", cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert added.returncode == 2 and "hitl_widget[dashboard]" in added.stderr, added.stderr
 
     # importing the card: one clear line, not a bare ModuleNotFoundError
     imported = venv.python_run("from hitl_widget.widget import ApprovalCard", tmp_path)

@@ -9,6 +9,7 @@
 - ``postgres_url`` / ``sqlite_db``: a fresh database of one backend, for tests that need one.
 - ``person(name, *roles)``, ``agent_token(name)``, ``pending(**fields)``: factories on ``store``
   (plain versions in tests/server/store_factories.py).
+- Passwords hashed in this process use argon2id's cheapest parameters (``_cheap_argon2``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,24 @@ from store_factories import make_person, make_request
 from hitl_widget.dashboard.store import Store, StoredRequest, User, open_store
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores opened in this process hash passwords with argon2id at its cheapest parameters
+    (about 1 ms instead of about 50 ms, or a second on a loaded machine); server subprocesses and
+    test_store.py's check of the real parameters are unaffected."""
+    from argon2 import PasswordHasher
+
+    from hitl_widget.dashboard import auth
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+    def cheap_hasher() -> PasswordHasher:
+        return cheap
+
+    cheap_hasher.real = auth._hasher  # type: ignore[attr-defined]
+    monkeypatch.setattr(auth, "_hasher", cheap_hasher)
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ class FakeDashboard:
         self._cond = threading.Condition()
         self._down_until = 0.0
         self.fail_next: list[int] = []  # HTTP statuses to answer the next requests with (503: a proxy before a restart)
+        self.lose_answer_of: set[str] = set()  # verbs ("claim", "outcome", ...) done once, then their answer lost
 
     # -- what a person (or the test) does ------------------------------------------------
 
@@ -98,6 +99,12 @@ class FakeDashboard:
             return _error(401, "not a valid agent token", "unauthorized")
         body = json.loads(request.content) if request.content else {}
         parts = path.strip("/").split("/")
+        verb = parts[3] if len(parts) == 4 else ""
+        if verb in self.lose_answer_of:
+            self.lose_answer_of.discard(verb)
+            self.handle(request, wait=wait)  # done on the server...
+            self.log.pop()  # (logged once, above)
+            raise httpx.RemoteProtocolError("server disconnected without sending a response", request=request)
         with self._cond:
             self._expire()
             if request.method == "POST" and parts == ["api", "requests"]:
@@ -106,7 +113,6 @@ class FakeDashboard:
             r = self.requests.get(rid)
             if r is None:
                 return _error(404, "no such request", "not_found")
-            verb = parts[3] if len(parts) == 4 else ""
             if request.method == "GET" and verb == "":
                 return httpx.Response(200, json=r)
             if request.method == "GET" and verb == "wait":

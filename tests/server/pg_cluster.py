@@ -26,6 +26,7 @@ class PgUnavailable(RuntimeError):
 
 def find_pg_bin() -> Path:
     """The newest ``/usr/lib/postgresql/*/bin`` with ``initdb`` (Debian's layout)."""
+
     def major(path: str) -> int:
         part = Path(path).parts[4]
         return int(part) if part.isdigit() else 0

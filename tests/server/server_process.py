@@ -112,8 +112,7 @@ class DashboardServer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "hitl_widget", "dashboard", "--db", self.db, "--host", "127.0.0.1",
-               "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "hitl_widget", "dashboard", "--db", self.db, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.policy:
             cmd += ["--policy", self.policy]
         return cmd + self.extra_args
@@ -128,8 +127,9 @@ class DashboardServer:
             raise RuntimeError("already running")
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env, stdin=subprocess.DEVNULL
+            )
         self.starts += 1
         deadline = time.monotonic() + timeout
         while True:

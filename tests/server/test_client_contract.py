@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from client_helpers import Call
 from fake_dashboard import FakeDashboard
 
 from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
@@ -43,30 +43,6 @@ def tools(dashboard: DashboardApprover, ran: list[Any], **options: Any) -> tuple
         return f"refunded {amount} on {order}"
 
     return refund, refund_async
-
-
-class Call(threading.Thread):
-    """One tool call in a thread of its own: ``.result`` or ``.error`` once joined."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        super().__init__(daemon=True)
-        self.fn, self.args = fn, args
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.result = self.fn(*self.args)
-        except BaseException as exc:
-            self.error = exc
-
-    def outcome(self, timeout: float = 10.0) -> Any:
-        self.join(timeout)
-        assert not self.is_alive(), "the call did not end"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def test_approved_on_the_dashboard_it_is_claimed_runs_once_and_its_outcome_is_reported():
@@ -108,6 +84,42 @@ def test_an_edit_the_gate_refuses_goes_back_to_the_dashboard_and_the_next_versio
     assert ran == []
     fake.decide(posted["id"], "approve", by="bob")
     assert call.outcome() == "refunded 10 on A1"
+
+
+def test_a_claim_whose_answer_was_lost_is_known_as_this_calls_own_and_the_call_runs_once():
+    fake, ran = FakeDashboard(), []
+    fake.lose_answer_of = {"claim", "outcome"}  # committed, then the connection broke (a server killed just after)
+    refund, _ = tools(approver(fake), ran)
+    call = Call(refund, "A1")
+    posted = fake.wait_for_request()
+    fake.decide(posted["id"], "approve")
+    assert call.outcome() == "refunded 10 on A1"
+    assert ran == [("A1", 10)] and fake.claims == [posted["id"]] and posted["status"] == "succeeded"
+    assert [p for m, p in fake.log if p.endswith("/claim")] == [f"/api/requests/{posted['id']}/claim"] * 2
+
+
+def test_under_a_shared_request_key_a_lost_claim_answer_fails_closed_saying_so():
+    fake, ran = FakeDashboard(), []
+    fake.lose_answer_of = {"claim"}
+    refund, _ = tools(approver(fake, request_key=lambda r: "task-1"), ran)
+    call = Call(refund, "A1")
+    fake.decide(fake.wait_for_request()["id"], "approve")
+    with pytest.raises(ApprovalRejected, match=r"answer to its claim was lost.*does not run"):
+        call.outcome()
+    assert ran == []
+
+
+def test_the_default_client_request_id_is_unique_to_each_call_and_the_gate_id_is_in_the_context():
+    fake, ran = FakeDashboard(), []
+    refund, _ = tools(approver(fake), ran)
+    calls = [Call(refund, "A1"), Call(refund, "A1")]
+    first, second = fake.wait_for_request(1), fake.wait_for_request(2)
+    assert first["client_request_id"] != second["client_request_id"] and len(first["client_request_id"]) == 32
+    gate_ids = [posted["context"]["gate_request_id"] for posted in (first, second)]
+    assert all(isinstance(i, str) and i for i in gate_ids) and gate_ids[0] != gate_ids[1]
+    for posted in (first, second):
+        fake.decide(posted["id"], "approve")
+    assert [c.outcome() for c in calls] == ["refunded 10 on A1"] * 2
 
 
 def test_a_rejection_names_who_rejected_and_carries_the_feedback():

@@ -290,3 +290,25 @@ def test_concurrent_quorum_counts_each_person_once(strict: Store, open_db: Calla
         assert [a["user"] for a in final.approvals] == final.decision["by"]
         log = store.decision_log(r.id)
         assert len(log) == 12 and sum(e.accepted for e in log) == 2
+
+
+def test_the_deciders_roles_and_kind_come_from_the_store_not_the_caller(strict: Store) -> None:
+    store = strict
+    make_person(store, "dev", "dev")
+    store.add_token("bot")
+    req = make_request(store, risk="critical")
+    with pytest.raises(Forbidden) as exc:
+        decide(store, req, User("dev", roles=("manager",)))  # a User claiming a role the store does not give
+    assert exc.value.code == "role"
+    with pytest.raises(Forbidden) as exc:
+        decide(store, req, User("bot", kind="person", roles=("manager",)))  # an agent dressed as a person
+    assert exc.value.code == "not_a_person"
+    with pytest.raises(Forbidden) as exc:
+        decide(store, req, User("mallory", roles=("manager",)))  # nobody the store knows
+    assert exc.value.code == "unknown_user"
+    assert store.get_request(req.id).status == "pending"  # type: ignore[union-attr]
+    assert [(e.actor, e.code) for e in store.decision_log(req.id)] == [
+        ("dev", "role"),
+        ("bot", "not_a_person"),
+        ("mallory", "unknown_user"),
+    ]

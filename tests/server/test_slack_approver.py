@@ -25,6 +25,8 @@ from server_process import DashboardServer, cli
 from hitl_widget import ApprovalRejected, Gate, SlackApprover
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.threads]
+# the server these tests start (hitl dashboard); a checkout without it cannot run them
+pytest.importorskip("hitl_widget.dashboard.server", reason="needs the dashboard server: hitl_widget.dashboard.server")
 
 SECRET = "slack-signing-secret-for-tests"
 PASSWORD = "s3cret-pass"
@@ -270,8 +272,9 @@ def test_slack_failing_delays_the_message_but_never_the_dashboard(server, slack,
     assert len(attempts) == len(faults) + 1
     if faults[0].kind == "429":
         assert attempts[1].at - attempts[0].at >= 0.9  # Retry-After: 1 was honoured
+    wait_for(lambda: [e for e in slack_approver.events if e[1] == "posted"], what="the approver to see its message posted")
     events = [e for _, e, _ in slack_approver.events]
-    assert events.count("retry") == len(faults) and "posted" in events
+    assert events.count("retry") == len(faults)
     rid = json.loads(button(call, "hitl_approve")["value"])["id"]
     answer = server.person("alice", PASSWORD).post(f"/api/requests/{rid}/decisions", json={"version": 1, "kind": "approve"})
     assert answer.status_code == 200

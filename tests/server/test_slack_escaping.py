@@ -239,3 +239,18 @@ def test_teams_card_schema_and_hostile_text_only_in_text_runs():
     body = out["attachments"][0]["content"]["body"]
     assert all(b["type"] != "TextBlock" or "**" not in b["text"] for b in body)
     assert "Rejected" in json.dumps(body)
+
+
+def test_a_request_that_can_only_be_rejected_has_no_approve_button():
+    data = stored(
+        view={
+            "function": "f",
+            "approvable": False,
+            "too_large": ["blob"],
+            "arguments": [{"name": "blob", "text": "x" * 500, "complete": False, "length": 2_000_000}],
+        }
+    )
+    _, blocks = message(data, dashboard="http://d")
+    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
+    assert [a["action_id"] for a in actions] == [REJECT, OPEN]
+    assert "can only be rejected" in json.dumps(blocks) and "2,000,000 characters" in json.dumps(blocks)

@@ -320,6 +320,21 @@ def test_users_and_passwords(store: Store) -> None:
     assert [u.name for u in store.list_users()] == ["alice"]
 
 
+def test_the_real_hasher_uses_argon2_cffis_defaults() -> None:
+    """Outside these tests (conftest.py makes hashing cheap here) the store hashes with argon2-cffi's
+    default parameters (RFC 9106's low-memory profile: argon2id, t=3, m=64 MiB, p=4)."""
+    import argon2
+
+    from hitl_widget.dashboard import auth
+
+    real = getattr(auth._hasher, "real", auth._hasher)()
+    default = argon2.PasswordHasher()
+    assert (real.time_cost, real.memory_cost, real.parallelism, real.type) == (
+        default.time_cost, default.memory_cost, default.parallelism, argon2.Type.ID,
+    )  # fmt: skip
+    assert default.memory_cost >= 65536 and default.time_cost >= 3
+
+
 def test_passwords_are_stored_as_argon2_hashes(store: Store, db: str, backend: str) -> None:
     store.add_user("alice", "s3cret-password", [])
     if backend == "sqlite":
@@ -408,3 +423,53 @@ def test_slack_links(store: Store, person: Callable[..., User]) -> None:
         store.link_slack("bob", "<@U1>")
     assert store.link_slack("alice", "U012ABD").slack_id == "U012ABD"  # relinking replaces
     assert store.user_for_slack("U012ABC") is None
+
+
+def _raw_execute(db: str, backend: str, statements: list[str]) -> list[tuple[object, ...]]:
+    """Run SQL on the database directly (not through a Store); the last statement's rows."""
+    rows: list[tuple[object, ...]] = []
+    if backend == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(db, isolation_level=None)
+        try:
+            for sql in statements:
+                cur = conn.execute(sql)
+                rows = cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+        return rows
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as pg:
+        for sql in statements:
+            cur = pg.execute(sql)
+            rows = cur.fetchall() if cur.description else []
+    return rows
+
+
+def test_an_older_schema_is_upgraded_and_keeps_its_rows(db: str, backend: str) -> None:
+    """A database made by the first migration only (an older hitl_widget) gets the later ones at open."""
+    first = migrations(backend)[0]
+    real = "DOUBLE PRECISION" if backend == "postgresql" else "REAL"
+    _raw_execute(db, backend, [
+        f"CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {real} NOT NULL)",
+        *first.statements(),
+        f"INSERT INTO schema_version VALUES (1, '{first.name}', 0)",
+        "INSERT INTO users (name, kind, password_hash, roles, slack_id, created_at) "
+        "VALUES ('agent-0', 'agent', NULL, '[]', NULL, 0)",
+    ])  # fmt: skip
+    with open_store(db) as store:
+        assert store.schema_version() == len(migrations(backend)) > 1  # type: ignore[attr-defined]
+        assert store.get_user("agent-0") == User("agent-0", kind="agent")
+        req = make_request(store)
+        assert [r.id for r in store.list_requests(RequestQuery(status="pending")).items] == [req.id]
+    versions = _raw_execute(db, backend, ["SELECT version FROM schema_version ORDER BY version"])
+    assert [v[0] for v in versions] == list(range(1, len(migrations(backend)) + 1))
+
+
+def test_a_newer_schema_than_this_code_is_refused(db: str, backend: str) -> None:
+    open_store(db).close()
+    _raw_execute(db, backend, ["INSERT INTO schema_version VALUES (999, 'future', 0)"])
+    with pytest.raises(RuntimeError, match="newer than this hitl_widget knows"):
+        open_store(db)

@@ -1,7 +1,7 @@
 // The pages' only way to the server: JSON over fetch, same origin, the session cookie, and the
 // X-CSRF-Token from GET /api/me on every POST. Paths are relative to the dashboard's root, so
 // the pages work at / and behind a prefix (jupyter-server-proxy's /hitl/).
-import type { BulkBody, BulkResult, DecisionBody, Me, RequestEvent, RequestPage, StoredRequest } from "./types";
+import type { BulkBody, BulkResult, DecisionBody, LogEntry, Me, RequestEvent, RequestPage, StoredRequest } from "./types";
 
 /** A refusal from the server: `{"error": text, "code": str}` and the HTTP status (0: not reached). */
 export class ApiError extends Error {
@@ -113,6 +113,12 @@ export class Api {
 
   getRequest(id: string): Promise<StoredRequest> {
     return this.call("GET", `api/requests/${encodeURIComponent(id)}`);
+  }
+
+  /** Every attempt to decide `id` (accepted or refused) and the agent's steps, oldest first. */
+  async requestLog(id: string): Promise<LogEntry[]> {
+    const answer = await this.call<{ items: LogEntry[] }>("GET", `api/requests/${encodeURIComponent(id)}/log`);
+    return answer.items;
   }
 
   listRequests(query: ListQuery, limit: number, cursor: string | null = null): Promise<RequestPage> {

@@ -97,9 +97,31 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
   requester.name = "requester";
   requester.value = filters.requester;
   requester.placeholder = "any";
+  // The server matches function and requester exactly: offer the names seen so far.
+  const functions = el("datalist");
+  functions.id = "dash-functions";
+  fn.setAttribute("list", functions.id);
+  const requesters = el("datalist");
+  requesters.id = "dash-requesters";
+  requester.setAttribute("list", requesters.id);
+  const known = { functions: new Set<string>(), requesters: new Set<string>() };
+  const learn = (items: readonly StoredRequest[]) => {
+    const add = (set: Set<string>, list: HTMLDataListElement, value: string | null) => {
+      if (!value || set.has(value) || set.size >= 500) return;
+      set.add(value);
+      const option = el("option");
+      option.value = value;
+      list.append(option);
+    };
+    for (const r of items) {
+      add(known.functions, functions, r.function);
+      add(known.requesters, requesters, r.on_behalf_of);
+      add(known.requesters, requesters, r.agent);
+    }
+  };
   const live = el("span", "dash-live", "connecting…");
   live.setAttribute("role", "status");
-  form.append(labelled("Function", fn), labelled("Risk", risk), labelled("Status", status), labelled("Requester", requester), live);
+  form.append(labelled("Function", fn), labelled("Risk", risk), labelled("Status", status), labelled("Requester", requester), live, functions, requesters);
 
   // Bulk
   const bulk = el("section", "dash-bulk");
@@ -224,6 +246,7 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
       const page = await api.listRequests({ ...filters, ...listing(filters) }, PAGE_SIZE, append ? cursor : null);
       if (ticket !== loading) return; // a newer filter's answer wins
       rows = append ? appendPage(rows, page.items) : page.items;
+      learn(page.items);
       cursor = page.next_cursor;
       error.textContent = "";
       renderRows();
@@ -282,6 +305,7 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
   const refresh = async (id: string) => {
     try {
       const request = await api.getRequest(id);
+      learn([request]);
       rows = upsert(rows, request, filters, cursor !== null);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) rows = rows.filter((r) => r.id !== id);

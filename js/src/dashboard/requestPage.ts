@@ -7,6 +7,7 @@ import type { DecisionMessage } from "../messages";
 import { Api, ApiError } from "./api";
 import { currentView, decisionRecord, editDiff, mergeEdits } from "./diff";
 import { el } from "./dom";
+import { logLine } from "./log";
 import { cannotApprove, policyText, quorum, quorumText } from "./queue";
 import { errorText, failure, header, toLoginIfSignedOut } from "./shell";
 import { age, countdown, visible, when } from "./text";
@@ -61,7 +62,26 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
   const slot = el("div", "dash-card");
   const history = el("section", "dash-history");
   history.setAttribute("aria-label", "History");
-  main.append(back, context, notice, slot, history);
+  const log = el("section", "dash-log");
+  log.setAttribute("aria-label", "Decision log");
+  main.append(back, context, notice, slot, history, log);
+
+  let logTicket = 0;
+  const drawLog = async (r: StoredRequest) => {
+    const ticket = ++logTicket;
+    try {
+      const entries = await api.requestLog(r.id);
+      if (ticket !== logTicket) return;
+      const list = el("ol", "dash-log-entries");
+      for (const entry of entries) {
+        const item = el("li", entry.accepted ? "dash-log-accepted" : "dash-log-refused", logLine(entry, r.view));
+        list.append(item);
+      }
+      log.replaceChildren(el("h2", "", "Decision log: every attempt, accepted or refused"), list);
+    } catch (e) {
+      if (ticket === logTicket) log.replaceChildren(el("p", "dash-meta", `The decision log could not be read: ${errorText(e)}`));
+    }
+  };
 
   const drawContext = (r: StoredRequest) => {
     context.replaceChildren();
@@ -139,6 +159,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
         }
         const problems = e instanceof ApiError ? e.problems : {};
         card?.showProblems(errorText(e), problems);
+        void drawLog(r); // the refused attempt is on the record too
       }
     })();
   };
@@ -147,6 +168,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
     request = r;
     drawContext(r);
     drawHistory(r);
+    void drawLog(r);
     const changed = force || shown === null || shown.version !== r.version || shown.status !== r.status;
     if (changed) {
       card?.dispose();

@@ -117,3 +117,20 @@ export interface Filters {
   status: string;
   requester: string;
 }
+
+/** One line of `GET /api/requests/{id}/log`: every decision attempt (accepted or refused) and agent step. */
+export interface LogEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  actor_kind: string;
+  channel: string;
+  action: string;
+  version: number | null;
+  accepted: boolean;
+  code: string | null;
+  message: string;
+  status: string | null;
+  feedback: string | null;
+  edits: Edits | null;
+}

@@ -1,0 +1,489 @@
+"""The dashboard's JSON endpoints (documented in docs/dashboard-api.md; ``routes()`` lists them).
+
+Every answer is JSON; every error is ``{"error": text, "code": str}`` with its status: 401 no or
+bad credentials, 403 not allowed (role, self-approval, CSRF, an agent deciding), 404 no such
+request, 409 stale / repeated / expired / wrong state, 413 body too large, 422 malformed input.
+The store (:mod:`hitl_widget.dashboard.store`) decides what is allowed; this module only checks
+who is asking (:mod:`.sessions`), parses, and maps the store's answers to HTTP. GET never
+changes anything (except that a wait may mark a due request timed out, as the server's own
+timeout task would a moment later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .events import EventBus
+from .sessions import ApiError, Identity, LoginThrottle, csrf_token, require_agent, require_any, require_person
+from .store import NewRequest, RequestQuery, Store, StoredRequest
+
+if TYPE_CHECKING:
+    from .app import Settings
+
+__all__ = ["ApiContext", "read_json", "routes"]
+
+# Longest accepted values of the fields the API itself checks (the store checks the rest).
+MAX_BULK_ITEMS = 500
+SSE_KEEPALIVE_S = 15.0
+
+
+@dataclass
+class ApiContext:
+    """What every endpoint needs: the store, the event bus, the settings, the clock."""
+
+    store: Store
+    bus: EventBus
+    settings: Settings
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # failed logins per user name
+    address_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(free=100))  # per client address
+
+    def now(self) -> float:
+        return self.settings.clock()
+
+
+# -- bodies --------------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateBody(_Body):
+    client_request_id: StrictStr
+    fingerprint: StrictStr
+    function: StrictStr
+    risk: StrictStr = "medium"
+    timeout_s: float | None = None
+    on_behalf_of: StrictStr | None = None
+    view: dict[str, Any] = Field(default_factory=dict)
+    call_text: StrictStr = ""
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionBody(_Body):
+    version: StrictInt
+    kind: Literal["approve", "edit", "reject"]
+    edits: dict[str, Any] | None = None
+    feedback: StrictStr | None = None
+
+
+class BulkItem(_Body):
+    id: StrictStr
+    version: StrictInt
+
+
+class BulkBody(_Body):
+    items: Annotated[list[BulkItem], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
+    kind: Literal["approve", "reject"]
+    feedback: StrictStr | None = None
+
+
+class ClaimBody(_Body):
+    version: StrictInt
+
+
+class OutcomeBody(_Body):
+    status: Literal["succeeded", "failed"]
+    detail: Any = None
+
+
+class InvalidEditBody(_Body):
+    version: StrictInt
+    error: StrictStr
+    problems: Any = None
+
+
+class CancelBody(_Body):
+    reason: StrictStr | None = None
+
+
+_M = TypeVar("_M", bound=_Body)
+
+
+def _problems(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON (the size limit is the app's middleware's), else 422."""
+    raw = await request.body()
+    if not raw:
+        raise ApiError(422, "invalid_json", "the body must be a JSON object (it is empty)")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(422, "invalid_json", f"the body is not JSON: {exc}") from None
+
+
+async def _parse(request: Request, model: type[_M]) -> _M:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_body", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_body", _problems(exc)) from None
+
+
+def _json(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.api
+    return ctx
+
+
+def _query_int(request: Request, name: str, default: int | None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_query", f"{name} must be an integer, not {raw!r}") from None
+
+
+def _query_float(request: Request, name: str, default: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_query", f"{name} must be a number of seconds, not {raw!r}") from None
+    if not math.isfinite(value):
+        raise ApiError(422, "invalid_query", f"{name} must be a finite number of seconds")
+    return value
+
+
+async def _visible_request(ctx: ApiContext, identity: Identity, request_id: str) -> StoredRequest:
+    """The request, or 404 when there is none (or it is another agent's: agents see their own)."""
+    found = await run_in_threadpool(ctx.store.get_request, request_id)
+    if found is None or (identity.user.kind == "agent" and found.agent != identity.user.name):
+        raise ApiError(404, "not_found", f"no request {request_id!r}")
+    return found
+
+
+# -- agents --------------------------------------------------------------------------------------
+
+
+async def create_request(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_agent(request, ctx.store)
+    body = await _parse(request, CreateBody)
+    new = NewRequest(**body.model_dump())
+    new.validate()
+    stored, created = await run_in_threadpool(
+        lambda: ctx.store.create_request(new, agent=identity.user.name, now=ctx.now())
+    )
+    return _json(stored.to_json(), 201 if created else 200)
+
+
+async def claim(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_agent(request, ctx.store)
+    body = await _parse(request, ClaimBody)
+    rid = request.path_params["id"]
+    done = await run_in_threadpool(
+        lambda: ctx.store.claim(rid, agent=identity.user.name, version=body.version, now=ctx.now())
+    )
+    return _json(done.to_json())
+
+
+async def outcome(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_agent(request, ctx.store)
+    body = await _parse(request, OutcomeBody)
+    rid = request.path_params["id"]
+    done = await run_in_threadpool(
+        lambda: ctx.store.report_outcome(rid, agent=identity.user.name, status=body.status, detail=body.detail, now=ctx.now())
+    )
+    return _json(done.to_json())
+
+
+async def invalid_edit(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_agent(request, ctx.store)
+    body = await _parse(request, InvalidEditBody)
+    rid = request.path_params["id"]
+    done = await run_in_threadpool(
+        lambda: ctx.store.reopen_invalid_edit(
+            rid, agent=identity.user.name, version=body.version, error=body.error, problems=body.problems, now=ctx.now()
+        )
+    )
+    return _json(done.to_json())
+
+
+async def cancel(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_agent(request, ctx.store)
+    body = await _parse(request, CancelBody)
+    rid = request.path_params["id"]
+    done = await run_in_threadpool(
+        lambda: ctx.store.cancel(rid, agent=identity.user.name, reason=body.reason, now=ctx.now())
+    )
+    return _json(done.to_json())
+
+
+async def wait(request: Request) -> Response:
+    """Long-poll: the request as soon as it is not pending at ``version``, else after ``timeout``."""
+    ctx = _ctx(request)
+    identity = await require_any(request, ctx.store)
+    rid = request.path_params["id"]
+    version = _query_int(request, "version", None)
+    limit = ctx.settings.max_wait_s
+    timeout = _query_float(request, "timeout", limit)
+    if not 0 <= timeout <= limit:
+        raise ApiError(422, "invalid_query", f"timeout must be from 0 to {limit:g} seconds (then ask again)")
+    deadline = time.monotonic() + timeout
+    with ctx.bus.watch(rid) as watch:
+        while True:
+            watch.changed.clear()
+            current = await _visible_request(ctx, identity, rid)
+            if version is None:
+                version = current.version
+            if current.status != "pending" or current.version != version or ctx.bus.closing:
+                return _json(current.to_json())
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _json(current.to_json())
+            due_in = None if current.expires_at is None else current.expires_at - ctx.now()
+            if due_in is not None and due_in <= 0:
+                # due: mark it timed out now rather than at the timeout task's next round
+                await run_in_threadpool(ctx.store.expire_due, ctx.now())
+                continue
+            sleep = left if due_in is None else min(left, due_in + 0.005)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watch.changed.wait(), timeout=sleep)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+async def get_request(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_any(request, ctx.store)
+    found = await _visible_request(ctx, identity, request.path_params["id"])
+    return _json(found.to_json())
+
+
+async def request_log(request: Request) -> Response:
+    ctx = _ctx(request)
+    await require_person(request, ctx.store, post=False)
+    rid = request.path_params["id"]
+    found = await run_in_threadpool(ctx.store.get_request, rid)
+    if found is None:
+        raise ApiError(404, "not_found", f"no request {rid!r}")
+    records = await run_in_threadpool(ctx.store.decision_log, rid)
+    return _json({"items": [r.to_json() for r in records]})
+
+
+async def list_requests(request: Request) -> Response:
+    ctx = _ctx(request)
+    await require_person(request, ctx.store, post=False)
+    q = request.query_params
+    unknown = sorted(set(q) - {"status", "function", "risk", "requester", "limit", "cursor", "order"})
+    if unknown:
+        raise ApiError(422, "invalid_query", f"unknown query parameter(s): {', '.join(unknown)}")
+    order = q.get("order") or "queue"
+    if order not in ("queue", "newest"):
+        raise ApiError(422, "invalid_query", "order must be 'queue' or 'newest'")
+    query = RequestQuery(
+        status=q.get("status") or None,
+        function=q.get("function") or None,
+        risk=q.get("risk") or None,
+        requester=q.get("requester") or None,
+        limit=_query_int(request, "limit", 50) or 0,
+        cursor=q.get("cursor") or None,
+        order=order,  # type: ignore[arg-type]  # checked above
+    )
+    page = await run_in_threadpool(ctx.store.list_requests, query)
+    return _json(page.to_json())
+
+
+async def me(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_any(request, ctx.store)
+    user = identity.user
+    return _json(
+        {
+            "name": user.name,
+            "kind": user.kind,
+            "roles": list(user.roles),
+            "csrf_token": csrf_token(identity.session_id) if identity.session_id else None,
+        }
+    )
+
+
+# -- people --------------------------------------------------------------------------------------
+
+
+async def decide(request: Request) -> Response:
+    ctx = _ctx(request)
+    identity = await require_person(request, ctx.store, post=True)
+    body = await _parse(request, DecisionBody)
+    rid = request.path_params["id"]
+    done = await run_in_threadpool(
+        lambda: ctx.store.decide(
+            rid,
+            version=body.version,
+            user=identity.user,
+            kind=body.kind,
+            edits=body.edits,
+            feedback=body.feedback,
+            channel="dashboard",
+            now=ctx.now(),
+        )
+    )
+    return _json(done.to_json())
+
+
+async def bulk_decide(request: Request) -> Response:
+    """Each item decided on its own (one failing does not stop the others); 200 with one result each."""
+    from .store import StoreError
+
+    ctx = _ctx(request)
+    identity = await require_person(request, ctx.store, post=True)
+    body = await _parse(request, BulkBody)
+
+    def run() -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for item in body.items:
+            try:
+                done = ctx.store.decide(
+                    item.id,
+                    version=item.version,
+                    user=identity.user,
+                    kind=body.kind,
+                    edits=None,
+                    feedback=body.feedback,
+                    channel="dashboard-bulk",
+                    now=ctx.now(),
+                )
+            except StoreError as exc:
+                results.append(
+                    {"id": item.id, "ok": False, "error": exc.message, "code": exc.code, "http_status": exc.http_status}
+                )
+            else:
+                results.append({"id": item.id, "ok": True, "status": done.status, "version": done.version})
+        return results
+
+    return _json({"results": await run_in_threadpool(run)})
+
+
+# -- live updates --------------------------------------------------------------------------------
+
+
+class EventStream(Response):
+    """``text/event-stream`` of ``event: request`` / ``data: {"id", "status", "version"}``.
+
+    Registered on the bus before the headers go out, so no change after the client sees the
+    stream open is missed; a ``: keepalive`` comment every 15 s; ends on shutdown (the browser's
+    EventSource reconnects after ``retry``) or when the client goes away.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, bus: EventBus, *, keepalive_s: float = SSE_KEEPALIVE_S) -> None:
+        # not Response.__init__: it would declare an empty body (content-length: 0)
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-store"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        self.bus = bus
+        self.keepalive_s = keepalive_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self.bus.stream() as queue:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": b"retry: 2000\n: connected\n\n", "more_body": True})
+
+            async with anyio.create_task_group() as tg:
+
+                async def watch_disconnect() -> None:
+                    while True:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            tg.cancel_scope.cancel()
+                            return
+
+                tg.start_soon(watch_disconnect)
+                try:
+                    while True:
+                        try:
+                            payload = await asyncio.wait_for(queue.get(), timeout=self.keepalive_s)
+                        except TimeoutError:
+                            await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
+                            continue
+                        if payload is None:
+                            break
+                        data = json.dumps(payload, separators=(",", ":"))
+                        await send({"type": "http.response.body", "body": f"event: request\ndata: {data}\n\n".encode(),
+                                    "more_body": True})
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                except OSError:  # the client went away mid-write
+                    pass
+                tg.cancel_scope.cancel()
+
+
+async def events(request: Request) -> Response:
+    ctx = _ctx(request)
+    await require_person(request, ctx.store, post=False)
+    return EventStream(ctx.bus, keepalive_s=ctx.settings.sse_keepalive_s)
+
+
+def describe(store: Store) -> Callable[[str], dict[str, Any] | None]:
+    """The SSE payload of a request: ``{"id", "status", "version"}`` (None when it is gone)."""
+
+    def read(request_id: str) -> dict[str, Any] | None:
+        found = store.get_request(request_id)
+        if found is None:
+            return None
+        return {"id": found.id, "status": found.status, "version": found.version}
+
+    return read
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def routes() -> list[Route]:
+    """The JSON API's routes (paths as in docs/dashboard-api.md)."""
+    return [
+        Route("/api/requests", create_request, methods=["POST"], name="api_create"),
+        Route("/api/requests", list_requests, methods=["GET"], name="api_list"),
+        Route("/api/requests/{id}", get_request, methods=["GET"], name="api_get"),
+        Route("/api/requests/{id}/wait", wait, methods=["GET"], name="api_wait"),
+        Route("/api/requests/{id}/log", request_log, methods=["GET"], name="api_log"),
+        Route("/api/requests/{id}/claim", claim, methods=["POST"], name="api_claim"),
+        Route("/api/requests/{id}/outcome", outcome, methods=["POST"], name="api_outcome"),
+        Route("/api/requests/{id}/invalid-edit", invalid_edit, methods=["POST"], name="api_invalid_edit"),
+        Route("/api/requests/{id}/cancel", cancel, methods=["POST"], name="api_cancel"),
+        Route("/api/requests/{id}/decisions", decide, methods=["POST"], name="api_decide"),
+        Route("/api/decisions", bulk_decide, methods=["POST"], name="api_bulk"),
+        Route("/api/events", events, methods=["GET"], name="api_events"),
+        Route("/api/me", me, methods=["GET"], name="api_me"),
+    ]
