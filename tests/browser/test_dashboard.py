@@ -27,13 +27,9 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
-try:  # TEMPORARY, until the server (dash-app) and DashboardApprover (dash-client) are merged
-    from server_process import DashboardServer
+from server_process import DashboardServer
 
-    import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
-    from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
-except ImportError as e:
-    pytest.skip(f"the dashboard server or DashboardApprover is not merged yet: {e}", allow_module_level=True)
+from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
 
 pytestmark = [pytest.mark.slow, pytest.mark.threads, pytest.mark.subprocess]
 
@@ -417,9 +413,9 @@ def test_hostile_argument_text_is_shown_as_text(page: Any, dash: Dashboard) -> N
 
     agent = call(dash, echo, text=HOSTILE_MARKUP)
     rid_markup = pending_id(dash, "echo", "onerror")
-    call(dash, echo, text=HIDDEN)
+    hidden_agent = call(dash, echo, text=HIDDEN)
     rid_hidden = pending_id(dash, "echo", "exe.txt")
-    call(dash, echo, text=HUGE)
+    huge_agent = call(dash, echo, text=HUGE)
     rid_huge = pending_id(dash, "echo", "AAAA")
 
     login(page, dash, "ann")
@@ -462,6 +458,11 @@ def test_hostile_argument_text_is_shown_as_text(page: Any, dash: Dashboard) -> N
     card.get_by_role("button", name="Send rejection").click()
     assert isinstance(agent.wait().error, ApprovalRejected)
     assert page.evaluate("() => window.__pwned") is None
+    bob = dash.server.person("bob", PEOPLE["bob"][0])
+    for rid, other in ((rid_hidden, hidden_agent), (rid_huge, huge_agent)):
+        done = bob.post(f"/api/requests/{rid}/decisions", json={"version": 1, "kind": "reject", "feedback": "test over"})
+        done.raise_for_status()
+        assert isinstance(other.wait().error, ApprovalRejected)
 
 
 def test_a_post_without_the_csrf_token_is_refused(page: Any, dash: Dashboard) -> None:
