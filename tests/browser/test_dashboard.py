@@ -262,8 +262,15 @@ def test_reject_with_feedback_reaches_the_agent(page: Any, dash: Dashboard) -> N
 
     agent = call(dash, delete_user, risk="critical", user_id=4242)
     rid = pending_id(dash, "delete_user", "4242")
-    login(page, dash, "max")
-    card = open_request(page, dash, rid)
+    # a link to the request (from chat, say) asks for the login first, then opens the request
+    page.goto(f"{dash.url}/requests/{rid}")
+    page.wait_for_url(re.compile(r"/login\?next=requests%2F"))
+    page.get_by_label("Username").fill("max")
+    page.get_by_label("Password").fill(PEOPLE["max"][0])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{dash.url}/requests/{rid}")
+    card = page.locator(".dash-card .hitl-card")
+    card.wait_for(timeout=TIMEOUT_MS)
     expect(page.locator(".dash-ctx-policy dd")).to_have_text("1 approval from manager")
     card.get_by_role("button", name="Reject", exact=True).click()
     card.get_by_label("Feedback for the agent (why, and what to do instead)").fill("use archive_user instead")
@@ -275,6 +282,13 @@ def test_reject_with_feedback_reaches_the_agent(page: Any, dash: Dashboard) -> N
     assert "use archive_user instead" in str(agent.error)
     expect(page.locator(".dash-history")).to_contain_text("rejected by max")
     expect(page.locator(".dash-history")).to_contain_text("Feedback: use archive_user instead")
+
+    # log out: the session is over, every page asks for the login again
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login$"))
+    assert page.evaluate("() => fetch('api/me').then(r => r.status)") == 401
+    page.goto(f"{dash.url}/")
+    page.wait_for_url(re.compile(r"/login"))
 
 
 def test_quorum_shows_one_of_two_and_the_requester_cannot_approve(browser: Any, page: Any, dash: Dashboard) -> None:
