@@ -257,6 +257,40 @@ def test_edit_with_a_typed_input_runs_the_edited_value(page: Any, dash: Dashboar
     expect(row.locator(".dash-diff")).to_have_text("amount: 120.5 → 60")
 
 
+TAGGED: dict[str, list[int]] = {}
+
+
+def tag_users(label: str, ids: list[int]) -> str:
+    """Tag users."""
+    TAGGED[label] = ids
+    return f"tagged {len(ids)}"
+
+
+def test_an_edit_the_agent_refuses_comes_back_with_its_reasons(page: Any, dash: Dashboard) -> None:
+    from playwright.sync_api import expect
+
+    agent = call(dash, tag_users, label="refused-edit", ids=[1])
+    rid = pending_id(dash, "tag_users", "refused-edit")
+    login(page, dash, "ann")
+    card = open_request(page, dash, rid)
+    card.get_by_role("button", name="Edit", exact=True).click()
+    card.locator('.hitl-edit-row[data-name="ids"] .hitl-input').fill('["x"]')  # valid JSON, not a list[int]
+    card.locator(".hitl-send-edit").click()
+    # the agent's gate refuses it: back to pending at a new version, its reasons on the page, nothing ran
+    expect(page.locator(".dash-ctx-problems dd")).to_contain_text("The agent refused the edit of version 2", timeout=TIMEOUT_MS)
+    expect(page.locator(".dash-ctx-status dd")).to_have_text("pending")
+    expect(page.locator(".dash-ctx-version dd")).to_have_text("3")
+    card = page.locator(".dash-card .hitl-card")
+    expect(card.locator(".hitl-problems")).to_contain_text("The agent refused this edit, so nothing ran")
+    assert "refused-edit" not in TAGGED and agent.thread.is_alive()
+    card.get_by_role("button", name="Edit", exact=True).click()
+    expect(card.locator('.hitl-edit-row[data-name="ids"] .hitl-edit-error')).not_to_be_empty()
+    card.locator('.hitl-edit-row[data-name="ids"] .hitl-input').fill("[1, 2]")
+    card.locator(".hitl-send-edit").click()
+    assert agent.wait().error is None, agent.error
+    assert TAGGED["refused-edit"] == [1, 2]
+
+
 def test_reject_with_feedback_reaches_the_agent(page: Any, dash: Dashboard) -> None:
     from playwright.sync_api import expect
 
