@@ -227,3 +227,12 @@ describe("an edit the agent refused", () => {
     expect(root.querySelector('.hitl-edit-row[data-name="amount"] .hitl-edit-error')!.textContent).toBe("Input should be greater than 0");
   });
 });
+
+describe("the request page's id", () => {
+  it("is the last path segment under the root, decoded", async () => {
+    const { requestIdFrom } = await import("../../src/dashboard/main");
+    expect(requestIdFrom("http://h/hitl/", "http://h/hitl/requests/abc%2D1")).toBe("abc-1");
+    expect(requestIdFrom("http://h/", "http://h/requests/r9/")).toBe("r9");
+    expect(requestIdFrom("http://h/", "http://h/other/r9")).toBe("");
+  });
+});
