@@ -84,6 +84,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
         const item = el("li", entry.accepted ? "dash-log-accepted" : "dash-log-refused", logLine(entry, r.view));
         list.append(item);
       }
+      if (entries.length === 0) list.append(el("li", "dash-meta", "no decision attempted yet"));
       log.replaceChildren(el("h2", "", "Decision log: every attempt, accepted or refused"), list);
     } catch (e) {
       if (ticket === logTicket) log.replaceChildren(el("p", "dash-meta", `The decision log could not be read: ${errorText(e)}`));
