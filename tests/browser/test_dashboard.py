@@ -436,6 +436,28 @@ def test_bulk_reject_with_one_comment(page: Any, dash: Dashboard) -> None:
         expect(feedback).to_have_text("“logging is frozen during the audit”", timeout=TIMEOUT_MS)
 
 
+def test_bulk_approve_counts_toward_each_quorum(page: Any, dash: Dashboard) -> None:
+    from playwright.sync_api import expect
+
+    one = call(dash, echo, text="bulk-approve-one")
+    two = call(dash, archive_logs, risk="high", path="/var/log/bulk-two")  # needs 2 approvals from ops
+    ids = [pending_id(dash, "echo", "bulk-approve-one"), pending_id(dash, "archive_logs", "bulk-two")]
+    login(page, dash, "ann")
+    page.goto(f"{dash.url}/?status=pending")
+    for rid in ids:
+        queue_row(page, rid).locator(".dash-select").check()
+    page.get_by_label("Comment for the selected requests").fill("checked both")
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.locator(".dash-bulk-result")).to_have_text("1 approved; 1 approval counted, more needed", timeout=TIMEOUT_MS)
+    assert one.wait().error is None and one.result == "bulk-approve-one"
+    expect(queue_row(page, ids[1]).locator(".dash-quorum")).to_have_text("1 of 2 approvals", timeout=TIMEOUT_MS)
+    assert two.thread.is_alive()
+    done = dash.server.person("bob", PEOPLE["bob"][0]).post("/api/decisions", json={
+        "items": [{"id": ids[1], "version": 1}], "kind": "approve", "feedback": "second"})
+    assert done.json()["results"][0]["ok"] is True
+    assert two.wait().error is None and two.result == "archived /var/log/bulk-two"
+
+
 def test_new_requests_arrive_live(page: Any, dash: Dashboard) -> None:
     from playwright.sync_api import expect
 
