@@ -300,7 +300,8 @@ export function renderCard(
   });
 
   let fields: Field[] = [];
-  /** The last problems reported per argument: shown again beside its field when Edit is opened later. */
+  /** Problems reported per argument while no edit panel was open (a page that shows a request
+   * whose edit was refused earlier): shown beside the fields once Edit is opened. */
   let reported: Record<string, string> = {};
   reject.addEventListener("click", () => {
     panel.replaceChildren();
@@ -404,7 +405,7 @@ export function renderCard(
   return {
     root: card,
     showProblems(error, found) {
-      reported = { ...found };
+      reported = fields.length === 0 ? { ...found } : {}; // an open panel shows them below, at once
       sent = false;
       for (const b of buttons) b.disabled = false;
       for (const b of panel.querySelectorAll("button")) (b as HTMLButtonElement).disabled = false;

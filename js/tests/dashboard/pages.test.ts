@@ -236,3 +236,21 @@ describe("the request page's id", () => {
     expect(requestIdFrom("http://h/", "http://h/other/r9")).toBe("");
   });
 });
+
+describe("the card keeps the notebook's behaviour for a refused edit", () => {
+  it("problems reported while the edit panel is open are not shown again after a discard", async () => {
+    const { renderCard } = await import("../../src/card");
+    const { view } = await import("./fixtures");
+    const handle = renderCard(root, view, () => undefined);
+    clickButton(root, "Edit");
+    const amount = root.querySelector<HTMLInputElement>('.hitl-edit-row[data-name="amount"] input')!;
+    amount.value = "7";
+    amount.dispatchEvent(new Event("input"));
+    clickButton(root, "Run with these arguments");
+    handle.showProblems("invalid edit", { amount: "must be at least 10" });
+    expect(root.querySelector('.hitl-edit-row[data-name="amount"] .hitl-edit-error')!.textContent).toBe("must be at least 10");
+    clickButton(root, "Discard edits");
+    clickButton(root, "Edit");
+    expect(root.querySelector('.hitl-edit-row[data-name="amount"] .hitl-edit-error')!.textContent).toBe("");
+  });
+});
