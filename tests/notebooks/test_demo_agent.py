@@ -127,7 +127,8 @@ def test_one_line_switches_the_model_and_the_transcript_reads_any_run(tmp_path: 
 
     # transcript_of: the same lines from a finished run's messages (e.g. agent.run_sync with a real model)
     def planned() -> Any:
-        return demo.make_agent(_tools([], Gate(approver=ScriptedApprover([Reject("freeze until Monday"), Approve()]))), _planner([]))
+        gate = Gate(approver=ScriptedApprover([Reject("freeze until Monday"), Approve()]))
+        return demo.make_agent(_tools([], gate), _planner([]))
 
     printed: list[str] = []
     demo.run_sync(planned(), "ship 2.3", echo=lambda line: None, log=printed)
