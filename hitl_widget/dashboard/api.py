@@ -16,7 +16,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiContext", "read_json", "routes"]
 
-# Longest accepted values of the fields the API itself checks (the store checks the rest).
-MAX_BULK_ITEMS = 500
+MAX_BULK_ITEMS = 500  # items of one POST /api/decisions
 SSE_KEEPALIVE_S = 15.0
 
 
@@ -272,7 +271,11 @@ async def wait(request: Request) -> Response:
                 # due: mark it timed out now rather than at the timeout task's next round
                 await run_in_threadpool(ctx.store.expire_due, ctx.now())
                 continue
-            sleep = left if due_in is None else min(left, due_in + 0.005)
+            # re-read now and then even without a notification: one lost in a gap (PostgreSQL's
+            # LISTEN connection reconnecting) costs at most wait_recheck_s, not the whole poll
+            sleep = min(left, ctx.settings.wait_recheck_s)
+            if due_in is not None:
+                sleep = min(sleep, due_in + 0.005)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watch.changed.wait(), timeout=sleep)
 
@@ -465,9 +468,6 @@ def describe(store: Store) -> Callable[[str], dict[str, Any] | None]:
         return {"id": found.id, "status": found.status, "version": found.version}
 
     return read
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def routes() -> list[Route]:

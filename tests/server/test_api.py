@@ -418,6 +418,25 @@ def test_an_edit_wakes_a_wait_on_the_old_version(api: Api) -> None:
     assert woke["status"] == "pending" and woke["version"] == 2  # not pending at version 1 any more
 
 
+def test_a_wait_sees_a_change_no_one_announced(api: Api) -> None:
+    """The safety net for a lost notification: a waiting long-poll re-reads its request every
+    5 s on its own. (The change here is written straight into the SQLite file, bypassing the
+    store's change table, so no notification exists at all.)"""
+    if api.db.startswith("postgresql"):
+        pytest.skip("written with sqlite3 into the SQLite file")
+    import sqlite3
+
+    req = api.create()
+    thread, out = _wait_in_thread(api.server.agent(api.tokens["agent-1"]), req["id"], 1, timeout=25)
+    _until_waiting(api.server)
+    written = time.perf_counter()
+    with sqlite3.connect(api.db) as conn:
+        conn.execute("UPDATE requests SET status = 'cancelled', queue_rank = 1 WHERE id = ?", (req["id"],))
+    thread.join(30)
+    assert out["answer"].json()["status"] == "cancelled"
+    assert out["at"] - written < 8  # the 5 s re-read, not the 25 s poll
+
+
 def test_the_server_times_out_a_request_fail_closed(api: Api) -> None:
     req = api.create(timeout_s=1.0)
     agent = api.agent()
