@@ -4,8 +4,8 @@
 
 Scenarios (each a real ``hitl dashboard`` subprocess, tests/server/server_process.py):
 
-- ``sqlite`` / ``postgresql``: AGENTS agent threads, each its own DashboardApprover and Gate (as
-  separate agent processes would be), each making CALLS calls one after another; APPROVERS
+- ``sqlite`` / ``postgresql``: AGENTS agents, threads in PROCESSES agent processes, each agent
+  with its own DashboardApprover and Gate, each making CALLS calls one after another; APPROVERS
   people, each logged in with its own session, polling the queue (``GET /api/requests``) and
   deciding their share of it (``POST /api/requests/{id}/decisions``): every 5th call rejected,
   the others approved.
@@ -13,6 +13,8 @@ Scenarios (each a real ``hitl dashboard`` subprocess, tests/server/server_proces
   same database (a decision reaches the waiting agent through LISTEN/NOTIFY).
 - ``restart mid-load`` (SIGTERM, then SIGKILL): the same load on SQLite, the server stopped when
   40% of the decisions are in and started again.
+- ``baseline``: one agent making 20 calls one after another, the same approvers: the same
+  figures without the load, side by side.
 - ``10,000 pending``: the queue's first page (``GET /api/requests?status=pending&limit=50``) with
   10,000 pending requests (created through the store, timed through the API).
 
@@ -29,12 +31,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import multiprocessing
+import queue
 import signal
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,7 +82,7 @@ def agent_thread(url: str, token: str, agent: int, calls: int, load: Load) -> No
 
     @gate.require_approval(risk="high", timeout=120)
     def transfer(order: str) -> str:
-        now = time.perf_counter()
+        now = time.monotonic()  # CLOCK_MONOTONIC: the same clock in every process of this machine
         with load.lock:
             load.runs[order] += 1
             load.ran_at.setdefault(order, now)
@@ -94,51 +100,91 @@ def agent_thread(url: str, token: str, agent: int, calls: int, load: Load) -> No
         dashboard.close()
 
 
-def approver_thread(url: str, name: str, index: int, of: int, load: Load, total: int, deadline: float) -> None:
+def intended_kind(order: str) -> str:
+    """Every 5th call (by agent and call number) is rejected, the others approved."""
+    agent, call = order[1:].split("-")
+    return "reject" if (int(agent) + int(call)) % 5 == 4 else "approve"
+
+
+def approver_thread(url: str, name: str, index: int, of: int, load: Load, deadline: float) -> None:
+    """One person: told of new requests by the live events (``GET /api/events``, as the queue page is),
+    deciding those of its share (by request id) by the API; a full queue read after each (re)connect."""
     client = httpx.Client(base_url=url, timeout=30)
-    logged_in = False
+    handled: set[str] = set()
+
+    def mine(request_id: str) -> bool:
+        return zlib.crc32(request_id.encode()) % of == index
+
+    def handle(item: dict[str, Any]) -> None:
+        if item["id"] in handled or item["status"] != "pending":
+            return
+        order = order_of(item["call_text"])
+        kind = intended_kind(order)
+        body: dict[str, Any] = {"version": item["version"], "kind": kind}
+        if kind == "reject":
+            body["feedback"] = "not this one"
+        with load.lock:
+            load.intended[order] = kind
+        sent = time.monotonic()
+        answer = client.post(f"/api/requests/{item['id']}/decisions", json=body, timeout=30)
+        if answer.status_code == 200:
+            handled.add(item["id"])
+            with load.lock:
+                load.sent_at.setdefault(order, sent)
+                load.decided_times.append(time.monotonic())
+        elif answer.status_code == 409:
+            handled.add(item["id"])
+            load.conflicts += 1
+        elif answer.status_code == 401:
+            raise PermissionError("logged out")
+        else:
+            load.errors.append(f"{answer.status_code} {answer.text[:200]}")
+
     try:
         while not load.done.is_set() and time.monotonic() < deadline:
             try:
-                if not logged_in:
-                    answer = client.post("/login", json={"username": name, "password": f"{name}-pw"})
-                    answer.raise_for_status()
-                    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
-                    logged_in = True
-                page = client.get("/api/requests", params={"status": "pending", "limit": 200})
-                if page.status_code == 401:
-                    logged_in = False
-                    continue
-                page.raise_for_status()
-                mine = [item for item in page.json()["items"] if int(order_of(item["call_text"])[1:3]) % of == index]
-                if not mine:
-                    time.sleep(0.005)
-                    continue
-                for item in mine:
-                    order = order_of(item["call_text"])
-                    kind = "reject" if int(order.rsplit("-", 1)[1]) % 5 == 4 else "approve"
-                    body: dict[str, Any] = {"version": item["version"], "kind": kind}
-                    if kind == "reject":
-                        body["feedback"] = "not this one"
-                    with load.lock:
-                        load.intended[order] = kind
-                    sent = time.perf_counter()
-                    answer = client.post(f"/api/requests/{item['id']}/decisions", json=body)
-                    if answer.status_code == 200:
-                        with load.lock:
-                            load.sent_at.setdefault(order, sent)
-                            load.decided_times.append(time.perf_counter())
-                    elif answer.status_code == 409:
-                        load.conflicts += 1
-                    elif answer.status_code == 401:
-                        logged_in = False
-                        break
-                    else:
-                        load.errors.append(f"{answer.status_code} {answer.text[:200]}")
-            except httpx.TransportError:
-                time.sleep(0.05)  # the server is restarting
+                answer = client.post("/login", json={"username": name, "password": f"{name}-pw"})
+                answer.raise_for_status()
+                client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+                with client.stream("GET", "/api/events", timeout=httpx.Timeout(30, read=1.0)) as events:
+                    cursor = None  # catch up on what came while not listening
+                    while True:
+                        params: dict[str, Any] = {"status": "pending", "limit": 500}
+                        if cursor:
+                            params["cursor"] = cursor
+                        page = client.get("/api/requests", params=params, timeout=30).raise_for_status().json()
+                        for item in page["items"]:
+                            if mine(item["id"]):
+                                handle(item)
+                        cursor = page.get("next_cursor")
+                        if not cursor:
+                            break
+                    for line in events.iter_lines():
+                        if load.done.is_set():
+                            break
+                        if not line.startswith("data:"):
+                            continue
+                        event = json.loads(line[5:])
+                        if event.get("status") == "pending" and mine(event["id"]) and event["id"] not in handled:
+                            got = client.get(f"/api/requests/{event['id']}", timeout=30)
+                            if got.status_code == 200:
+                                handle(got.json())
+            except (httpx.TransportError, httpx.HTTPStatusError, PermissionError):
+                time.sleep(0.05)  # the server is restarting, or the stream was idle for a second: listen again
     finally:
         client.close()
+
+
+def agent_process(url: str, token: str, agents: list[int], calls: int, deadline_s: float, out: Any) -> None:
+    """Some of the agents, as threads of one process; what they did goes back through ``out`` (a Queue)."""
+    load = Load()
+    threads = [threading.Thread(target=agent_thread, args=(url, token, a, calls, load), daemon=True) for a in agents]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + deadline_s
+    for t in threads:
+        t.join(max(0.1, deadline - time.monotonic()))
+    out.put({"ran_at": dict(load.ran_at), "runs": dict(load.runs), "ended": dict(load.ended)})
 
 
 def run_load(
@@ -150,25 +196,43 @@ def run_load(
     agents: int,
     calls: int,
     deadline_s: float,
+    processes: int,
     disrupt: Callable[[Load], None] | None = None,
 ) -> Load:
+    """The agents in ``processes`` processes (threads in each), the approvers as threads here."""
     load = Load()
-    total = agents * calls
     deadline = time.monotonic() + deadline_s
+    spawn = multiprocessing.get_context("spawn")
+    out = spawn.Queue()
+    shares = [list(range(agents))[i::processes] for i in range(processes)]
+    workers = [
+        spawn.Process(target=agent_process, args=(agents_url, token, share, calls, deadline_s, out), daemon=True)
+        for share in shares
+        if share
+    ]
+    for w in workers:
+        w.start()
     approvers = [
-        threading.Thread(target=approver_thread, args=(people_url, name, i, len(people), load, total, deadline), daemon=True)
+        threading.Thread(target=approver_thread, args=(people_url, name, i, len(people), load, deadline), daemon=True)
         for i, name in enumerate(people)
     ]
-    workers = [
-        threading.Thread(target=agent_thread, args=(agents_url, token, a, calls, load), daemon=True) for a in range(agents)
-    ]
-    for t in approvers + workers:
+    for t in approvers:
         t.start()
     if disrupt is not None:
         disrupt(load)
-    for t in workers:
-        t.join(max(0.1, deadline - time.monotonic()))
+    for _ in workers:
+        try:
+            part = out.get(timeout=max(0.1, deadline - time.monotonic() + 5))
+        except queue.Empty:
+            break
+        load.ran_at.update(part["ran_at"])
+        load.runs.update(part["runs"])
+        load.ended.update(part["ended"])
     load.done.set()
+    for w in workers:
+        w.join(5)
+        if w.is_alive():
+            w.kill()
     for t in approvers:
         t.join(10)
     return load
@@ -204,9 +268,12 @@ def summary(name: str, load: Load, agents: int, calls: int) -> dict[str, Any]:
 
 
 def prepare(server: DashboardServer, people: list[str], *, token_name: str = "bench-agent") -> str:
-    for name in people:
-        server.add_user(name, f"{name}-pw", "ops")
-    return server.add_token(token_name)
+    from hitl_widget.dashboard.store import open_store
+
+    with open_store(server.db) as store:
+        for name in people:
+            store.add_user(name, f"{name}-pw", ("ops",))
+        return store.add_token(token_name)
 
 
 def scenario(name: str, db: str, args: argparse.Namespace, tmp: Path, *, sig: int | None = None) -> dict[str, Any]:
@@ -225,7 +292,10 @@ def scenario(name: str, db: str, args: argparse.Namespace, tmp: Path, *, sig: in
                 time.sleep(0.3)
                 server.start()
 
-        load = run_load(url, url, token, people, agents=args.agents, calls=args.calls, deadline_s=args.deadline, disrupt=disrupt)
+        load = run_load(
+            url, url, token, people, agents=args.agents, calls=args.calls, deadline_s=args.deadline,
+            processes=args.processes, disrupt=disrupt,
+        )  # fmt: skip
     return summary(name, load, args.agents, args.calls)
 
 
@@ -244,6 +314,7 @@ def two_instances(db: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any
             agents=args.agents,
             calls=args.calls,
             deadline_s=args.deadline,
+            processes=args.processes,
         )
     return summary("2 instances, 1 PostgreSQL", load, args.agents, args.calls)
 
@@ -313,6 +384,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--calls", type=int, default=4, help="calls per agent, one after another")
     parser.add_argument("--approvers", type=int, default=5)
+    parser.add_argument("--processes", type=int, default=5, help="agent processes (the agents are threads in them)")
     parser.add_argument("--pending", type=int, default=10_000)
     parser.add_argument("--deadline", type=float, default=180.0, help="seconds a scenario may take at most")
     parser.add_argument("--skip-postgresql", action="store_true")
@@ -327,6 +399,8 @@ def main(argv: list[str]) -> int:
         def sqlite() -> str:
             return str(tmp / f"bench-{next(counter)}.db")
 
+        one = argparse.Namespace(**{**vars(args), "agents": 1, "calls": 20, "processes": 1})
+        rows.append(scenario("baseline: 1 agent, sqlite", sqlite(), one, tmp))
         rows.append(scenario("sqlite", sqlite(), args, tmp))
         print(table(rows), flush=True)
         rows.append(scenario("restart mid-load (SIGTERM)", sqlite(), args, tmp, sig=signal.SIGTERM))
@@ -338,6 +412,7 @@ def main(argv: list[str]) -> int:
 
             cluster = PgCluster().start()
             try:
+                rows.append(scenario("baseline: 1 agent, postgresql", cluster.create_database("bench"), one, tmp))
                 rows.append(scenario("postgresql", cluster.create_database("bench"), args, tmp))
                 rows.append(two_instances(cluster.create_database("bench"), args, tmp))
                 pages.append(first_page(cluster.create_database("bench"), args.pending, tmp, "postgresql"))
