@@ -268,7 +268,15 @@ def _store_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _unstorable(exc: BaseException) -> bool:
+    """The database refused a value (psycopg's DataError: bad encoding, out of range)."""
+    return any(cls.__module__.split(".")[0] == "psycopg" and cls.__name__ == "DataError" for cls in type(exc).__mro__)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if _unstorable(exc):
+        log.warning("the store refused a value answering %s %s: %s", request.method, request.url.path, exc)
+        return _error(422, f"the database cannot store a value of this request: {exc}", "unstorable")
     if _store_unavailable(exc):
         log.warning("the store is unavailable answering %s %s: %s", request.method, request.url.path, exc)
         return _error(503, f"the database is unavailable ({type(exc).__name__}); nothing was changed, try again",
