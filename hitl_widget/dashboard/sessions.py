@@ -342,7 +342,10 @@ async def logout(request: Request) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/x-www-form-urlencoded":
         raw = await request.body()
-        fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20))
+        try:
+            fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20))
+        except ValueError:
+            raise ApiError(422, "invalid_body", "the form has too many fields") from None
     elif ctype == "application/json":
         as_json = True
     if identity is not None and identity.via == "session" and identity.session_id:
