@@ -151,6 +151,7 @@ bench: setup $(SDK_VENV)/.installed
 	$(PY) benchmarks/bench_card_latency.py
 	$(PY) benchmarks/bench_browser_latency.py
 	$(PY) benchmarks/bench_lite.py
+	$(PY) benchmarks/bench_dashboard.py
 	$(SDK_VENV)/bin/python benchmarks/bench_sdk_cycle.py
 
 clean:
