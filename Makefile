@@ -14,9 +14,10 @@ $(VENV)/bin/python:
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
 
-# Editable install with the dev extra; the build hook runs the JS build into hitl_widget/static/.
+# Editable install with the dev extra (and demo: the example notebooks' agent, pydantic-ai-slim; dev has it too);
+# the build hook runs the JS build into hitl_widget/static/.
 $(STAMP): $(VENV)/bin/python pyproject.toml js/node_modules/.package-lock.json
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,demo]'
 	touch $(STAMP)
 
 hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/src/dashboard/*.ts js/src/dashboard/*.css) js/build.mjs
@@ -24,6 +25,7 @@ hitl_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/sr
 
 setup: $(STAMP) hitl_widget/static/widget.js postgresql
 
+# JupyterLab on notebooks/ (every example notebook in its file browser), the quickstart open first.
 demo: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.allow_root=True $(DEMO_ARGS) $(CURDIR)/notebooks/quickstart.ipynb
 
@@ -151,6 +153,8 @@ bench: setup $(SDK_VENV)/.installed
 	$(PY) benchmarks/bench_card_latency.py
 	$(PY) benchmarks/bench_browser_latency.py
 	$(PY) benchmarks/bench_lite.py
+	$(PY) benchmarks/bench_slack.py
+	$(PY) benchmarks/bench_dashboard_store.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(SDK_VENV)/bin/python benchmarks/bench_sdk_cycle.py
 

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -177,6 +178,7 @@ def main() -> int:
     finally:
         server.close()
         slack.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
     summary = {
         name: {"p50_ms": statistics.median(v), "p90_ms": percentile(v, 0.9), "p99_ms": percentile(v, 0.99), "n": len(v)}

@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -402,6 +403,7 @@ class LocalDashboard:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class _Background:

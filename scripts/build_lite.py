@@ -321,14 +321,18 @@ def use_lite_kernel(notebook: Path) -> None:
         notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
-def stage(pyodide_lock: dict[str, Any], wheels: dict[str, Wheel], entries: dict[str, dict[str, Any]]) -> None:
+def stage(
+    pyodide_lock: dict[str, Any], wheels: dict[str, Wheel], entries: dict[str, dict[str, Any]], config: dict[str, Any]
+) -> None:
     """build/lite-src/: jupyterlite's input (config, notebooks, static/pyodide with wheels and lock)."""
     if STAGE.exists():
         shutil.rmtree(STAGE)
     pyodide_dir = STAGE / "static" / "pyodide"
     pyodide_dir.mkdir(parents=True)
-    for config in sorted(LITE_CONFIG_DIR.glob("*.json")):
-        shutil.copy2(config, STAGE / config.name)
+    for other in sorted(LITE_CONFIG_DIR.glob("*.json")):
+        if other.name != "jupyter-lite.json":
+            shutil.copy2(other, STAGE / other.name)
+    (STAGE / "jupyter-lite.json").write_text(json.dumps(config, indent=2) + "\n")
     shutil.copytree(NOTEBOOKS, STAGE / "files", ignore=shutil.ignore_patterns(*NOT_SHIPPED))
     for notebook in (STAGE / "files").rglob("*.ipynb"):
         use_lite_kernel(notebook)
@@ -396,6 +400,11 @@ def dir_size(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT, help="where the site goes (default: build/lite)")
+    parser.add_argument(
+        "--leave-out", action="append", default=[], metavar="PACKAGE",
+        help="a preloaded package (and what only it needs) left out of the site, to measure what it costs "
+        "(e.g. pydantic-ai-slim: the notebooks' demo agent then cannot run); repeatable",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     output_dir: Path = args.output_dir.resolve()
     started = time.monotonic()
@@ -403,10 +412,17 @@ def main(argv: list[str] | None = None) -> int:
     pyodide_lock = check_npm_pyodide()
     python_version = lock_python_version(pyodide_lock)
     config = read_lite_config()
+    if args.leave_out:
+        settings = config["jupyter-config-data"]["litePluginSettings"][PYODIDE_KERNEL_PLUGIN]
+        preload = settings["loadPyodideOptions"]["packages"]
+        unknown = [n for n in args.leave_out if n not in preload]
+        if unknown:
+            sys.exit(f"--leave-out {unknown}: not preloaded by lite/jupyter-lite.json ({preload})")
+        settings["loadPyodideOptions"]["packages"] = [n for n in preload if n not in args.leave_out]
     hitl_wheel = build_hitl_wheel()
     wheels, entries = resolve(preloaded_packages(config), pyodide_lock, hitl_wheel, python_version)
     log(f"{len(wheels)} wheels for Pyodide {pyodide_lock['info']['python']}: " + ", ".join(sorted(wheels)))
-    stage(pyodide_lock, wheels, entries)
+    stage(pyodide_lock, wheels, entries, config)
     if output_dir.exists():
         shutil.rmtree(output_dir)
     jupyter_lite_build(output_dir)

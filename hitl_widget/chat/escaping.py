@@ -11,7 +11,7 @@ here returns text that a chat client shows character for character:
   does not auto-link bare URLs and channel names either). ``&``, ``<`` and ``>`` become the
   three entities Slack documents (``&amp;``, ``&lt;``, ``&gt;``), so no ``<...>`` control
   sequence (mention, link, ``<!here>``) can form. The formatting characters ``*``, ``_``,
-  ``~`` and the backtick, a ``>`` that starts a line (a quote), and the first colon of an
+  ``~`` and the backtick, a ``>`` that starts a line (after any spaces: a quote), the first colon of an
   ``:emoji_code:`` are each written as the fallback of an invalid date token
   (``<!date^0^{_}|*>``): Slack shows a date token's fallback as plain text, so the person
   sees exactly the character (the technique jsx-slack's ``<Escape>`` uses); Slack has no
@@ -49,7 +49,7 @@ __all__ = [
 
 #: A Slack date token whose format is invalid, so Slack shows its fallback (after ``|``) as plain text.
 _LITERAL = "<!date^0^{{_}}|{}>"
-_SLACK_FORMATTING = re.compile(r"[*_~`]|^&gt;|:(?=[A-Za-z0-9_+'-]+:)", re.MULTILINE)
+_SLACK_FORMATTING = re.compile(r"[*_~`]|^[ \t]*&gt;|:(?=[A-Za-z0-9_+'-]+:)", re.MULTILINE)
 _ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 
 

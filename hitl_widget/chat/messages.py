@@ -253,7 +253,8 @@ def message(
         facts.append(f"*Needs:* {needed} approval{'s' if needed != 1 else ''}{of}")
     expires = epoch(stored.get("expires_at"))
     if expires is not None and pending:
-        facts.append(f"*Expires:* {_date(expires)} (in {_duration(expires - now)} from posting)")
+        as_of = datetime.fromtimestamp(now, UTC).strftime("%H:%M UTC")
+        facts.append(f"*Expires:* {_date(expires)} (in {_duration(expires - now)}, as of {as_of})")
     blocks.append(_context("  ·  ".join(facts)))
     arguments = [a for a in view.get("arguments") or [] if isinstance(a, Mapping)]
     for argument in arguments[:MAX_ARGUMENTS]:

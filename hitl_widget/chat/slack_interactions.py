@@ -214,10 +214,16 @@ class SlackInteractions:
 
     # -- messages kept current ------------------------------------------------------------
 
-    def remember(self, request_id: str, channel: str, ts: str, dashboard: str) -> None:
-        """Keep the message ``(channel, ts)`` current with request ``request_id``."""
+    def remember(self, request_id: str, channel: str, ts: str, dashboard: str, *, explicit: bool = False) -> None:
+        """Keep the message ``(channel, ts)`` current with request ``request_id``, its links to ``dashboard``.
+
+        ``explicit``: the agent registered it (its link base wins over one guessed from a click's URL,
+        which behind a proxy may be an internal address).
+        """
         with self._lock:
-            self._messages.setdefault(request_id, {})[(channel, ts)] = _Message(channel, ts, dashboard)
+            known = self._messages.setdefault(request_id, {})
+            if explicit or (channel, ts) not in known:
+                known[(channel, ts)] = _Message(channel, ts, dashboard)
             while len(self._messages) > MAX_TRACKED:  # requests that never end (the oldest first)
                 self._messages.pop(next(iter(self._messages)))
 
@@ -529,7 +535,7 @@ class SlackInteractions:
         link = data.get("dashboard") if isinstance(data.get("dashboard"), str) else None
         dashboard = self.dashboard_url or link or str(request.base_url).rstrip("/")
         known = (channel, ts) in dict.fromkeys(self.messages_for(request_id))
-        self.remember(request_id, channel, ts, dashboard)
+        self.remember(request_id, channel, ts, dashboard, explicit=True)
         if not known and stored.status != "pending":
             self._changed(request_id)
         return JSONResponse({"updates": bool(self.bot_token), "status": stored.status, "version": stored.version})

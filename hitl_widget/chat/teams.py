@@ -106,7 +106,8 @@ def card(facts: Mapping[str, Any], *, dashboard: str, now: float | None = None) 
         fact_rows.append({"title": "Approvals needed", "value": str(facts["approvals_needed"])})
     expires = epoch(facts.get("expires_at"))
     if expires is not None:
-        fact_rows.append({"title": "Expires", "value": teams_markdown(f"{_utc(expires)} (in {max(0, int(expires - now))} s)")})
+        left = max(0, int(expires - now))
+        fact_rows.append({"title": "Expires", "value": teams_markdown(f"{_utc(expires)} (in {left} s, as of {_utc(now)})")})
     body.append({"type": "FactSet", "facts": fact_rows})
     arguments = list(facts.get("arguments") or [])
     for argument in arguments[:MAX_ARGUMENTS]:
@@ -244,6 +245,12 @@ class TeamsNotifier:
             while time.monotonic() < end:
                 try:
                     response = client.get(f"/api/requests/{request_id}/wait", params={"version": version, "timeout": 25})
+                    if 400 <= response.status_code < 500:  # a revoked token, another agent's request: asking again cannot help
+                        self._failed(
+                            f"Teams outcome card for request {request_id} not posted: the dashboard answered "
+                            f"HTTP {response.status_code} while following it"
+                        )
+                        return
                     data = response.json() if response.status_code == 200 else None
                 except (httpx.HTTPError, ValueError):
                     data = None

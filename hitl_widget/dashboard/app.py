@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,6 @@ class Settings:
     clock: Callable[[], float] = time.time
     mount_pages: bool = True
     mount_slack: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def error_body(message: str, code: str) -> bytes:
@@ -255,7 +254,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error(exc.status_code, message, _HTTP_CODES.get(exc.status_code, "error"), dict(exc.headers or {}))
 
 
+def _store_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or is busy (not a bug): psycopg's or sqlite3's
+    OperationalError, psycopg_pool's PoolTimeout, and the like."""
+    for cls in type(exc).__mro__:
+        if cls.__module__.split(".")[0] in ("psycopg", "psycopg_pool", "sqlite3") and cls.__name__ in (
+            "OperationalError", "InterfaceError", "PoolTimeout", "TooManyRequests",
+        ):
+            return True
+    return False
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if _store_unavailable(exc):
+        log.warning("the store is unavailable answering %s %s: %s", request.method, request.url.path, exc)
+        return _error(503, f"the database is unavailable ({type(exc).__name__}); nothing was changed, try again",
+                      "store_unavailable", {"Retry-After": "1"})
     log.exception("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
     return _error(500, "the server failed to answer this request; nothing was changed by the failure itself "
                        "(see the server's log)", "server_error")
@@ -265,14 +279,16 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """200 when serving and the store answers a read; 503 while stopping or when it does not."""
     ctx: api.ApiContext = request.app.state.api
-    body = {
-        "status": "stopping" if ctx.bus.closing else "ok",
-        "store": type(ctx.store).__name__,
-        "waiting": ctx.bus.waiting,
-        "streams": ctx.bus.streams,
-    }
-    return JSONResponse(body, status_code=503 if ctx.bus.closing else 200, headers={"Cache-Control": "no-store"})
+    status = "stopping" if ctx.bus.closing else "ok"
+    try:
+        await run_in_threadpool(ctx.store.get_request, "healthz-probe")
+    except Exception as exc:
+        log.warning("health check: the store does not answer: %s", exc)
+        status = "store_unavailable"
+    body = {"status": status, "store": type(ctx.store).__name__, "waiting": ctx.bus.waiting, "streams": ctx.bus.streams}
+    return JSONResponse(body, status_code=200 if status == "ok" else 503, headers={"Cache-Control": "no-store"})
 
 
 def _optional_routes(module: str, settings: Settings, *args: Any) -> list[BaseRoute]:

@@ -3,6 +3,8 @@
 ```sh
 echo "$PASSWORD" | hitl users add alice --role ops [--role manager] [--db PATH_OR_URL]
 hitl users passwd alice                  # a new password, from standard input
+hitl users roles alice --role manager    # replace alice's roles (effective at her next decision)
+hitl users remove alice                  # sessions end; what she decided stays on record
 hitl users link-slack alice U012ABC      # Slack user id -> dashboard user
 hitl users list
 hitl tokens add agent-1                  # the new token is the last line of standard output
@@ -116,6 +118,24 @@ def _users_passwd(args: argparse.Namespace) -> int:
     return _with_store(args, change)
 
 
+def _users_roles(args: argparse.Namespace) -> int:
+    def change(store: Any) -> int:
+        user = store.set_roles(args.name, args.role)
+        print(f"{user.name}: {', '.join(user.roles) or 'no roles'}")
+        return 0
+
+    return _with_store(args, change)
+
+
+def _users_remove(args: argparse.Namespace) -> int:
+    def remove(store: Any) -> int:
+        store.remove_user(args.name)
+        print(f"removed {args.name} (sessions ended, tokens revoked; the record of what they did stays)")
+        return 0
+
+    return _with_store(args, remove)
+
+
 def _users_link_slack(args: argparse.Namespace) -> int:
     def link(store: Any) -> int:
         user = store.link_slack(args.name, args.slack_user_id)
@@ -203,6 +223,15 @@ def add_parsers(sub: Any) -> None:
     passwd.add_argument("name")
     _db_option(passwd)
     passwd.set_defaults(handler=_users_passwd)
+    roles = users_sub.add_parser("roles", help="replace a person's roles (no --role: none)")
+    roles.add_argument("name")
+    roles.add_argument("--role", action="append", default=[], help="a role (repeat for several)")
+    _db_option(roles)
+    roles.set_defaults(handler=_users_roles)
+    remove = users_sub.add_parser("remove", help="remove a person or agent (sessions end, tokens stop working)")
+    remove.add_argument("name")
+    _db_option(remove)
+    remove.set_defaults(handler=_users_remove)
     link = users_sub.add_parser("link-slack", help="map a Slack user id to a dashboard user")
     link.add_argument("name")
     link.add_argument("slack_user_id")

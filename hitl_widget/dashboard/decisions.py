@@ -149,7 +149,7 @@ def apply_decision(
         done = req.with_changes(status="rejected", decision=decision, decided_at=now, updated_at=now)
         return Step(done, True, None, "rejected")
 
-    if req.on_behalf_of is not None and user.name == req.on_behalf_of:
+    if req.on_behalf_of is not None and user.name.casefold() == req.on_behalf_of.casefold():
         return _refuse(
             req, Forbidden(f"{user.name} asked for this call (on behalf of) and cannot approve it", code="self_approval")
         )
@@ -192,9 +192,15 @@ def _own(req: StoredRequest, agent: str) -> StoreError | None:
     return None
 
 
+def _not_a_version(version: Any) -> StoreError | None:
+    if isinstance(version, bool) or not isinstance(version, int):
+        return Invalid("version must be an integer")
+    return None
+
+
 def apply_claim(req: StoredRequest, *, agent: str, version: Any, now: float) -> Step:
     """approved → running, once, for the version that was approved; else ``Conflict``."""
-    err = _own(req, agent)
+    err = _own(req, agent) or _not_a_version(version)
     if err:
         return _refuse(req, err)
     if req.status == "running" or req.claimed_at is not None:
@@ -225,7 +231,7 @@ def apply_outcome(req: StoredRequest, *, agent: str, status: Any, detail: Any, n
 
 def apply_invalid_edit(req: StoredRequest, *, agent: str, version: Any, error: Any, problems: Any, now: float) -> Step:
     """An approved edit the agent's gate refused: back to pending at ``version + 1``, the problem shown."""
-    err = _own(req, agent)
+    err = _own(req, agent) or _not_a_version(version)
     if err:
         return _refuse(req, err)
     if req.status != "approved" or not req.edits:

@@ -22,7 +22,7 @@ a non-empty string are errors (:class:`PolicyError`, naming the file and the key
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,19 @@ class Policy:
 
     def to_json(self) -> dict[str, Any]:
         return {"default": self.default.to_json(), "risk": {k: v.to_json() for k, v in self.risks.items()}}
+
+    def unreachable(self, people: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+        """Rules no request could ever meet with these people (``(name, roles)`` pairs): fewer
+        people hold a counting role than the approvals needed. One sentence each, for a warning
+        at start (such requests can only be rejected or time out)."""
+        people = list(people)
+        problems = []
+        for label, rule in [("default", self.default), *((f"risk {k}", v) for k, v in self.risks.items())]:
+            able = [name for name, roles in people if not rule.roles or set(roles) & set(rule.roles)]
+            if len(able) < rule.approvals:
+                who = f"people with the role {' or '.join(rule.roles)}" if rule.roles else "people"
+                problems.append(f"{label} needs {rule.approvals} approval(s) from {who}, but there are {len(able)}")
+        return problems
 
 
 DEFAULT_POLICY = Policy()

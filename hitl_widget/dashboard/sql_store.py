@@ -598,19 +598,19 @@ class SqlStore(ABC):
     # --- users, tokens, sessions ---------------------------------------------------------------
 
     def add_user(self, name: str, password: str, roles: Sequence[str] = ()) -> User:
-        """A new person with an argon2 password hash; :class:`Conflict` when ``name`` is taken,
-        :class:`Invalid` for a bad name, role or password."""
+        """A new person with an argon2 password hash; :class:`Conflict` when ``name`` is taken
+        (ignoring case), :class:`Invalid` for a bad name, role or password."""
         auth.check_name(name)
         checked_roles = auth.check_roles(roles)
         hashed = auth.hash_password(password)
         with self._write() as tx:
             rows = tx.q(
                 "INSERT INTO users (name, kind, password_hash, roles, slack_id, created_at) VALUES (?, 'person', ?, ?, NULL, ?) "
-                "ON CONFLICT (name) DO NOTHING RETURNING name",
+                "ON CONFLICT DO NOTHING RETURNING name",
                 (name, hashed, _dumps(list(checked_roles)), time.time()),
             )
         if not rows:
-            raise Conflict(f"user {name!r} already exists", code="exists")
+            raise Conflict(f"user {name!r} already exists (names are compared ignoring case)", code="exists")
         return User(name=name, kind="person", roles=checked_roles)
 
     def set_password(self, name: str, password: str) -> None:
@@ -621,6 +621,29 @@ class SqlStore(ABC):
             tx.q("DELETE FROM sessions WHERE name = ?", (name,))
         if not rows:
             raise NotFound(f"no person {name!r}")
+
+    def set_roles(self, name: str, roles: Sequence[str]) -> User:
+        """Replace a person's roles (:class:`NotFound` for an unknown person). Takes effect at their
+        next decision: ``decide`` reads roles from the store."""
+        checked = auth.check_roles(roles)
+        with self._write() as tx:
+            row = tx.one(
+                f"UPDATE users SET roles = ? WHERE name = ? AND kind = 'person' RETURNING {USER_COLUMNS}",
+                (_dumps(list(checked)), name),
+            )
+        if row is None:
+            raise NotFound(f"no person {name!r}")
+        return _user(row)
+
+    def remove_user(self, name: str) -> None:
+        """Remove a person or an agent: their sessions end and their tokens stop working at once;
+        what they decided or asked stays in the requests and the log (:class:`NotFound` when unknown)."""
+        with self._write() as tx:
+            rows = tx.q("DELETE FROM users WHERE name = ? RETURNING name", (name,))
+            tx.q("DELETE FROM sessions WHERE name = ?", (name,))
+            tx.q("UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (time.time(), name))
+        if not rows:
+            raise NotFound(f"no user {name!r}")
 
     def get_user(self, name: str) -> User | None:
         with self._read() as tx:
@@ -653,7 +676,9 @@ class SqlStore(ABC):
         token = auth.new_token()
         now = time.time()
         with self._write() as tx:
-            row = tx.one("SELECT kind FROM users WHERE name = ?", (name,))
+            row = tx.one("SELECT kind, name FROM users WHERE lower(name) = lower(?)", (name,))
+            if row is not None and row[1] != name:
+                raise Conflict(f"{name!r} differs only in case from the existing {row[1]!r}", code="exists")
             if row is None:
                 tx.q(
                     "INSERT INTO users (name, kind, password_hash, roles, slack_id, created_at) "

@@ -59,7 +59,9 @@ Refinements of the shared interface (all backward compatible):
   revokes every token of that agent (``NotFound`` when it has none active).
   ``create_session(user, *, ttl_s=43200, now=None)``, ``user_for_session(sid, *, now=None)``,
   ``end_session(sid)``; ``end_sessions(name) -> int`` ends every session of a user;
-  ``set_password(name, password)`` (ends their sessions).
+  ``set_password(name, password)`` (ends their sessions); ``set_roles(name, roles) -> User``
+  (effective at the next decision); ``remove_user(name)`` (sessions end, tokens revoked, the
+  record of what they did stays).
   ``link_slack`` raises ``NotFound`` for an unknown person and ``Conflict`` when the Slack id is
   linked to someone else. ``get_user(name) -> User | None``, ``list_users() -> list[User]``.
 - ``close()`` (also a context manager) stops the listener and closes connections;
@@ -483,6 +485,8 @@ class Store(Protocol):
     # people and agents
     def add_user(self, name: str, password: str, roles: Sequence[str] = ()) -> User: ...
     def set_password(self, name: str, password: str) -> None: ...
+    def set_roles(self, name: str, roles: Sequence[str]) -> User: ...
+    def remove_user(self, name: str) -> None: ...
     def get_user(self, name: str) -> User | None: ...
     def list_users(self) -> list[User]: ...
     def verify_password(self, name: str, password: str) -> User | None: ...
@@ -508,7 +512,8 @@ def is_postgres_url(db: str) -> bool:
 def open_store(db: str, *, policy: Policy | None = None) -> Store:
     """Open (creating when needed) the store at ``db`` and apply its migrations.
 
-    ``db``: a file path → SQLite in WAL mode (the file and its folder must be writable);
+    ``db``: a file path (or ``sqlite:///PATH``) → SQLite in WAL mode (the file and its folder
+    must be writable);
     ``postgresql://user@host:port/dbname`` → PostgreSQL (needs the ``postgresql`` extra).
     ``policy``: approvals and roles per risk (default: one approval by any approver).
     Raises ``ValueError`` for an empty ``db``, ``RuntimeError`` naming the extra when psycopg is
@@ -522,5 +527,6 @@ def open_store(db: str, *, policy: Policy | None = None) -> Store:
         return PostgresStore(db, policy=policy)
     from .sqlite_store import SqliteStore
 
-    return SqliteStore(db, policy=policy)
+    path = db[len("sqlite:///") :] if db.startswith("sqlite:///") else db
+    return SqliteStore(path, policy=policy)
 

@@ -28,9 +28,9 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
 try:  # TEMPORARY, until the server (dash-app) and DashboardApprover (dash-client) are merged
-    import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
     from server_process import DashboardServer
 
+    import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
     from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
 except ImportError as e:
     pytest.skip(f"the dashboard server or DashboardApprover is not merged yet: {e}", allow_module_level=True)
@@ -444,6 +444,16 @@ def test_hostile_argument_text_is_shown_as_text(page: Any, dash: Dashboard) -> N
     assert pre.evaluate("el => el.textContent.length") == len(HUGE) + 2  # every character, quoted
     expect(card.locator(".hitl-tail-text")).to_contain_text("THE-END")
     expect(card.locator(".hitl-meta").first).to_contain_text("characters, all shown")
+
+    # over the card's limit (a million characters): only its start is shown, so only Reject is offered
+    too_big = call(dash, echo, text="B" * 1_200_000)
+    card = open_request(page, dash, pending_id(dash, "echo", "BBBB"))
+    expect(card.locator(".hitl-not-approvable")).to_contain_text("cannot be shown whole here")
+    expect(card.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
+    expect(card.get_by_role("button", name="Edit", exact=True)).to_be_disabled()
+    card.get_by_role("button", name="Reject", exact=True).click()
+    card.get_by_role("button", name="Send rejection").click()
+    assert isinstance(too_big.wait().error, ApprovalRejected)
 
     # reject the markup one: its agent hears of it, nothing ran
     card = open_request(page, dash, rid_markup)

@@ -12,7 +12,6 @@ import pytest
 from harness import AnswerScript, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
-pytest.importorskip("hitl_widget.dashboard.server", reason="needs the dashboard server: hitl_widget.dashboard.server")
 
 
 def test_chat_approvals(tmp_path: Path) -> None:

@@ -38,11 +38,14 @@ def test_customer_support_refunds(tmp_path: Path) -> None:
     # business hours: refused by the window, no card; the agent reschedules
     assert "window: outside 09:00-17:00" in monday and "→ schedule_followup(ticket_id='T-106')" in monday
     assert monday.count("→ refund(ticket_id='T-105'") == 1
+    assert monday.endswith("answer: Done: 6 tickets handled.\nDone: 6 tickets handled.\n")
 
     tuesday = run.cell_with("Tuesday's support queue").stdout
     assert "← refund: PENDING_APPROVAL_1" in tuesday and "← refund: PENDING_APPROVAL_3" in tuesday
     assert "refunded 45.00 EUR on O-5006 (T-106)" in tuesday  # the rescheduled ticket ran on Tuesday morning
-    reviewed = run.cell_with("batch.review_and_execute()").text
+    assert "answer: Done: 6 tickets handled." in tuesday
+    assert "answer: Done: 3 tickets handled." in run.cell_with("Wednesday's support queue").stdout
+    reviewed = run.cell_with("batch.areview_and_execute()").text
     assert "'T-108': 'refunded 150.00 EUR on O-5008 (T-108)'" in reviewed
     assert "'T-110': 'refunded 50.00 EUR on O-5010 (T-110)'" in reviewed  # the lead's edit ran
     assert f"'T-111': 'REJECTED: {REPLACEMENT}'" in reviewed

@@ -72,15 +72,19 @@ class PgCluster:
         )  # fmt: skip
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=300"
-        )
-        log_file = str(self.dir / "log")
-        started = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", log_file, "-w", "start")
-        if started.returncode != 0:
-            log = (self.dir / "log").read_text(errors="replace") if (self.dir / "log").exists() else ""
-            raise RuntimeError(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{log}")
+        log_file = self.dir / "log"
+        for attempt in range(3):  # the free port may be taken between asking for it and binding it
+            options = (
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c max_connections=300"
+            )
+            started = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(log_file), "-w", "start")
+            if started.returncode == 0:
+                break
+            log = log_file.read_text(errors="replace") if log_file.exists() else ""
+            if attempt == 2 or "could not bind" not in log:
+                raise RuntimeError(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{log}")
+            self.port = _free_port()
         return self
 
     def url(self, dbname: str = "postgres") -> str:

@@ -539,6 +539,24 @@ def test_ended_sessions_and_revoked_tokens_are_refused(api: Api) -> None:
     api.clients.pop("person:carol", None)  # its session ended too
 
 
+def test_an_expired_session_is_refused(api: Api) -> None:
+    with open_store(api.db) as store:
+        bob = store.get_user("bob")
+        assert bob is not None
+        short = store.create_session(bob, ttl_s=0.5)
+    client = api.server.client(cookies={"hitl_session": short})
+    assert client.get("/api/me").json()["name"] == "bob"
+    time.sleep(1.0)
+    error(client.get("/api/me"), 401, "session_expired")
+    from hitl_widget.dashboard.sessions import csrf_token
+
+    req = api.create()
+    refused = client.post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "approve"},
+                          headers={"X-CSRF-Token": csrf_token(short)})  # even with the right CSRF token
+    error(refused, 401, "session_expired")
+    assert api.agent().get(f"/api/requests/{req['id']}").json()["status"] == "pending"
+
+
 def test_get_changes_nothing(api: Api) -> None:
     """A chat preview bot or a prefetch that GETs every link decides nothing."""
     req = api.create()

@@ -1,8 +1,8 @@
 """The dashboard inside a real Jupyter server through jupyter-server-proxy (the jupyter-proxy extra):
-``jupyter-config/jupyter_server_config.py`` registers it at /hitl/ with a launcher tile; the app
-runs under the prefix (links, redirects, the cookie's path), people log in through the proxy, the
-page and its bundle load, and the event stream streams. Also: the pyproject entry point that
-registers the same thing on install."""
+the package's entry point registers it at /hitl/ with a launcher tile; the app runs under the
+prefix (the cookie's path, relative redirects), people log in through the proxy, the page and its
+bundle load, and the event stream streams. ``jupyter-config/jupyter_server_config.py`` adds a
+second one (/hitl-staging/) beside it."""
 
 from __future__ import annotations
 
@@ -86,10 +86,13 @@ def test_the_dashboard_opens_at_hitl_in_jupyter(jupyter: tuple[str, Path]) -> No
     client = httpx.Client(base_url=base, params={"token": TOKEN}, timeout=60)  # Jupyter's own login: its token
 
     info = client.get("/server-proxy/servers-info").json()
-    [hitl] = [s for s in info["server_processes"] if s["name"] == "hitl"]
+    by_name = {s["name"]: s for s in info["server_processes"]}
+    assert "hitl" in by_name, f"the entry point is not registered (reinstall: pip install -e .): {sorted(by_name)}"
+    hitl = by_name["hitl"]
     assert hitl["launcher_entry"]["title"] == "HITL dashboard" and hitl["launcher_entry"]["enabled"]
     icon = client.get(hitl["launcher_entry"]["icon_url"])
     assert icon.status_code == 200 and b"<svg" in icon.content
+    assert by_name["hitl-staging"]["launcher_entry"]["title"] == "HITL dashboard (staging)"  # jupyter-config/
 
     health = client.get("/hitl/healthz")  # the first request starts `hitl dashboard` behind the proxy
     assert health.status_code == 200, log.read_text()
@@ -119,6 +122,12 @@ def test_the_dashboard_opens_at_hitl_in_jupyter(jupyter: tuple[str, Path]) -> No
     out = client.post("/hitl/logout", headers={"Accept": "application/json"})
     assert out.status_code == 200 and out.json() == {"ok": True}
     assert client.get("/hitl/api/me").status_code == 401
+
+    # the second one, from jupyter-config/: its own process and database
+    staging = client.get("/hitl-staging/healthz")
+    assert staging.status_code == 200, log.read_text()
+    error = client.post("/hitl-staging/login", json={"username": "alice", "password": PASSWORD})
+    assert error.status_code == 401  # alice is only in the first dashboard's database
 
 
 def test_pyproject_registers_the_same_server_process() -> None:

@@ -153,3 +153,87 @@ def test_bad_options_and_databases_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="cannot open the database"):
         unreadable.start(timeout=20)
     assert unreadable.proc is not None and unreadable.proc.returncode == 2
+
+
+def test_a_database_that_goes_away_is_503_not_500(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """PostgreSQL dropped under a running server: 503 store_unavailable (retry later), never a 500."""
+    cluster = request.getfixturevalue("pg_cluster")
+    db = cluster.create_database("gone")
+    server = DashboardServer(db, log_path=tmp_path / "server.log")
+    try:
+        server.start()
+        agent = server.agent(server.add_token("agent-1"), timeout=90)
+        assert _create(agent, 1)["status"] == "pending"
+        cluster.drop_database(db)
+        answer = agent.post("/api/requests", json={"client_request_id": "after", "fingerprint": "f", "function": "f"})
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "store_unavailable" and answer.headers["retry-after"] == "1"
+        health = httpx.get(f"{server.url}/healthz", timeout=90)
+        assert health.status_code == 503 and health.json()["status"] == "store_unavailable"
+    finally:
+        server.close()
+
+
+def test_the_body_limit_and_root_path_options(tmp_path: Path) -> None:
+    server = DashboardServer(str(tmp_path / "hitl.db"), extra_args=["--max-body-bytes", "4096", "--root-path", "/approvals"],
+                             log_path=tmp_path / "server.log")
+    try:
+        server.start()
+        assert server.prefix == "/approvals"  # the banner names the prefix
+        agent = server.agent(server.add_token("agent-1"))  # its base URL carries the prefix
+        small = agent.post("/api/requests", json={"client_request_id": "s", "fingerprint": "f", "function": "f"})
+        assert small.status_code == 201
+        body = {"client_request_id": "b", "fingerprint": "f", "function": "f", "call_text": "x" * 5000}
+        big = agent.post("/api/requests", json=body)
+        assert big.status_code == 413 and big.json()["code"] == "payload_too_large" and "4,096" in big.json()["error"]
+        login = server.client().post("/login", data={"username": "nobody", "password": "x"})
+        assert login.status_code == 303 and login.headers["location"] == "./login?error=invalid"
+        server.add_user("alice", PASSWORD)
+        ok = server.client().post("/login", data={"username": "alice", "password": PASSWORD})
+        assert "path=/approvals/" in ok.headers["set-cookie"].lower()
+    finally:
+        server.close()
+    refused = DashboardServer(str(tmp_path / "hitl.db"), extra_args=["--max-body-bytes", "10"], log_path=tmp_path / "b.log")
+    with pytest.raises(Exception, match="at least 1024"):
+        refused.start(timeout=20)
+
+
+def test_decisions_acknowledged_during_a_sigterm_are_all_kept(server: DashboardServer) -> None:
+    """Approvals sent in a loop while the server is told to stop: every one answered 200 is in
+    the database after the restart, exactly once; none that failed was applied."""
+    agent = server.agent(server.add_token("agent-1"))
+    made = [_create(agent, 100 + i) for i in range(60)]
+    alice = server.person("alice", PASSWORD)
+    acked: list[str] = []
+    failed: list[str] = []
+    stop_now = threading.Event()
+
+    def approve_all() -> None:
+        for r in made:
+            try:
+                answer = alice.post(f"/api/requests/{r['id']}/decisions", json={"version": 1, "kind": "approve"})
+            except httpx.HTTPError:
+                failed.append(r["id"])
+                break
+            if answer.status_code == 200:
+                acked.append(r["id"])
+            else:
+                failed.append(r["id"])
+                break
+            if len(acked) == 10:
+                stop_now.set()
+
+    thread = threading.Thread(target=approve_all)
+    thread.start()
+    assert stop_now.wait(30)
+    assert server.stop(signal.SIGTERM) == 0
+    thread.join(30)
+    assert 10 <= len(acked) < len(made), (len(acked), failed)
+    server.start()
+    alice = server.person("alice", PASSWORD)
+    statuses = {r["id"]: alice.get(f"/api/requests/{r['id']}").json()["status"] for r in made}
+    assert {rid for rid, s in statuses.items() if s == "approved"} == set(acked)
+    for rid in acked:
+        log = alice.get(f"/api/requests/{rid}/log").json()["items"]
+        assert [(e["actor"], e["action"], e["accepted"]) for e in log] == [("alice", "approve", True)]
+    print(f"\n{len(acked)} approvals acknowledged before the SIGTERM, all kept; the next one failed and was not applied")

@@ -312,3 +312,11 @@ def test_the_deciders_roles_and_kind_come_from_the_store_not_the_caller(strict: 
         ("bot", "not_a_person"),
         ("mallory", "unknown_user"),
     ]
+
+
+def test_the_requester_rule_ignores_case(store: Store, person: Callable[..., User]) -> None:
+    bob = person("bob")
+    req = make_request(store, on_behalf_of="Bob")
+    with pytest.raises(Forbidden) as exc:
+        decide(store, req, bob)
+    assert exc.value.code == "self_approval"

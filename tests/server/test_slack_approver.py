@@ -25,8 +25,6 @@ from server_process import DashboardServer, cli
 from hitl_widget import ApprovalRejected, Gate, SlackApprover
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.threads]
-# the server these tests start (hitl dashboard); a checkout without it cannot run them
-pytest.importorskip("hitl_widget.dashboard.server", reason="needs the dashboard server: hitl_widget.dashboard.server")
 
 SECRET = "slack-signing-secret-for-tests"
 PASSWORD = "s3cret-pass"

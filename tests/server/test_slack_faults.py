@@ -24,8 +24,6 @@ from server_process import DashboardServer, cli
 from hitl_widget import Gate, SlackApprover
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.threads]
-# the server these tests start (hitl dashboard); a checkout without it cannot run them
-pytest.importorskip("hitl_widget.dashboard.server", reason="needs the dashboard server: hitl_widget.dashboard.server")
 
 SECRET = "slack-faults-secret"
 PASSWORD = "s3cret-pass"
@@ -249,5 +247,38 @@ def test_an_async_tool_waits_without_blocking_the_loop(tmp_path, slack) -> None:
         thread.join(30)
         result, ticks = box["result"]
         assert result == "deployed v2.4.1" and ticks > 10  # the event loop kept running while it waited
+    finally:
+        server.close()
+
+
+def test_a_server_without_the_signing_secret_refuses_every_callback(tmp_path, slack) -> None:
+    server = DashboardServer(
+        str(tmp_path / "hitl.db"),
+        log_path=tmp_path / "plain.log",
+        env={"HITL_SLACK_SIGNING_SECRET": "", "HITL_SLACK_BOT_TOKEN": ""},
+    )
+    try:
+        server.start()
+        answer = signed_click(server.url, json.dumps({"id": "x", "version": 1}), "1.2")
+        assert answer.status_code == 503 and answer.json()["code"] == "slack_not_configured"
+        token = server.add_token("ops-bot")
+        created = server.agent(token).post(
+            "/api/requests",
+            json={
+                "client_request_id": "c-1",
+                "fingerprint": "f",
+                "function": "f",
+                "risk": "medium",
+                "timeout_s": None,
+                "on_behalf_of": None,
+                "view": {"function": "f", "arguments": []},
+                "call_text": "f()",
+                "context": {},
+            },
+        )
+        registered = server.agent(token).post(
+            "/slack/messages", json={"request_id": created.json()["id"], "channel": "C", "ts": "1.2"}
+        )
+        assert registered.status_code == 200 and registered.json()["updates"] is False  # the agent keeps its message current
     finally:
         server.close()

@@ -27,8 +27,6 @@ from chat_fakes import FakeSlack, texts
 from server_process import DashboardServer, cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
-# the server these tests start (hitl dashboard); a checkout without it cannot run them
-pytest.importorskip("hitl_widget.dashboard.server", reason="needs the dashboard server: hitl_widget.dashboard.server")
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PASSWORD = "s3cret-pass"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from store_factories import PASSWORD, make_person, make_request, new_request
@@ -151,6 +152,8 @@ def test_claim_outcome_and_their_refusals(store: Store, person: Callable[..., Us
     store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="test", now=2.0)
     with pytest.raises(Forbidden):
         store.claim(req.id, agent="agent-2", version=1, now=3.0)
+    with pytest.raises(Invalid):
+        store.claim(req.id, agent="agent-1", version="1", now=3.0)  # type: ignore[arg-type]
     running = store.claim(req.id, agent="agent-1", version=1, now=3.0)
     assert running.status == "running" and running.claimed_at == 3.0
     with pytest.raises(Conflict) as exc:
@@ -169,6 +172,7 @@ def test_claim_outcome_and_their_refusals(store: Store, person: Callable[..., Us
         ("claim", False, "not_approved"),
         ("approve", True, None),
         ("claim", False, "not_your_request"),
+        ("claim", False, "invalid"),
         ("claim", True, None),
         ("claim", False, "claimed"),
         ("outcome", False, "invalid"),
@@ -473,3 +477,87 @@ def test_a_newer_schema_than_this_code_is_refused(db: str, backend: str) -> None
     _raw_execute(db, backend, ["INSERT INTO schema_version VALUES (999, 'future', 0)"])
     with pytest.raises(RuntimeError, match="newer than this hitl_widget knows"):
         open_store(db)
+
+
+def test_names_are_one_name_ignoring_case(store: Store) -> None:
+    store.add_user("alice", "pw", ["ops"])
+    with pytest.raises(Conflict):
+        store.add_user("Alice", "pw", ["manager"])
+    with pytest.raises(Conflict):
+        store.add_token("ALICE")
+    store.add_token("agent-1")
+    with pytest.raises(Conflict):
+        store.add_token("Agent-1")
+    with pytest.raises(Conflict):
+        store.add_user("AGENT-1", "pw", [])
+    assert [u.name for u in store.list_users()] == ["agent-1", "alice"]
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100, encoding="utf-8")
+    before = notes.read_bytes()
+    with pytest.raises(sqlite3.DatabaseError):
+        open_store(str(notes))
+    assert notes.read_bytes() == before
+    with pytest.raises(FileNotFoundError, match="folder of the database does not exist"):
+        open_store(str(tmp_path / "missing" / "hitl.db"))
+    with pytest.raises(ValueError):
+        open_store("  ")
+
+
+def test_roles_change_and_removal_take_effect_at_once(store: Store) -> None:
+    from hitl_widget.dashboard.policy_file import Policy, Rule
+
+    store.policy = Policy(risks={"high": Rule(1, ("ops",))})
+    alice = store.add_user("alice", "pw", ["dev"])
+    sid = store.create_session(alice)
+    req = make_request(store, risk="high")
+    with pytest.raises(Forbidden):
+        store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+    assert store.set_roles("alice", ["ops"]) == User("alice", roles=("ops",))
+    assert store.user_for_session(sid) == User("alice", roles=("ops",))
+    done = store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+    assert done.status == "approved"
+    token = store.add_token("agent-7")
+    store.remove_user("alice")
+    store.remove_user("agent-7")
+    assert store.user_for_session(sid) is None and store.user_for_token(token) is None
+    assert store.verify_password("alice", "pw") is None
+    assert store.get_request(req.id).decision["by"] == ["alice"]  # type: ignore[union-attr]  # the record stays
+    other = make_request(store)
+    with pytest.raises(Forbidden) as exc:
+        store.decide(other.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+    assert exc.value.code == "unknown_user"
+    with pytest.raises(NotFound):
+        store.remove_user("alice")
+    with pytest.raises(NotFound):
+        store.set_roles("ghost", [])
+    again = store.add_token("agent-7")  # the name can be used again; the old token stays dead
+    assert store.user_for_token(token) is None and store.user_for_token(again) == User("agent-7", kind="agent")
+
+
+def test_sqlite_claims_are_synced_to_disk_and_other_commits_are_not(sqlite_db: str) -> None:
+    """Traced on the connection itself: a claim's transaction runs at synchronous=FULL (its commit
+    syncs the WAL, and with it every commit before); decisions at NORMAL; the setting is restored."""
+    from hitl_widget.dashboard.sqlite_store import SqliteStore
+
+    with open_store(sqlite_db) as store:
+        assert isinstance(store, SqliteStore)
+        alice = store.add_user("alice", "pw", [])
+        req = make_request(store)
+        conn = store._conn()
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+        decided = list(statements)
+        statements.clear()
+        store.claim(req.id, agent="agent-1", version=1, now=time.time())
+        conn.set_trace_callback(None)
+        assert not any("synchronous" in s for s in decided) and "BEGIN IMMEDIATE" in decided
+        assert statements[0] == "PRAGMA synchronous = FULL" and statements[1] == "BEGIN IMMEDIATE"
+        assert statements.index("COMMIT") < statements.index("PRAGMA synchronous = NORMAL")
+        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -69,6 +69,13 @@ def test_users_and_tokens(db: str, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     with open_store(db) as store:
         assert store.user_for_token(token) is None
 
+    status, out, _ = run(monkeypatch, capsys, "users", "roles", "alice", "--role", "ops", "--db", db)
+    assert status == 0 and out.strip() == "alice: ops"
+    assert run(monkeypatch, capsys, "users", "roles", "nobody", "--db", db)[0] == 1
+    assert run(monkeypatch, capsys, "users", "add", "dave", "--db", db, stdin="pw\n")[0] == 0
+    assert run(monkeypatch, capsys, "users", "remove", "dave", "--db", db)[0] == 0
+    assert run(monkeypatch, capsys, "users", "remove", "dave", "--db", db)[0] == 1
+
     status, _, _ = run(monkeypatch, capsys, "users", "passwd", "alice", "--db", db, stdin="new one\r\n")
     assert status == 0
     with open_store(db) as store:

@@ -90,3 +90,23 @@ def test_the_store_copies_the_rule_into_each_request(tmp_path: Path, db: str) ->
         again = make_request(store, risk="high")
         assert (again.approvals_needed, again.roles) == (1, ())
         assert store.get_request(high.id).approvals_needed == 2  # type: ignore[union-attr]
+
+
+def test_rules_nobody_could_meet_are_named(tmp_path: Path) -> None:
+    policy = load(write(tmp_path, DESIGN_EXAMPLE))
+    people = [("ann", ("ops",)), ("bob", ("dev",))]
+    assert policy.unreachable(people) == [
+        "risk high needs 2 approval(s) from people with the role ops, but there are 1",
+        "risk critical needs 1 approval(s) from people with the role manager, but there are 0",
+    ]
+    assert policy.unreachable([*people, ("cat", ("ops", "manager"))]) == []
+    assert Policy().unreachable([]) == ["default needs 1 approval(s) from people, but there are 0"]
+
+
+def test_sqlite_url_form(tmp_path: Path) -> None:
+    path = tmp_path / "via-url.db"
+    with open_store(f"sqlite:///{path}") as store:
+        make_request(store)
+    assert path.is_file()
+    with open_store(str(path)) as store:
+        assert store.schema_version() >= 1  # type: ignore[attr-defined]

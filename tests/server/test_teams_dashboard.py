@@ -19,8 +19,6 @@ from hitl_widget import ApprovalRejected, Gate, TeamsNotifier
 from hitl_widget.approvers.dashboard import DashboardApprover
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.threads]
-# the server these tests start (hitl dashboard); a checkout without it cannot run them
-pytest.importorskip("hitl_widget.dashboard.server", reason="needs the dashboard server: hitl_widget.dashboard.server")
 
 PASSWORD = "s3cret-pass"
 
@@ -124,3 +122,18 @@ def test_a_failing_webhook_never_holds_up_the_decision(server, teams) -> None:
     assert box.get("result") == "rotated mail-api"
     assert notifier.flush(20)
     assert len(teams.of("webhook")) == 1 and len(teams.attempts) == 4 and notifier.errors == []
+
+
+def test_following_with_a_token_the_dashboard_refuses_stops_at_once(server, teams) -> None:
+    notifier = TeamsNotifier(teams.url, dashboard=server.url, token="not-a-token")
+    thread, box = run_call(server, notifier, "audit-api")
+    [first] = teams.wait_for("webhook")
+    rid = first.body["attachments"][0]["content"]["actions"][0]["url"].rsplit("/", 1)[1]
+    end = time.monotonic() + 10
+    while not notifier.errors and time.monotonic() < end:
+        time.sleep(0.02)
+    assert notifier.errors and "HTTP 401" in notifier.errors[0] and "not-a-token" not in notifier.errors[0]
+    server.person("alice", PASSWORD).post(f"/api/requests/{rid}/decisions", json={"version": 1, "kind": "approve"})
+    thread.join(30)
+    assert box.get("result") == "rotated audit-api"
+    assert len(teams.of("webhook")) == 1  # no outcome card without a way to follow the request

@@ -114,3 +114,11 @@ export function cannotApprove(request: StoredRequest, user: { name: string; role
   }
   return null;
 }
+
+/** Is `a` an older state of the request than `b` (by version, then by the server's updated_at)? */
+export function isOlder(a: StoredRequest, b: StoredRequest): boolean {
+  if (a.version !== b.version) return a.version < b.version;
+  const ta = parseTime(a.updated_at);
+  const tb = parseTime(b.updated_at);
+  return ta !== null && tb !== null && ta < tb;
+}

@@ -6,7 +6,7 @@ import { Api, ApiError } from "./api";
 import { bulkPlan, bulkSummary, pruneSelection } from "./bulk";
 import { editDiff } from "./diff";
 import { button, el, labelled, select } from "./dom";
-import { EMPTY_FILTERS, HISTORY, appendPage, listing, quorum, quorumText, upsert } from "./queue";
+import { EMPTY_FILTERS, HISTORY, appendPage, isOlder, listing, quorum, quorumText, upsert } from "./queue";
 import { errorText, header, toLoginIfSignedOut } from "./shell";
 import { age, countdown, shorten, visible, when } from "./text";
 import { RISKS, STATUSES, type Filters, type Me, type StoredRequest } from "./types";
@@ -218,6 +218,8 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
     empty.textContent = rows.length > 0 ? "" : anything ? "No requests match these filters." : "No requests.";
     empty.hidden = rows.length > 0;
     more.hidden = cursor === null;
+    const waiting = rows.filter((r) => r.status === "pending").length;
+    document.title = `${waiting > 0 ? `(${waiting}${cursor !== null ? "+" : ""}) ` : ""}Approval queue · hitl dashboard`;
     updateBulk();
   };
 
@@ -305,6 +307,8 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
   const refresh = async (id: string) => {
     try {
       const request = await api.getRequest(id);
+      const current = rows.find((r) => r.id === id);
+      if (current && isOlder(request, current)) return; // answers of two quick events may cross
       learn([request]);
       rows = upsert(rows, request, filters, cursor !== null);
     } catch (e) {

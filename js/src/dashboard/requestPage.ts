@@ -8,7 +8,7 @@ import { Api, ApiError } from "./api";
 import { currentView, decisionRecord, editDiff, mergeEdits } from "./diff";
 import { el } from "./dom";
 import { logLine } from "./log";
-import { cannotApprove, policyText, quorum, quorumText } from "./queue";
+import { cannotApprove, isOlder, policyText, quorum, quorumText } from "./queue";
 import { errorText, failure, header, toLoginIfSignedOut } from "./shell";
 import { age, countdown, visible, when } from "./text";
 import type { DecisionBody, Me, StoredRequest } from "./types";
@@ -48,6 +48,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
   let request: StoredRequest | null = null;
   let card: CardHandle | undefined;
   let shown: { version: number; status: string } | null = null;
+  let said = "";
   let expiresCell: HTMLElement | null = null;
   let ageCell: HTMLElement | null = null;
 
@@ -166,6 +167,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
 
   const draw = (r: StoredRequest, message = "", force = false) => {
     request = r;
+    document.title = `${visible(r.function)}() ${r.status.replace("_", " ")} · hitl dashboard`;
     drawContext(r);
     drawHistory(r);
     void drawLog(r);
@@ -177,8 +179,11 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
       if (record) card.settle(record);
       shown = { version: r.version, status: r.status };
     }
+    // A live event that only echoes this page's own decision keeps what the page said about it.
+    if (message) said = message;
+    else if (changed) said = "";
     const why = r.status === "pending" ? cannotApprove(r, me) : null;
-    notice.textContent = [message, why ? `You cannot approve this request: ${why}.` : ""].filter(Boolean).join(" ");
+    notice.textContent = [said, why ? `You cannot approve this request: ${why}.` : ""].filter(Boolean).join(" ");
   };
 
   const load = async (message = "") => {
@@ -195,10 +200,11 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
   const close = api.events(
     (event) => {
       if (event.id !== id || !request) return;
-      const before = request;
       void (async () => {
         try {
           const after = await api.getRequest(id);
+          const before = request; // as the page shows it now (this page's own decision may have redrawn it meanwhile)
+          if (!before || isOlder(after, before)) return; // answers of two quick events may cross
           let message = "";
           if (after.version !== before.version && after.status === "pending") {
             message = `The arguments were edited (now version ${after.version}): review them again.`;

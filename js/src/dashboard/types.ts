@@ -66,6 +66,8 @@ export interface StoredRequest {
   expires_at: string | null;
   decided_at: string | null;
   claimed_at: string | null;
+  /** When the request last changed (absent from older servers). */
+  updated_at?: string | null;
   outcome: unknown;
   problems: unknown;
 }

@@ -101,3 +101,15 @@ describe("the settled card's record", () => {
     expect(decisionRecord(stored({ status: "timed_out", decided_at: "2026-12-01T21:05:00Z" }))).toMatchObject({ status: "timed_out" });
   });
 });
+
+describe("crossing answers", () => {
+  it("an older state of the request never replaces a newer one", async () => {
+    const { isOlder } = await import("../../src/dashboard/queue");
+    const v1 = stored({ version: 1, updated_at: "2026-12-01T21:00:01Z" });
+    expect(isOlder(v1, { ...v1, version: 2 })).toBe(true);
+    expect(isOlder({ ...v1, version: 2 }, v1)).toBe(false);
+    expect(isOlder(v1, { ...v1, updated_at: "2026-12-01T21:00:02Z" })).toBe(true);
+    expect(isOlder(v1, v1)).toBe(false);
+    expect(isOlder({ ...v1, updated_at: null }, v1)).toBe(false);
+  });
+});
