@@ -74,7 +74,10 @@ def bars_svg(items: Sequence[tuple[str, float]], title: str = "", unit: str = ""
     values = [float(v) for _, v in items]
     if any(not (v >= 0 and v != float("inf")) for v in values):
         raise ValueError(f"bar values must be finite and >= 0: {values}")
-    bar_h, gap, label_w, value_w = 18, 6, 130, 90
+    shown_values = [(f"{v:,.0f}" if v == int(v) else f"{v:,.2f}") + (" " + unit if unit else "") for v in values]
+    bar_h, gap = 18, 6
+    label_w = max([60, *(7 * len(str(label)) + 16 for label, _ in items)])
+    value_w = max([40, *(7 * len(text) + 12 for text in shown_values)])  # ~7 px a character at 12 px
     top = 24 if title else 4
     height = top + len(items) * (bar_h + gap) + 4
     peak = max(values, default=0.0) or 1.0
@@ -87,16 +90,15 @@ def bars_svg(items: Sequence[tuple[str, float]], title: str = "", unit: str = ""
     if title:
         title_style = "fill:var(--jp-ui-font-color1,currentColor);font-weight:600"
         parts.append(f'<text x="0" y="15" style="{title_style}">{html.escape(title)}</text>')
-    for i, ((label, _), value) in enumerate(zip(items, values)):
+    for i, ((label, _), value, shown) in enumerate(zip(items, values, shown_values)):
         y = top + i * (bar_h + gap)
         w = max(1.0, span * value / peak)
-        shown = f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" style="fill:var(--jp-ui-font-color1,currentColor)">'
             f"{html.escape(str(label))}</text>"
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="2" style="fill:var(--jp-brand-color1,#1976d2)"/>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 13}" style="fill:var(--jp-ui-font-color2,currentColor)">'
-            f"{html.escape(shown + (' ' + unit if unit else ''))}</text>"
+            f"{html.escape(shown)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -36,6 +36,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
+from ..card_view import context_view
 from ..decisions import Approve, Decision, Edit, Reject
 from ..display import full_text, preview, python_escape, show_hidden
 from ..errors import ApprovalCancelled, ApprovalTimeout, InvalidEdit
@@ -299,6 +300,8 @@ class TerminalApprover:
                 f"  ⚠ {sanitize(name)} could not be copied when the call was made ({sanitize(why)}): "
                 "the function gets the object itself, which may change before it runs"
             )
+        for entry in context_view(request):  # what the program attached (context=), as the card shows it
+            self._print(f"  context · {sanitize(entry['name'])}: {sanitize(entry['text']).replace(chr(10), chr(92) + 'n')}")
         if shortened:
             self._print(f"  shortened: {', '.join(shortened)} · press v to see every argument in full")
         self._print("─" * width)

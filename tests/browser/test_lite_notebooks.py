@@ -10,7 +10,9 @@ what ran, what was refused, what the agent did after reading the rejection.
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,24 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 _NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 CARD_TIMEOUT_MS = 120_000  # the first card waits for the kernel's start and pydantic-ai's import
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # curated copies, kept in git
+CHART = 'svg[aria-label="Paid revenue per month, 2025"]'
+#: colours as the page renders them: the chart's month label and bar, a table cell's text, the theme's background
+COLOURS = """(chart) => {
+  const probe = document.createElement("div");
+  probe.style.background = "var(--jp-layout-color0, white)";
+  document.body.append(probe);
+  const background = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  const svg = document.querySelector(chart);
+  const cell = document.querySelector(".jp-OutputArea-output table td");
+  return {
+    label: getComputedStyle(svg.querySelectorAll("text")[1]).fill,
+    bar: getComputedStyle(svg.querySelector("rect")).fill,
+    cell: getComputedStyle(cell).color,
+    background,
+  };
+}"""
 
 
 def _run_all(page: Any, lite_site: LiteSite, name: str) -> float:
@@ -74,6 +94,26 @@ def _summary(page: Any) -> dict[str, Any]:
     return summary
 
 
+def _luminance(css: str) -> float:
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", css)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``rgb(...)`` colours."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _switch_theme(page: Any, name: str) -> None:
+    items = page.locator(".lm-Menu-item")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    items.filter(has_text=re.compile(r"^Theme\s*$")).first.hover()  # a submenu: no menuitem role
+    items.filter(has_text=re.compile(rf"^{re.escape(name)}\s*$")).first.click()
+    page.wait_for_function("(dark) => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')", arg="Dark" in name)
+
+
 def _all_outputs(page: Any) -> str:
     return "\n".join(str(t) for t in page.locator(f"{_NOTEBOOK} .jp-OutputArea-output").all_inner_texts())
 
@@ -124,6 +164,7 @@ def test_data_analysis_in_lite(browser: Any, lite_site: LiteSite, page: Any) -> 
     expect(facts).to_contain_text("rows would change (run in a transaction, then rolled back)")
     dry_run = str(facts.locator('.hitl-fact-row[data-name="dry run"] .hitl-fact').inner_text())
     would_delete = int(dry_run.split()[0])
+    card.screenshot(path=str(SCREENSHOTS / "lite-dry-run-card.png"))
     card.get_by_role("button", name="Approve", exact=True).click()
     summary = _summary(page)
 
@@ -141,4 +182,20 @@ def test_data_analysis_in_lite(browser: Any, lite_site: LiteSite, page: Any) -> 
     notebook = page.locator(_NOTEBOOK)
     expect(notebook.locator('svg[aria-label="Paid revenue per month, 2025"] rect')).to_have_count(12)
     expect(notebook.locator("table caption", has_text="Paid revenue by country, 2025")).to_have_count(1)
+
+    # the pictures follow the theme: readable (WCAG contrast) in the light and the dark one
+    chart = notebook.locator(CHART)
+    chart.scroll_into_view_if_needed()
+    light = page.evaluate(COLOURS, CHART)
+    _switch_theme(page, "JupyterLab Dark")
+    dark = page.evaluate(COLOURS, CHART)
+    chart.scroll_into_view_if_needed()
+    chart_cell = page.locator(f"{_NOTEBOOK} .jp-Cell", has=page.locator(CHART))
+    chart_cell.screenshot(path=str(SCREENSHOTS / "lite-data-analysis-dark.png"))
+    assert light["background"] != dark["background"] and light["label"] != dark["label"], (light, dark)
+    for theme in (light, dark):
+        assert _contrast(theme["label"], theme["background"]) >= 4.5, theme  # text
+        assert _contrast(theme["cell"], theme["background"]) >= 4.5, theme
+        assert _contrast(theme["bar"], theme["background"]) >= 3, theme  # graphics
+    _switch_theme(page, "JupyterLab Light")
     assert_all_local(page)

@@ -108,3 +108,29 @@ def test_planner_mistakes_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="without a final answer"):
         loop = demo.make_agent(tools, lambda h: [demo.ToolCall("deploy", {"env": "staging", "version": "1"})])
         demo.run_sync(loop, "go", echo=lambda line: None)
+
+
+def test_one_line_switches_the_model_and_the_transcript_reads_any_run(tmp_path: Path) -> None:
+    from pydantic_ai.models.test import TestModel
+
+    ran: list[tuple[str, str]] = []
+    gate = Gate(approver=ScriptedApprover([Approve(), Approve()]))
+
+    def never(history: list[Any]) -> Any:
+        raise AssertionError("the planner is not used when a model is given")
+
+    agent = demo.make_agent(_tools(ran, gate), never, model=TestModel())  # as a real LLM would be
+    lines: list[str] = []
+    demo.run_sync(agent, "ship it", echo=lambda line: None, log=lines)
+    assert {name for name, _ in ran} == {"deploy", "schedule"}  # TestModel calls every tool once
+    assert lines[0] == "task: ship it" and lines[-1].startswith("answer: ")
+
+    # transcript_of: the same lines from a finished run's messages (e.g. agent.run_sync with a real model)
+    def planned() -> Any:
+        gate = Gate(approver=ScriptedApprover([Reject("freeze until Monday"), Approve()]))
+        return demo.make_agent(_tools([], gate), _planner([]))
+
+    printed: list[str] = []
+    demo.run_sync(planned(), "ship 2.3", echo=lambda line: None, log=printed)
+    assert any("REJECTED" in line for line in printed)
+    assert demo.transcript_of(planned().run_sync("ship 2.3").all_messages()) == printed

@@ -142,3 +142,21 @@ def test_the_card_view_shows_the_context_as_text(tmp_path: Path) -> None:
         {"name": "tables", "text": json.dumps(["orders"])},
         {"name": "api_token", "text": "[REDACTED]"},
     ]
+
+
+def test_the_terminal_prompt_shows_the_context_too() -> None:
+    import io
+
+    from hitl_widget import TerminalApprover
+
+    out = io.StringIO()
+    gate = Gate(approver=TerminalApprover(io.StringIO("a\n"), out))
+
+    @gate.require_approval(context=lambda r: {"dry run": "2 rows would change\n(rolled back)", "api_token": "s3cret"})
+    def delete(where: str) -> str:
+        return where
+
+    assert delete("id < 3") == "id < 3"
+    shown = out.getvalue()
+    assert "  context · dry run: 2 rows would change\\n(rolled back)\n" in shown
+    assert "  context · api_token: [REDACTED]\n" in shown and "s3cret" not in shown
