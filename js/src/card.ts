@@ -300,6 +300,8 @@ export function renderCard(
   });
 
   let fields: Field[] = [];
+  /** The last problems reported per argument: shown again beside its field when Edit is opened later. */
+  let reported: Record<string, string> = {};
   reject.addEventListener("click", () => {
     panel.replaceChildren();
     const label = el("label", "hitl-edit-label", "Feedback for the agent (why, and what to do instead)");
@@ -379,6 +381,10 @@ export function renderCard(
     row.append(confirm, discard);
     panel.append(diffView, row);
     refresh();
+    for (const f of fields) {
+      const p = reported[f.arg.name];
+      if (p && !f.error.textContent) f.error.textContent = p;
+    }
   });
 
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -398,6 +404,7 @@ export function renderCard(
   return {
     root: card,
     showProblems(error, found) {
+      reported = { ...found };
       sent = false;
       for (const b of buttons) b.disabled = false;
       for (const b of panel.querySelectorAll("button")) (b as HTMLButtonElement).disabled = false;
