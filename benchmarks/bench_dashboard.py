@@ -146,9 +146,10 @@ def approver_thread(url: str, name: str, index: int, of: int, load: Load, deadli
     try:
         while not load.done.is_set() and time.monotonic() < deadline:
             try:
-                answer = client.post("/login", json={"username": name, "password": f"{name}-pw"})
-                answer.raise_for_status()
-                client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+                if "X-CSRF-Token" not in client.headers:  # log in once: the session outlives reconnects and restarts
+                    answer = client.post("/login", json={"username": name, "password": f"{name}-pw"})
+                    answer.raise_for_status()
+                    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
                 with client.stream("GET", "/api/events", timeout=httpx.Timeout(30, read=1.0)) as events:
                     cursor = None  # catch up on what came while not listening
                     while True:
@@ -172,7 +173,11 @@ def approver_thread(url: str, name: str, index: int, of: int, load: Load, deadli
                             got = client.get(f"/api/requests/{event['id']}", timeout=30)
                             if got.status_code == 200:
                                 handle(got.json())
-            except (httpx.TransportError, httpx.HTTPStatusError, PermissionError):
+            except (httpx.TransportError, httpx.HTTPStatusError, PermissionError) as exc:
+                if isinstance(exc, PermissionError) or (
+                    isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 401
+                ):
+                    client.headers.pop("X-CSRF-Token", None)  # logged out: log in again
                 time.sleep(0.05)  # the server is restarting, or the stream was idle for a second: listen again
     finally:
         client.close()
