@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -129,9 +130,25 @@ async def read_json(request: Request) -> Any:
     if not raw:
         raise ApiError(422, "invalid_json", "the body must be a JSON object (it is empty)")
     try:
-        return json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        raise ApiError(422, "invalid_json", "the body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(422, "invalid_json", f"the body is not JSON: {exc}") from None
+    if _ESCAPED_SURROGATE.search(raw):  # it parses, but no database can store it (nor an answer carry it)
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(422, "invalid_json", "the body holds an unpaired surrogate (\\ud800-\\udfff)") from None
+    return data
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _not_json(constant: str) -> Any:
+    """``json.loads``' hook for NaN / Infinity / -Infinity, which JSON has not (and answers cannot hold)."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 async def _parse(request: Request, model: type[_M]) -> _M:

@@ -109,6 +109,8 @@ __all__ = [
 Status = Literal["pending", "approved", "rejected", "timed_out", "cancelled", "running", "succeeded", "failed"]
 STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "timed_out", "cancelled", "running", "succeeded", "failed")
 DecisionKind = Literal["approve", "edit", "reject"]
+#: longest ``timeout_s`` (about 31 years): beyond it the expiry is not a date an answer can carry
+MAX_TIMEOUT_S = 1e9
 
 
 class StoreError(Exception):
@@ -236,10 +238,15 @@ class NewRequest:
             or not isinstance(self.timeout_s, int | float)
             or not math.isfinite(self.timeout_s)
             or self.timeout_s <= 0
+            or self.timeout_s > MAX_TIMEOUT_S
         ):
-            raise Invalid("timeout_s must be a positive number of seconds or null")
-        if self.on_behalf_of is not None and (not isinstance(self.on_behalf_of, str) or not self.on_behalf_of):
-            raise Invalid("on_behalf_of must be a non-empty string or null")
+            raise Invalid(f"timeout_s must be a positive number of seconds (at most {MAX_TIMEOUT_S:.0e}) or null")
+        if self.on_behalf_of is not None:
+            from .auth import check_name  # (auth imports this module)
+
+            # a dashboard user's name exactly (the self-approval rule compares it ignoring case): a
+            # look-alike (" bob", "ｂｏｂ", "bob\u200b", "boᴃ") would let that person approve their own call
+            check_name(self.on_behalf_of, "on_behalf_of (the name of the dashboard user the agent acts for)")
         if not isinstance(self.view, Mapping):
             raise Invalid("view must be an object")
         if not isinstance(self.call_text, str):
