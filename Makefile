@@ -155,6 +155,7 @@ bench: setup $(SDK_VENV)/.installed
 	$(PY) benchmarks/bench_lite.py
 	$(PY) benchmarks/bench_slack.py
 	$(PY) benchmarks/bench_dashboard_store.py
+	$(PY) benchmarks/bench_dashboard.py
 	$(SDK_VENV)/bin/python benchmarks/bench_sdk_cycle.py
 
 clean:

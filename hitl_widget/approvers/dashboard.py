@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import inspect
 import json
@@ -656,13 +657,19 @@ class DashboardApprover:
                 step = steps.send(answer)
                 if isinstance(step, _Http):
                     try:
-                        answer = client.request(
-                            step.method,
-                            step.path,
-                            json=step.body,
-                            params=step.params,
-                            timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
+                        answer = _within(
+                            step.read_timeout + 0.5,
+                            functools.partial(
+                                client.request,
+                                step.method,
+                                step.path,
+                                json=step.body,
+                                params=step.params,
+                                timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
+                            ),
                         )
+                    except TimeoutError:
+                        answer = httpx.ReadTimeout(f"no whole answer within {step.read_timeout + 0.5:.1f} s")
                     except httpx.TransportError as exc:
                         answer = exc
                 elif isinstance(step, _Sleep):
@@ -691,13 +698,19 @@ class DashboardApprover:
                     step = steps.send(answer)
                     if isinstance(step, _Http):
                         try:
-                            answer = await client.request(
-                                step.method,
-                                step.path,
-                                json=step.body,
-                                params=step.params,
-                                timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
-                            )
+                            # a bound on the whole answer: httpx's timeouts are per read (a server that
+                            # answers a byte at a time would hold the call past its deadline)
+                            # (asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation)
+                            async with asyncio.timeout(step.read_timeout + 0.5):
+                                answer = await client.request(
+                                    step.method,
+                                    step.path,
+                                    json=step.body,
+                                    params=step.params,
+                                    timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
+                                )
+                        except TimeoutError:
+                            answer = httpx.ReadTimeout(f"no whole answer within {step.read_timeout + 0.5:.1f} s")
                         except httpx.TransportError as exc:
                             answer = exc
                     elif isinstance(step, _Sleep):
@@ -710,6 +723,33 @@ class DashboardApprover:
                 return stop.value
             finally:
                 steps.close()
+
+
+def _within(seconds: float, function: Callable[[], Any]) -> Any:
+    """``function()`` given at most ``seconds`` in all (``TimeoutError`` after; its thread is left to
+    end by itself). httpx's timeouts are per read: a server that answers one byte at a time would
+    otherwise hold a blocking call far past its deadline. Where threads cannot start (Pyodide), it
+    is called directly."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = function()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+        finally:
+            done.set()
+
+    try:
+        threading.Thread(target=run, name="hitl-dashboard-request", daemon=True).start()
+    except RuntimeError:
+        return function()
+    if not done.wait(seconds):
+        raise TimeoutError(f"no answer within {seconds:.1f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _httpx() -> Any:

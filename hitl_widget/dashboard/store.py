@@ -78,6 +78,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -109,6 +110,7 @@ __all__ = [
 Status = Literal["pending", "approved", "rejected", "timed_out", "cancelled", "running", "succeeded", "failed"]
 STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "timed_out", "cancelled", "running", "succeeded", "failed")
 DecisionKind = Literal["approve", "edit", "reject"]
+_RISK = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
 #: longest ``timeout_s`` (about 31 years): beyond it the expiry is not a date an answer can carry
 MAX_TIMEOUT_S = 1e9
 
@@ -231,8 +233,10 @@ class NewRequest:
             value = getattr(self, name)
             if not isinstance(value, str) or not value or len(value) > 500:
                 raise Invalid(f"{name} must be a non-empty string of at most 500 characters")
-        if not isinstance(self.risk, str) or not self.risk or len(self.risk) > 100:
-            raise Invalid("risk must be a non-empty string of at most 100 characters")
+        if not isinstance(self.risk, str) or not _RISK.fullmatch(self.risk):
+            # one spelling per level: "High", "high " or "ｈｉｇｈ" would silently get the default rule
+            # instead of [risk.high]'s (and pass a dashboard-only check for "high")
+            raise Invalid(f"risk must be a level name of lowercase letters, digits or _ . - (like 'high'), not {self.risk!r:.99}")
         if self.timeout_s is not None and (
             isinstance(self.timeout_s, bool)
             or not isinstance(self.timeout_s, int | float)

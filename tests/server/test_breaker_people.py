@@ -253,3 +253,46 @@ def test_bulk_mixing_good_bad_duplicate_and_stale_ids(env: Env) -> None:
     assert env.get(good["id"])["status"] == "approved"
     assert env.get(high["id"])["approved_by"] == ["alice"] and env.get(high["id"])["status"] == "pending"
     assert env.get(stale["id"])["status"] == "pending"
+
+
+# -- careless risk names --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("risk", ["HIGH", "High", "high ", " high", "high\u200b", "ｈｉｇｈ", "hіgh"])
+def test_a_risk_spelled_unlike_the_policys_never_gets_the_weaker_default_rule(env: Env, risk: str) -> None:
+    # the policy asks 2 of ops for "high"; "High" silently got the default rule: 1 approval by anyone
+    n = next(_ids)
+    answer = env.agent.post("/api/requests", json={
+        "client_request_id": f"risk-{n}-{time.time_ns()}", "fingerprint": "f", "function": "refund", "risk": risk,
+        "view": {"arguments": [], "approvable": True}, "call_text": "refund()",
+    })  # fmt: skip
+    if answer.status_code == 422:
+        assert "risk" in answer.json()["error"]
+        return
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    got = (made["approvals_needed"], made["roles"])
+    assert got == (2, ["ops"]), f"{risk!r} got {got}"
+
+
+# -- hostile text in the pages --------------------------------------------------------------------
+
+
+HOSTILE_PATHS = [
+    '/login?next=requests/x"><script>alert(1)</script>',
+    "/requests/%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+    "/login?error=%3Cscript%3Ealert(1)%3C/script%3E",
+    "/%3Cscript%3Ealert(1)%3C/script%3E",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_nothing_from_the_url_is_interpreted_in_a_page(env: Env, path: str) -> None:
+    answer = env.server.client().get(path)
+    assert answer.headers.get("x-content-type-options") == "nosniff"
+    if answer.headers["content-type"].startswith("text/html"):
+        assert "<script>alert" not in answer.text and "alert(1)</script>" not in answer.text
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    else:  # a JSON error may quote the path: as JSON, never sniffed as HTML
+        assert answer.headers["content-type"].startswith("application/json") and answer.status_code == 404
