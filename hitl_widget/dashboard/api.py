@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ..display import show_hidden
 from .events import EventBus
 from .sessions import ApiError, Identity, LoginThrottle, csrf_token, require_agent, require_any, require_person
 from .store import NewRequest, RequestQuery, Store, StoredRequest
@@ -240,11 +241,30 @@ async def _visible_request(ctx: ApiContext, identity: Identity, request_id: str)
 # -- agents --------------------------------------------------------------------------------------
 
 
+def _shown(value: Any, depth: int = 0) -> Any:
+    """``value`` (JSON) with every string's hidden characters escaped (:func:`hitl_widget.display.show_hidden`)."""
+    if isinstance(value, str):
+        return show_hidden(value)
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        return {k: _shown(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v, depth + 1) for v in value]
+    return value
+
+
 async def create_request(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_agent(request, ctx.store)
     body = await _parse(request, CreateBody)
-    new = NewRequest(**body.model_dump())
+    fields = body.model_dump()
+    # what the card shows comes from any agent over HTTP, not only hitl_widget's (which escapes
+    # them itself): bidi, zero-width and other hidden characters are escaped (\uXXXX, the same
+    # character inside a JSON string), so "safe\u202etxt.exe" cannot read as "safeexe.txt".
+    # (call_text is kept exactly as sent; the pages escape it where they show it.)
+    fields["view"] = _shown(fields["view"])
+    new = NewRequest(**fields)
     new.validate()
     stored, created = await run_in_threadpool(
         lambda: ctx.store.create_request(new, agent=identity.user.name, now=ctx.now())
