@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from client_helpers import Call
 from fake_dashboard import FakeDashboard
@@ -279,6 +280,27 @@ def test_ctrl_c_while_waiting_cancels_the_request_on_the_server_and_propagates()
         refund("A1")
     (posted,) = fake.requests.values()
     assert posted["status"] == "cancelled" and "interrupted" in posted["outcome"]["detail"]
+
+
+def test_ctrl_c_before_the_creates_answer_arrived_still_cancels_the_request_it_made():
+    fake, ran = FakeDashboard(), []
+    inner = fake.transport()
+
+    class InterruptAfterCreate(httpx.BaseTransport):
+        """The server made the request; Ctrl-C arrives before its answer is read."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = inner.handle_request(request)
+            if request.method == "POST" and request.url.path == "/api/requests" and not fake.claims and len(fake.log) == 1:
+                raise KeyboardInterrupt
+            return response
+
+    dashboard = DashboardApprover(URL, token=fake.token, transport=InterruptAfterCreate(), backoff=(0.01, 0.05))
+    refund, _ = tools(dashboard, ran)
+    with pytest.raises(KeyboardInterrupt):
+        refund("A1")
+    (posted,) = fake.requests.values()  # the create sent again names the same request, which is cancelled
+    assert posted["status"] == "cancelled" and ran == []
 
 
 def test_notifiers_get_the_request_the_servers_json_and_the_link_and_their_failure_changes_nothing(caplog):
