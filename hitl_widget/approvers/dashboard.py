@@ -336,8 +336,10 @@ class DashboardApprover:
         # moment later, is the backstop for a server that cannot be reached
         timeout_s = None if left is None else max(0.001, left - min(1.0, 0.1 * left))
         context: dict[str, Any] = {"agent_process": f"{socket.gethostname()} pid {os.getpid()}", "gate_request_id": request.id}
-        if request.context:
-            context["context"] = json_safe(request.context)
+        if request.context:  # secret-named entries redacted, as the card's view has them
+            from ..audit import redact
+
+            context["context"] = json_safe(redact(dict(request.context)))
         if request.notes:
             context["notes"] = list(request.notes)
         if request.label:

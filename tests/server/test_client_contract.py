@@ -123,6 +123,23 @@ def test_the_default_client_request_id_is_unique_to_each_call_and_the_gate_id_is
     assert [c.outcome() for c in calls] == ["refunded 10 on A1"] * 2
 
 
+def test_the_calls_context_goes_to_the_server_with_secret_named_entries_redacted():
+    fake, ran = FakeDashboard(), []
+    gate = Gate(approver=approver(fake))
+
+    @gate.require_approval(risk="high", context={"ticket": "OPS-7", "api_token": "sk-live-0123456789"})
+    def rotate(service: str) -> str:
+        ran.append(service)
+        return "rotated"
+
+    call = Call(rotate, "billing")
+    posted = fake.wait_for_request()
+    assert posted["context"]["context"] == {"ticket": "OPS-7", "api_token": "[REDACTED]"}
+    assert "sk-live-0123456789" not in str(posted)
+    fake.decide(posted["id"], "approve")
+    assert call.outcome() == "rotated"
+
+
 def test_a_rejection_names_who_rejected_and_carries_the_feedback():
     fake, ran = FakeDashboard(), []
     refund, _ = tools(approver(fake), ran)
