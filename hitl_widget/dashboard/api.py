@@ -16,7 +16,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiContext", "read_json", "routes"]
 
-# Longest accepted values of the fields the API itself checks (the store checks the rest).
-MAX_BULK_ITEMS = 500
+MAX_BULK_ITEMS = 500  # items of one POST /api/decisions
 SSE_KEEPALIVE_S = 15.0
 
 
@@ -123,15 +122,44 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _nul_at(data: Any) -> str | None:
+    """Where a string (or key) of ``data`` holds U+0000, or None (iterative: any depth)."""
+    stack: list[tuple[str, Any]] = [("body", data)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if "\x00" in key:
+                    return where
+                stack.append((f"{where}.{key}", value))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", value) for i, value in enumerate(item))
+    return None
+
+
 async def read_json(request: Request) -> Any:
-    """The request body as JSON (the size limit is the app's middleware's), else 422."""
+    """The request body as JSON (the size limit is the app's middleware's), else 422.
+
+    Text holding U+0000 is refused on every backend alike (PostgreSQL cannot store it; a client
+    tested on SQLite must not fail only in production); an agent's view shows such a character
+    escaped anyway.
+    """
     raw = await request.body()
     if not raw:
         raise ApiError(422, "invalid_json", "the body must be a JSON object (it is empty)")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(422, "invalid_json", f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(422, "invalid_json", "the body's JSON is nested too deeply") from None
+    where = _nul_at(data)
+    if where is not None:
+        raise ApiError(422, "invalid_text", f"{where}: text must not contain the NUL character (U+0000); escape it")
+    return data
 
 
 async def _parse(request: Request, model: type[_M]) -> _M:
@@ -176,6 +204,17 @@ def _query_float(request: Request, name: str, default: float) -> float:
     return value
 
 
+MAX_ID = 200
+
+
+def _request_id(request: Request) -> str:
+    """The ``{id}`` of the path; 404 for one no request can have (too long, a NUL character)."""
+    rid = str(request.path_params["id"])
+    if len(rid) > MAX_ID or "\x00" in rid:
+        raise ApiError(404, "not_found", "no such request")
+    return rid
+
+
 async def _visible_request(ctx: ApiContext, identity: Identity, request_id: str) -> StoredRequest:
     """The request, or 404 when there is none (or it is another agent's: agents see their own)."""
     found = await run_in_threadpool(ctx.store.get_request, request_id)
@@ -203,7 +242,7 @@ async def claim(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_agent(request, ctx.store)
     body = await _parse(request, ClaimBody)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     done = await run_in_threadpool(
         lambda: ctx.store.claim(rid, agent=identity.user.name, version=body.version, now=ctx.now())
     )
@@ -214,7 +253,7 @@ async def outcome(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_agent(request, ctx.store)
     body = await _parse(request, OutcomeBody)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     done = await run_in_threadpool(
         lambda: ctx.store.report_outcome(rid, agent=identity.user.name, status=body.status, detail=body.detail, now=ctx.now())
     )
@@ -225,7 +264,7 @@ async def invalid_edit(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_agent(request, ctx.store)
     body = await _parse(request, InvalidEditBody)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     done = await run_in_threadpool(
         lambda: ctx.store.reopen_invalid_edit(
             rid, agent=identity.user.name, version=body.version, error=body.error, problems=body.problems, now=ctx.now()
@@ -238,7 +277,7 @@ async def cancel(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_agent(request, ctx.store)
     body = await _parse(request, CancelBody)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     done = await run_in_threadpool(
         lambda: ctx.store.cancel(rid, agent=identity.user.name, reason=body.reason, now=ctx.now())
     )
@@ -249,7 +288,7 @@ async def wait(request: Request) -> Response:
     """Long-poll: the request as soon as it is not pending at ``version``, else after ``timeout``."""
     ctx = _ctx(request)
     identity = await require_any(request, ctx.store)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     version = _query_int(request, "version", None)
     limit = ctx.settings.max_wait_s
     timeout = _query_float(request, "timeout", limit)
@@ -272,7 +311,11 @@ async def wait(request: Request) -> Response:
                 # due: mark it timed out now rather than at the timeout task's next round
                 await run_in_threadpool(ctx.store.expire_due, ctx.now())
                 continue
-            sleep = left if due_in is None else min(left, due_in + 0.005)
+            # re-read now and then even without a notification: one lost in a gap (PostgreSQL's
+            # LISTEN connection reconnecting) costs at most wait_recheck_s, not the whole poll
+            sleep = min(left, ctx.settings.wait_recheck_s)
+            if due_in is not None:
+                sleep = min(sleep, due_in + 0.005)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watch.changed.wait(), timeout=sleep)
 
@@ -283,14 +326,14 @@ async def wait(request: Request) -> Response:
 async def get_request(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_any(request, ctx.store)
-    found = await _visible_request(ctx, identity, request.path_params["id"])
+    found = await _visible_request(ctx, identity, _request_id(request))
     return _json(found.to_json())
 
 
 async def request_log(request: Request) -> Response:
     ctx = _ctx(request)
     await require_person(request, ctx.store, post=False)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     found = await run_in_threadpool(ctx.store.get_request, rid)
     if found is None:
         raise ApiError(404, "not_found", f"no request {rid!r}")
@@ -342,7 +385,7 @@ async def decide(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_person(request, ctx.store, post=True)
     body = await _parse(request, DecisionBody)
-    rid = request.path_params["id"]
+    rid = _request_id(request)
     done = await run_in_threadpool(
         lambda: ctx.store.decide(
             rid,
@@ -465,9 +508,6 @@ def describe(store: Store) -> Callable[[str], dict[str, Any] | None]:
         return {"id": found.id, "status": found.status, "version": found.version}
 
     return read
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def routes() -> list[Route]:

@@ -66,6 +66,8 @@ class Settings:
 
     - ``max_body_bytes``: largest request body accepted (413 beyond it), default 4 MiB;
     - ``max_wait_s``: longest long-poll (``/wait?timeout=``), default 30 s;
+    - ``wait_recheck_s``: a waiting long-poll re-reads its request this often even when no change
+      was announced (a safety net for a lost notification), default 5 s;
     - ``expire_interval_s``: how often the timeout task runs, default 0.5 s (0: never, for tests);
     - ``secure_cookies``: None → Secure when the request came over https, or force True/False;
     - ``root_path``: the path prefix the app is served under when the proxy sends no
@@ -78,6 +80,7 @@ class Settings:
 
     max_body_bytes: int = 4 * 1024 * 1024
     max_wait_s: float = 30.0
+    wait_recheck_s: float = 5.0
     expire_interval_s: float = 0.5
     secure_cookies: bool | None = None
     root_path: str = ""
@@ -265,7 +268,15 @@ def _store_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _unstorable(exc: BaseException) -> bool:
+    """The database refused a value (psycopg's DataError: bad encoding, out of range)."""
+    return any(cls.__module__.split(".")[0] == "psycopg" and cls.__name__ == "DataError" for cls in type(exc).__mro__)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if _unstorable(exc):
+        log.warning("the store refused a value answering %s %s: %s", request.method, request.url.path, exc)
+        return _error(422, f"the database cannot store a value of this request: {exc}", "unstorable")
     if _store_unavailable(exc):
         log.warning("the store is unavailable answering %s %s: %s", request.method, request.url.path, exc)
         return _error(503, f"the database is unavailable ({type(exc).__name__}); nothing was changed, try again",

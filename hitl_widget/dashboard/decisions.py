@@ -8,13 +8,14 @@ a refused attempt is recorded as surely as an accepted one.
 
 The decision rules, in the order they are checked (the first that fails is the answer):
 
-1. the decider is a person (``Forbidden``/``not_a_person``);
+1. the decider is a person (``Forbidden``/``not_a_person``), as the store knows them: the backend
+   reads their kind and roles in the same transaction (unknown: ``Forbidden``/``unknown_user``);
 2. the request is pending (``Conflict``/``already_decided``, or ``expired`` when it timed out);
 3. it has not expired by ``now`` (else it becomes ``timed_out``: ``Conflict``/``expired``);
 4. ``version`` is the current version (``Conflict``/``stale``);
 5. the kind, edits and feedback are well formed (``Invalid``);
 6. the decider has one of the request's roles, when it names any (``Forbidden``/``role``);
-7. approve/edit only: the decider is not ``on_behalf_of`` (``Forbidden``/``self_approval``), and
+7. approve/edit only: the decider is not ``on_behalf_of``, ignoring case (``Forbidden``/``self_approval``), and
    the request is approvable (``Forbidden``/``not_approvable``);
 8. approve only: the decider has not already approved this version (``Conflict``/``repeated``).
 

@@ -294,16 +294,17 @@ async def login(request: Request) -> Response:
     fields, as_json = await _login_fields(request)
     name, password = fields.get("username", ""), fields.get("password", "")
     target = _safe_next(fields.get("next"))
-    if not name or not password or len(name) > _MAX_LOGIN_FIELD or len(password) > _MAX_LOGIN_FIELD:
+    if not name or not password or len(name) > _MAX_LOGIN_FIELD or len(password) > _MAX_LOGIN_FIELD or "\x00" in name:
         if as_json:
-            raise ApiError(422, "invalid_body", "username and password are required (at most 1024 characters each)")
+            raise ApiError(422, "invalid_body", "username and password are required (at most 1024 characters each, no NUL)")
         return _redirect("/login?error=missing")
     client = request.client.host if request.client else "?"
     wait = max(ctx.throttle.retry_after(name), ctx.address_throttle.retry_after(client))
     if wait > 0:
         raise ApiError(429, "too_many_attempts", f"too many failed logins; try again in {math.ceil(wait)} s",
                        headers={"Retry-After": str(math.ceil(wait))})
-    user = await run_in_threadpool(store.verify_password, name, password)
+    # (a NUL cannot be in any name or password the store keeps: PostgreSQL cannot store it)
+    user = None if "\x00" in password else await run_in_threadpool(store.verify_password, name, password)
     if user is None or user.kind != "person":
         ctx.throttle.failed(name)
         ctx.address_throttle.failed(client)
@@ -341,7 +342,10 @@ async def logout(request: Request) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/x-www-form-urlencoded":
         raw = await request.body()
-        fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20))
+        try:
+            fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20))
+        except ValueError:
+            raise ApiError(422, "invalid_body", "the form has too many fields") from None
     elif ctype == "application/json":
         as_json = True
     if identity is not None and identity.via == "session" and identity.session_id:

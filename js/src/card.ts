@@ -300,6 +300,9 @@ export function renderCard(
   });
 
   let fields: Field[] = [];
+  /** Problems reported per argument while no edit panel was open (a page that shows a request
+   * whose edit was refused earlier): shown beside the fields once Edit is opened. */
+  let reported: Record<string, string> = {};
   reject.addEventListener("click", () => {
     panel.replaceChildren();
     const label = el("label", "hitl-edit-label", "Feedback for the agent (why, and what to do instead)");
@@ -379,6 +382,10 @@ export function renderCard(
     row.append(confirm, discard);
     panel.append(diffView, row);
     refresh();
+    for (const f of fields) {
+      const p = reported[f.arg.name];
+      if (p && !f.error.textContent) f.error.textContent = p;
+    }
   });
 
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -398,6 +405,7 @@ export function renderCard(
   return {
     root: card,
     showProblems(error, found) {
+      reported = fields.length === 0 ? { ...found } : {}; // an open panel shows them below, at once
       sent = false;
       for (const b of buttons) b.disabled = false;
       for (const b of panel.querySelectorAll("button")) (b as HTMLButtonElement).disabled = false;

@@ -27,13 +27,9 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
-try:  # TEMPORARY, until the server (dash-app) and DashboardApprover (dash-client) are merged
-    from server_process import DashboardServer
+from server_process import DashboardServer
 
-    import hitl_widget.dashboard.server  # noqa: F401  (`hitl dashboard`)
-    from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
-except ImportError as e:
-    pytest.skip(f"the dashboard server or DashboardApprover is not merged yet: {e}", allow_module_level=True)
+from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
 
 pytestmark = [pytest.mark.slow, pytest.mark.threads, pytest.mark.subprocess]
 
@@ -261,13 +257,54 @@ def test_edit_with_a_typed_input_runs_the_edited_value(page: Any, dash: Dashboar
     expect(row.locator(".dash-diff")).to_have_text("amount: 120.5 → 60")
 
 
+TAGGED: dict[str, list[int]] = {}
+
+
+def tag_users(label: str, ids: list[int]) -> str:
+    """Tag users."""
+    TAGGED[label] = ids
+    return f"tagged {len(ids)}"
+
+
+def test_an_edit_the_agent_refuses_comes_back_with_its_reasons(page: Any, dash: Dashboard) -> None:
+    from playwright.sync_api import expect
+
+    agent = call(dash, tag_users, label="refused-edit", ids=[1])
+    rid = pending_id(dash, "tag_users", "refused-edit")
+    login(page, dash, "ann")
+    card = open_request(page, dash, rid)
+    card.get_by_role("button", name="Edit", exact=True).click()
+    card.locator('.hitl-edit-row[data-name="ids"] .hitl-input').fill('["x"]')  # valid JSON, not a list[int]
+    card.locator(".hitl-send-edit").click()
+    # the agent's gate refuses it: back to pending at a new version, its reasons on the page, nothing ran
+    expect(page.locator(".dash-ctx-problems dd")).to_contain_text("The agent refused the edit of version 2", timeout=TIMEOUT_MS)
+    expect(page.locator(".dash-ctx-status dd")).to_have_text("pending")
+    expect(page.locator(".dash-ctx-version dd")).to_have_text("3")
+    card = page.locator(".dash-card .hitl-card")
+    expect(card.locator(".hitl-problems")).to_contain_text("The agent refused this edit, so nothing ran")
+    assert "refused-edit" not in TAGGED and agent.thread.is_alive()
+    card.get_by_role("button", name="Edit", exact=True).click()
+    expect(card.locator('.hitl-edit-row[data-name="ids"] .hitl-edit-error')).not_to_be_empty()
+    card.locator('.hitl-edit-row[data-name="ids"] .hitl-input').fill("[1, 2]")
+    card.locator(".hitl-send-edit").click()
+    assert agent.wait().error is None, agent.error
+    assert TAGGED["refused-edit"] == [1, 2]
+
+
 def test_reject_with_feedback_reaches_the_agent(page: Any, dash: Dashboard) -> None:
     from playwright.sync_api import expect
 
     agent = call(dash, delete_user, risk="critical", user_id=4242)
     rid = pending_id(dash, "delete_user", "4242")
-    login(page, dash, "max")
-    card = open_request(page, dash, rid)
+    # a link to the request (from chat, say) asks for the login first, then opens the request
+    page.goto(f"{dash.url}/requests/{rid}")
+    page.wait_for_url(re.compile(r"/login\?next=requests%2F"))
+    page.get_by_label("Username").fill("max")
+    page.get_by_label("Password").fill(PEOPLE["max"][0])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{dash.url}/requests/{rid}")
+    card = page.locator(".dash-card .hitl-card")
+    card.wait_for(timeout=TIMEOUT_MS)
     expect(page.locator(".dash-ctx-policy dd")).to_have_text("1 approval from manager")
     card.get_by_role("button", name="Reject", exact=True).click()
     card.get_by_label("Feedback for the agent (why, and what to do instead)").fill("use archive_user instead")
@@ -279,6 +316,13 @@ def test_reject_with_feedback_reaches_the_agent(page: Any, dash: Dashboard) -> N
     assert "use archive_user instead" in str(agent.error)
     expect(page.locator(".dash-history")).to_contain_text("rejected by max")
     expect(page.locator(".dash-history")).to_contain_text("Feedback: use archive_user instead")
+
+    # log out: the session is over, every page asks for the login again
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login$"))
+    assert page.evaluate("() => fetch('api/me').then(r => r.status)") == 401
+    page.goto(f"{dash.url}/")
+    page.wait_for_url(re.compile(r"/login"))
 
 
 def test_quorum_shows_one_of_two_and_the_requester_cannot_approve(browser: Any, page: Any, dash: Dashboard) -> None:
@@ -392,6 +436,28 @@ def test_bulk_reject_with_one_comment(page: Any, dash: Dashboard) -> None:
         expect(feedback).to_have_text("“logging is frozen during the audit”", timeout=TIMEOUT_MS)
 
 
+def test_bulk_approve_counts_toward_each_quorum(page: Any, dash: Dashboard) -> None:
+    from playwright.sync_api import expect
+
+    one = call(dash, echo, text="bulk-approve-one")
+    two = call(dash, archive_logs, risk="high", path="/var/log/bulk-two")  # needs 2 approvals from ops
+    ids = [pending_id(dash, "echo", "bulk-approve-one"), pending_id(dash, "archive_logs", "bulk-two")]
+    login(page, dash, "ann")
+    page.goto(f"{dash.url}/?status=pending")
+    for rid in ids:
+        queue_row(page, rid).locator(".dash-select").check()
+    page.get_by_label("Comment for the selected requests").fill("checked both")
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.locator(".dash-bulk-result")).to_have_text("1 approved; 1 approval counted, more needed", timeout=TIMEOUT_MS)
+    assert one.wait().error is None and one.result == "bulk-approve-one"
+    expect(queue_row(page, ids[1]).locator(".dash-quorum")).to_have_text("1 of 2 approvals", timeout=TIMEOUT_MS)
+    assert two.thread.is_alive()
+    done = dash.server.person("bob", PEOPLE["bob"][0]).post("/api/decisions", json={
+        "items": [{"id": ids[1], "version": 1}], "kind": "approve", "feedback": "second"})
+    assert done.json()["results"][0]["ok"] is True
+    assert two.wait().error is None and two.result == "archived /var/log/bulk-two"
+
+
 def test_new_requests_arrive_live(page: Any, dash: Dashboard) -> None:
     from playwright.sync_api import expect
 
@@ -417,9 +483,9 @@ def test_hostile_argument_text_is_shown_as_text(page: Any, dash: Dashboard) -> N
 
     agent = call(dash, echo, text=HOSTILE_MARKUP)
     rid_markup = pending_id(dash, "echo", "onerror")
-    call(dash, echo, text=HIDDEN)
+    hidden_agent = call(dash, echo, text=HIDDEN)
     rid_hidden = pending_id(dash, "echo", "exe.txt")
-    call(dash, echo, text=HUGE)
+    huge_agent = call(dash, echo, text=HUGE)
     rid_huge = pending_id(dash, "echo", "AAAA")
 
     login(page, dash, "ann")
@@ -462,6 +528,11 @@ def test_hostile_argument_text_is_shown_as_text(page: Any, dash: Dashboard) -> N
     card.get_by_role("button", name="Send rejection").click()
     assert isinstance(agent.wait().error, ApprovalRejected)
     assert page.evaluate("() => window.__pwned") is None
+    bob = dash.server.person("bob", PEOPLE["bob"][0])
+    for rid, other in ((rid_hidden, hidden_agent), (rid_huge, huge_agent)):
+        done = bob.post(f"/api/requests/{rid}/decisions", json={"version": 1, "kind": "reject", "feedback": "test over"})
+        done.raise_for_status()
+        assert isinstance(other.wait().error, ApprovalRejected)
 
 
 def test_a_post_without_the_csrf_token_is_refused(page: Any, dash: Dashboard) -> None:

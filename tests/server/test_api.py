@@ -161,6 +161,31 @@ def test_create_refuses_malformed_bodies(api: Api) -> None:
     error(agent.post("/api/requests", json={**new_body(), "client_request_id": 7}), 422, "invalid_body")
 
 
+def test_hostile_argument_text_is_kept_as_text(api: Api) -> None:
+    """Markup, control characters, bidi overrides and deep nesting: stored and returned exactly as
+    sent (the pages show it as text), or refused with 422 (JSON too deep) — never a 500."""
+    hostile = '<script>alert(1)</script>\x1b[2J\x7f\u202eevil\u200b"\'</textarea>\\u0000'
+    req = api.create(call_text=hostile, context={"note": hostile}, function="<b>refund</b>")
+    got = api.agent().get(f"/api/requests/{req['id']}").json()
+    assert got["call_text"] == hostile and got["context"] == {"note": hostile} and got["function"] == "<b>refund</b>"
+    # a raw NUL: refused on both backends alike (PostgreSQL cannot store it), never a 500
+    nul = error(api.agent().post("/api/requests", json=new_body(context={"deep": [{"a\x00": 1}]})), 422, "invalid_text")
+    assert "body.context.deep[0]" in nul["error"]
+    error(api.agent().post("/api/requests", json=new_body(call_text="a\x00b")), 422, "invalid_text")
+    error(api.agent().get("/api/requests/a%00b"), 404, "not_found")
+    error(api.agent().get("/api/requests/" + "x" * 300), 404, "not_found")
+    error(api.server.client().post("/login", json={"username": "alice\x00", "password": PASSWORD}), 422)
+    error(api.server.client().post("/login", json={"username": "dave", "password": "x\x00"}), 401, "invalid_login")
+    deep = "[" * 100_000 + "]" * 100_000
+    body = json.dumps(new_body())[:-1] + f', "context": {{"x": {deep}}}}}'
+    error(api.agent().post("/api/requests", content=body.encode(), headers={"content-type": "application/json"}), 422)
+    nested: Any = "leaf"
+    for _ in range(900):
+        nested = [nested]
+    answer = api.agent().post("/api/requests", json=new_body(context={"nested": nested}))
+    assert answer.status_code in (201, 422), answer.text  # stored whole, or refused as too deep
+
+
 def test_create_needs_an_agent_token(api: Api) -> None:
     anonymous = api.server.client()
     error(anonymous.post("/api/requests", json=new_body()), 401, "unauthenticated")
@@ -440,6 +465,25 @@ def test_an_edit_wakes_a_wait_on_the_old_version(api: Api) -> None:
     thread.join(20)
     woke = out["answer"].json()
     assert woke["status"] == "pending" and woke["version"] == 2  # not pending at version 1 any more
+
+
+def test_a_wait_sees_a_change_no_one_announced(api: Api) -> None:
+    """The safety net for a lost notification: a waiting long-poll re-reads its request every
+    5 s on its own. (The change here is written straight into the SQLite file, bypassing the
+    store's change table, so no notification exists at all.)"""
+    if api.db.startswith("postgresql"):
+        pytest.skip("written with sqlite3 into the SQLite file")
+    import sqlite3
+
+    req = api.create()
+    thread, out = _wait_in_thread(api.server.agent(api.tokens["agent-1"]), req["id"], 1, timeout=25)
+    _until_waiting(api.server)
+    written = time.perf_counter()
+    with sqlite3.connect(api.db) as conn:
+        conn.execute("UPDATE requests SET status = 'cancelled', queue_rank = 1 WHERE id = ?", (req["id"],))
+    thread.join(30)
+    assert out["answer"].json()["status"] == "cancelled"
+    assert out["at"] - written < 8  # the 5 s re-read, not the 25 s poll
 
 
 def test_the_server_times_out_a_request_fail_closed(api: Api) -> None:

@@ -104,6 +104,8 @@ def test_sigkill_while_writing_loses_nothing_committed(store: Store, db: str, ba
             acknowledged.append(json.loads(line))
         os.kill(proc.pid, signal.SIGKILL)  # in the middle of its next create or decision
         proc.wait(timeout=30)
+        rest = proc.stdout.read()  # what it printed (after committing) before the kill, not read yet
+        acknowledged.extend(json.loads(line) for line in rest.split("\n") if line.endswith("]"))
     finally:
         if proc.poll() is None:
             proc.kill()

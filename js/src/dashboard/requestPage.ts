@@ -34,14 +34,20 @@ function row(list: HTMLElement, name: string, value: string | HTMLElement, class
   return v;
 }
 
-/** Problems the agent reported for an earlier edit (its gate refused it), as text lines. */
-function problemLines(problems: unknown): string[] {
-  if (!problems) return [];
-  if (typeof problems === "string") return [problems];
-  if (typeof problems === "object") {
-    return Object.entries(problems as Record<string, unknown>).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+/** What the agent said when its gate refused an edit (`problems` after `POST …/invalid-edit`):
+ * `{error, problems: {argument: text}, version}`; null when there is nothing. */
+export function refusedEdit(problems: unknown): { error: string; problems: Record<string, string>; version: number | null } | null {
+  if (problems === null || problems === undefined) return null;
+  if (typeof problems !== "object" || Array.isArray(problems)) return { error: String(problems), problems: {}, version: null };
+  const p = problems as Record<string, unknown>;
+  const each: Record<string, string> = {};
+  if (p.problems && typeof p.problems === "object" && !Array.isArray(p.problems)) {
+    for (const [name, text] of Object.entries(p.problems as Record<string, unknown>)) {
+      each[name] = typeof text === "string" ? text : JSON.stringify(text);
+    }
   }
-  return [String(problems)];
+  const error = typeof p.error === "string" ? p.error : "the agent refused the edit";
+  return { error, problems: each, version: typeof p.version === "number" ? p.version : null };
 }
 
 export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): () => void {
@@ -78,6 +84,7 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
         const item = el("li", entry.accepted ? "dash-log-accepted" : "dash-log-refused", logLine(entry, r.view));
         list.append(item);
       }
+      if (entries.length === 0) list.append(el("li", "dash-meta", "no decision attempted yet"));
       log.replaceChildren(el("h2", "", "Decision log: every attempt, accepted or refused"), list);
     } catch (e) {
       if (ticket === logTicket) log.replaceChildren(el("p", "dash-meta", `The decision log could not be read: ${errorText(e)}`));
@@ -104,8 +111,12 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
     if (r.outcome !== null && r.outcome !== undefined) {
       row(context, "Outcome", visible(typeof r.outcome === "string" ? r.outcome : JSON.stringify(r.outcome)), "dash-ctx-outcome");
     }
-    const problems = problemLines(r.problems);
-    if (problems.length > 0) row(context, "Problems", visible(problems.join("\n"), true), "dash-ctx-problems");
+    const refused = refusedEdit(r.problems);
+    if (refused) {
+      const lines = [refused.error, ...Object.entries(refused.problems).map(([name, text]) => `${name}: ${text}`)];
+      const which = refused.version !== null ? `The agent refused the edit of version ${refused.version}` : "The agent refused an edit";
+      row(context, "Refused edit", visible(`${which}:\n${lines.join("\n")}`, true), "dash-ctx-problems");
+    }
   };
 
   const drawHistory = (r: StoredRequest) => {
@@ -177,6 +188,12 @@ export function requestPage(root: HTMLElement, api: Api, me: Me, id: string): ()
       card = renderCard(slot, currentView(r), send, Date.now, { always: false });
       const record = decisionRecord(r);
       if (record) card.settle(record);
+      const refused = r.status === "pending" ? refusedEdit(r.problems) : null;
+      if (refused) {
+        // the arguments as edited are shown; the agent's reasons go where the card shows problems
+        const named = Object.fromEntries(Object.entries(refused.problems).map(([k, v]) => [k, visible(v, true)]));
+        card.showProblems(visible(`The agent refused this edit, so nothing ran: ${refused.error}. Edit again, or reject.`, true), named);
+      }
       shown = { version: r.version, status: r.status };
     }
     // A live event that only echoes this page's own decision keeps what the page said about it.

@@ -209,3 +209,48 @@ describe("the queue page", () => {
     expect(root.querySelector(".dash-agent")!.textContent).toBe("<b>bot</b>");
   });
 });
+
+describe("an edit the agent refused", () => {
+  it("shows the agent's reasons in the card, beside the field when Edit is opened", async () => {
+    const r = stored({
+      version: 3,
+      edits: { amount: { json: "-5" } },
+      problems: { error: "amount: must be positive", problems: { amount: "Input should be greater than 0" }, version: 2 },
+    });
+    const { api } = server({ [`GET /api/requests/${r.id}`]: () => [200, r] });
+    stop = requestPage(root, api, me, r.id);
+    await until(() => root.querySelector(".hitl-card") !== null);
+    expect(root.querySelector(".hitl-problems")!.textContent).toContain("The agent refused this edit, so nothing ran: amount: must be positive");
+    expect(root.querySelector(".dash-ctx-problems dd")!.textContent).toContain("The agent refused the edit of version 2");
+    expect(root.querySelector('.hitl-arg[data-name="amount"] .hitl-pre')!.textContent).toBe("-5");
+    clickButton(root, "Edit");
+    expect(root.querySelector('.hitl-edit-row[data-name="amount"] .hitl-edit-error')!.textContent).toBe("Input should be greater than 0");
+  });
+});
+
+describe("the request page's id", () => {
+  it("is the last path segment under the root, decoded", async () => {
+    const { requestIdFrom } = await import("../../src/dashboard/main");
+    expect(requestIdFrom("http://h/hitl/", "http://h/hitl/requests/abc%2D1")).toBe("abc-1");
+    expect(requestIdFrom("http://h/", "http://h/requests/r9/")).toBe("r9");
+    expect(requestIdFrom("http://h/", "http://h/other/r9")).toBe("");
+  });
+});
+
+describe("the card keeps the notebook's behaviour for a refused edit", () => {
+  it("problems reported while the edit panel is open are not shown again after a discard", async () => {
+    const { renderCard } = await import("../../src/card");
+    const { view } = await import("./fixtures");
+    const handle = renderCard(root, view, () => undefined);
+    clickButton(root, "Edit");
+    const amount = root.querySelector<HTMLInputElement>('.hitl-edit-row[data-name="amount"] input')!;
+    amount.value = "7";
+    amount.dispatchEvent(new Event("input"));
+    clickButton(root, "Run with these arguments");
+    handle.showProblems("invalid edit", { amount: "must be at least 10" });
+    expect(root.querySelector('.hitl-edit-row[data-name="amount"] .hitl-edit-error')!.textContent).toBe("must be at least 10");
+    clickButton(root, "Discard edits");
+    clickButton(root, "Edit");
+    expect(root.querySelector('.hitl-edit-row[data-name="amount"] .hitl-edit-error')!.textContent).toBe("");
+  });
+});
