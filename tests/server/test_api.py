@@ -164,7 +164,7 @@ def test_create_refuses_malformed_bodies(api: Api) -> None:
 def test_hostile_argument_text_is_kept_as_text(api: Api) -> None:
     """Markup, control characters, bidi overrides and deep nesting: stored and returned exactly as
     sent (the pages show it as text), or refused with 422 (JSON too deep) — never a 500."""
-    hostile = '<script>alert(1)</script>\x1b[2J\x7f\u202eevil\u200b"\'</textarea>\\u0000'
+    hostile = "<script>alert(1)</script>\x1b[2J\x7f\u202eevil\u200b\"'</textarea>\\u0000"
     req = api.create(call_text=hostile, context={"note": hostile}, function="<b>refund</b>")
     got = api.agent().get(f"/api/requests/{req['id']}").json()
     assert got["call_text"] == hostile and got["context"] == {"note": hostile} and got["function"] == "<b>refund</b>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 from client_helpers import Call
 from fake_dashboard import FakeDashboard
 
-from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
+from hitl_widget import ApprovalRejected, ApprovalTimeout, Batch, DashboardApprover, Gate
 
 pytestmark = [pytest.mark.threads, pytest.mark.timeout(60)]
 
@@ -138,6 +139,26 @@ def test_the_calls_context_goes_to_the_server_with_secret_named_entries_redacted
     assert "sk-live-0123456789" not in str(posted)
     fake.decide(posted["id"], "approve")
     assert call.outcome() == "rotated"
+
+
+def test_a_batch_reviewed_on_the_dashboard_claims_each_approved_call_and_runs_it_once():
+    fake, ran = FakeDashboard(), []
+    batch = Batch(approver=approver(fake))
+
+    @batch.wrap
+    def refund(order: str) -> str:
+        ran.append(order)
+        return f"refunded {order}"
+
+    assert [refund("A1"), refund("A2")] == ["PENDING_APPROVAL_1", "PENDING_APPROVAL_2"]
+
+    def people() -> None:
+        fake.decide(fake.wait_for_request(1)["id"], "approve")
+        fake.decide(fake.wait_for_request(2)["id"], "reject", feedback="not A2")
+
+    threading.Thread(target=people, daemon=True).start()
+    assert batch.review_and_execute() == {1: "refunded A1", 2: "REJECTED: not A2"}
+    assert ran == ["A1"] and [r["status"] for r in fake.requests.values()] == ["succeeded", "rejected"]
 
 
 def test_a_rejection_names_who_rejected_and_carries_the_feedback():
