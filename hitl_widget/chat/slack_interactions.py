@@ -62,9 +62,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+try:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
+
+    require_dashboard_libraries()
+    raise
 
 from .messages import (
     APPROVE,

@@ -21,13 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-import anyio
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+try:
+    import anyio
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+    from starlette.types import Receive, Scope, Send
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
+
+    require_dashboard_libraries()
+    raise
 
 from ..display import show_hidden
 from .events import EventBus

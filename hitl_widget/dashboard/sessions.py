@@ -28,9 +28,15 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+try:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import JSONResponse, RedirectResponse, Response
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
+
+    require_dashboard_libraries()
+    raise
 
 from .store import Store, User
 
