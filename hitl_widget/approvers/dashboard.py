@@ -186,7 +186,9 @@ class DashboardApprover:
     agent's clock); ``ApprovalRejected`` (rejected, with who and why; the token or the request
     refused; the server away for ``unreachable_after`` s without a timeout; a request already
     claimed by an earlier run). ``Ctrl-C`` and a cancelled task cancel the request on the
-    server, then propagate.
+    server, then propagate. That cancel (and the one after the call's timeout) is waited for at
+    most ``CANCEL_GRACE_SECONDS`` (1 s): against a hung server it goes on in a daemon thread,
+    bounded, logged if it fails, never raising into the caller nor keeping the process alive.
     """
 
     channel = "dashboard"
