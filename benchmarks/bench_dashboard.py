@@ -31,6 +31,7 @@ stopped at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -69,6 +70,7 @@ class Load:
     decided_times: list[float] = field(default_factory=list)
     post_ms: list[float] = field(default_factory=list)  # each accepted decision's own round trip
     conflicts: int = 0
+    logged_in: int = 0  # approvers logged in (the agents start once all are: a login is argon2, CPU-heavy on purpose)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: threading.Event = field(default_factory=threading.Event)
@@ -146,9 +148,12 @@ def approver_thread(url: str, name: str, index: int, of: int, load: Load, deadli
     try:
         while not load.done.is_set() and time.monotonic() < deadline:
             try:
-                answer = client.post("/login", json={"username": name, "password": f"{name}-pw"})
-                answer.raise_for_status()
-                client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+                if "X-CSRF-Token" not in client.headers:  # log in once: the session outlives reconnects and restarts
+                    answer = client.post("/login", json={"username": name, "password": f"{name}-pw"})
+                    answer.raise_for_status()
+                    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+                    with load.lock:
+                        load.logged_in += 1
                 with client.stream("GET", "/api/events", timeout=httpx.Timeout(30, read=1.0)) as events:
                     cursor = None  # catch up on what came while not listening
                     while True:
@@ -172,14 +177,22 @@ def approver_thread(url: str, name: str, index: int, of: int, load: Load, deadli
                             got = client.get(f"/api/requests/{event['id']}", timeout=30)
                             if got.status_code == 200:
                                 handle(got.json())
-            except (httpx.TransportError, httpx.HTTPStatusError, PermissionError):
+            except (httpx.TransportError, httpx.HTTPStatusError, PermissionError) as exc:
+                if isinstance(exc, PermissionError) or (
+                    isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 401
+                ):
+                    client.headers.pop("X-CSRF-Token", None)  # logged out: log in again
                 time.sleep(0.05)  # the server is restarting, or the stream was idle for a second: listen again
     finally:
         client.close()
 
 
-def agent_process(url: str, token: str, agents: list[int], calls: int, deadline_s: float, out: Any) -> None:
-    """Some of the agents, as threads of one process; what they did goes back through ``out`` (a Queue)."""
+def agent_process(url: str, token: str, agents: list[int], calls: int, deadline_s: float, out: Any, go: Any) -> None:
+    """Some of the agents, as threads of one process; what they did goes back through ``out`` (a Queue).
+    They start together with the other processes at ``go`` (a Barrier), once every process has imported
+    its libraries and the approvers are logged in."""
+    with contextlib.suppress(threading.BrokenBarrierError):
+        go.wait(deadline_s)
     load = Load()
     threads = [threading.Thread(target=agent_thread, args=(url, token, a, calls, load), daemon=True) for a in agents]
     for t in threads:
@@ -208,8 +221,9 @@ def run_load(
     spawn = multiprocessing.get_context("spawn")
     out = spawn.Queue()
     shares = [list(range(agents))[i::processes] for i in range(processes)]
+    go = spawn.Barrier(1 + sum(1 for share in shares if share))
     workers = [
-        spawn.Process(target=agent_process, args=(agents_url, token, share, calls, deadline_s, out), daemon=True)
+        spawn.Process(target=agent_process, args=(agents_url, token, share, calls, deadline_s, out, go), daemon=True)
         for share in shares
         if share
     ]
@@ -221,6 +235,12 @@ def run_load(
     ]
     for t in approvers:
         t.start()
+    # the load starts once the approvers are logged in and the agent processes have started (their
+    # imports and the logins' argon2 hashing are set-up, not part of the figures)
+    while load.logged_in < len(people) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with contextlib.suppress(threading.BrokenBarrierError):
+        go.wait(max(0.1, deadline - time.monotonic()))
     if disrupt is not None:
         disrupt(load)
     for _ in workers:

@@ -48,9 +48,11 @@ __all__ = [
     "Identity",
     "LoginThrottle",
     "authenticate",
+    "authenticate_sync",
     "check_csrf",
     "clear_session_cookie",
     "csrf_token",
+    "identify",
     "login",
     "logout",
     "require_agent",
@@ -101,17 +103,13 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return token.strip()
 
 
-async def authenticate(conn: HTTPConnection, store: Store) -> Identity | None:
-    """The caller's identity, or None when they sent no credentials at all.
-
-    Raises :class:`ApiError` 401 for a token that is unknown, revoked or malformed (a request
-    with a bad token is never treated as anonymous or as the cookie's person).
-    """
+def authenticate_sync(conn: HTTPConnection, store: Store) -> Identity | None:
+    """:func:`authenticate` for a worker thread (it calls the store directly)."""
     token = _bearer(conn)
     if token is not None:
         if len(token) > 512:
             raise ApiError(401, "invalid_token", "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
-        user = await run_in_threadpool(store.user_for_token, token)
+        user = store.user_for_token(token)
         if user is None:
             raise ApiError(401, "invalid_token", "the token is not valid (unknown or revoked)",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -119,19 +117,33 @@ async def authenticate(conn: HTTPConnection, store: Store) -> Identity | None:
     sid = conn.cookies.get(SESSION_COOKIE)
     if not sid or len(sid) > 512:
         return None
-    person = await run_in_threadpool(store.user_for_session, sid)
+    person = store.user_for_session(sid)
     if person is None:
         return None
     return Identity(user=person, via="session", session_id=sid)
 
 
-async def _identity(conn: HTTPConnection, store: Store) -> Identity:
-    identity = await authenticate(conn, store)
+async def authenticate(conn: HTTPConnection, store: Store) -> Identity | None:
+    """The caller's identity, or None when they sent no credentials at all.
+
+    Raises :class:`ApiError` 401 for a token that is unknown, revoked or malformed (a request
+    with a bad token is never treated as anonymous or as the cookie's person).
+    """
+    if _bearer(conn) is None and not conn.cookies.get(SESSION_COOKIE):
+        return None  # nothing to look up: no worker thread
+    return await run_in_threadpool(authenticate_sync, conn, store)
+
+
+def _checked(conn: HTTPConnection, identity: Identity | None) -> Identity:
     if identity is None:
         if conn.cookies.get(SESSION_COOKIE):
             raise ApiError(401, "session_expired", "the session has ended; log in again")
         raise ApiError(401, "unauthenticated", "log in (people) or send 'Authorization: Bearer TOKEN' (agents)")
     return identity
+
+
+async def _identity(conn: HTTPConnection, store: Store) -> Identity:
+    return _checked(conn, await authenticate(conn, store))
 
 
 def check_csrf(conn: HTTPConnection, identity: Identity, form_token: str | None = None) -> None:
@@ -147,22 +159,43 @@ def check_csrf(conn: HTTPConnection, identity: Identity, form_token: str | None 
         raise ApiError(403, "csrf_invalid", "the CSRF token does not belong to this session")
 
 
-async def require_agent(conn: HTTPConnection, store: Store) -> Identity:
-    """An agent's token, else 401 (none/bad) or 403 (a person)."""
-    identity = await _identity(conn, store)
+def _agent(identity: Identity) -> Identity:
     if identity.user.kind != "agent" or identity.via != "token":
         raise ApiError(403, "agents_only", "only an agent (with its token) can do this")
     return identity
 
 
-async def require_person(conn: HTTPConnection, store: Store, *, post: bool) -> Identity:
-    """A logged-in person (and, for a POST, the session's CSRF token), else 401/403."""
-    identity = await _identity(conn, store)
+def _person(conn: HTTPConnection, identity: Identity, post: bool) -> Identity:
     if identity.user.kind != "person" or identity.via != "session":
         raise ApiError(403, "people_only", "only a person logged in to the dashboard can do this")
     if post:
         check_csrf(conn, identity)
     return identity
+
+
+def identify(conn: HTTPConnection, store: Store, who: Literal["agent", "person", "any"], *, post: bool = False) -> Identity:
+    """:func:`require_agent` / :func:`require_person` / :func:`require_any` for a worker thread.
+
+    The API runs this and the store call it guards in one worker-thread call: under load each
+    hop between the event loop and the thread pool costs a scheduling delay (see
+    docs/dashboard-api.md, "Figures"), so a request makes one, not two.
+    """
+    identity = _checked(conn, authenticate_sync(conn, store))
+    if who == "agent":
+        return _agent(identity)
+    if who == "person":
+        return _person(conn, identity, post)
+    return identity
+
+
+async def require_agent(conn: HTTPConnection, store: Store) -> Identity:
+    """An agent's token, else 401 (none/bad) or 403 (a person)."""
+    return _agent(await _identity(conn, store))
+
+
+async def require_person(conn: HTTPConnection, store: Store, *, post: bool) -> Identity:
+    """A logged-in person (and, for a POST, the session's CSRF token), else 401/403."""
+    return _person(conn, await _identity(conn, store), post)
 
 
 async def require_any(conn: HTTPConnection, store: Store) -> Identity:

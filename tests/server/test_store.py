@@ -539,9 +539,12 @@ def test_roles_change_and_removal_take_effect_at_once(store: Store) -> None:
     assert store.user_for_token(token) is None and store.user_for_token(again) == User("agent-7", kind="agent")
 
 
-def test_sqlite_claims_are_synced_to_disk_and_other_commits_are_not(sqlite_db: str) -> None:
-    """Traced on the connection itself: a claim's transaction runs at synchronous=FULL (its commit
-    syncs the WAL, and with it every commit before); decisions at NORMAL; the setting is restored."""
+def test_sqlite_claims_are_synced_to_disk_and_other_commits_are_not(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Traced: a claim's COMMIT is followed by an fsync of the WAL file, outside the write lock,
+    before the claim returns and before it is announced; a decision's commit is not synced; a
+    sync that started after a commit covers it (no second sync for it)."""
+    import os
+
     from hitl_widget.dashboard.sqlite_store import SqliteStore
 
     with open_store(sqlite_db) as store:
@@ -549,15 +552,40 @@ def test_sqlite_claims_are_synced_to_disk_and_other_commits_are_not(sqlite_db: s
         alice = store.add_user("alice", "pw", [])
         req = make_request(store)
         conn = store._conn()
-        statements: list[str] = []
-        conn.set_trace_callback(statements.append)
-        store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
-        decided = list(statements)
-        statements.clear()
-        store.claim(req.id, agent="agent-1", version=1, now=time.time())
-        conn.set_trace_callback(None)
-        assert not any("synchronous" in s for s in decided) and "BEGIN IMMEDIATE" in decided
-        assert statements[0] == "PRAGMA synchronous = FULL" and statements[1] == "BEGIN IMMEDIATE"
-        assert statements.index("COMMIT") < statements.index("PRAGMA synchronous = NORMAL")
-        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
+        events: list[tuple[str, ...]] = []
+        opened: dict[int, str] = {}
+        real_open, real_fsync = os.open, os.fsync
+
+        def spy_open(path: str, flags: int, *args: int) -> int:
+            fd = real_open(path, flags, *args)
+            opened[fd] = str(path)
+            return fd
+
+        def spy_fsync(fd: int) -> None:
+            events.append(("fsync", opened.get(fd, "?"), "locked" if store._write_lock._is_owned() else "unlocked"))  # type: ignore[attr-defined]
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "open", spy_open)
+        monkeypatch.setattr(os, "fsync", spy_fsync)
+        conn.set_trace_callback(lambda sql: events.append(("sql", sql)))
+        unsubscribe = store.subscribe(lambda rid: events.append(("announce", rid)))
+        try:
+            store.decide(req.id, version=1, user=alice, kind="approve", edits=None, feedback=None, channel="t", now=time.time())
+            assert not any(e[0] == "fsync" for e in events) and ("sql", "COMMIT") in events
+            events.clear()
+            store.claim(req.id, agent="agent-1", version=1, now=time.time())
+            events.append(("returned",))
+        finally:
+            unsubscribe()
+            conn.set_trace_callback(None)
+        commit = events.index(("sql", "COMMIT"))
+        syncs = [i for i, e in enumerate(events) if e[0] == "fsync"]
+        assert syncs and syncs[0] > commit, events
+        assert events[syncs[0]][1] == sqlite_db + "-wal" and events[syncs[0]][2] == "unlocked", events
+        assert syncs[0] < events.index(("announce", req.id)) < events.index(("returned",)), events
+        assert not any("synchronous" in e[1] for e in events if e[0] == "sql")
+        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL throughout
+        events.clear()
+        store._sync_wal(store._commits)  # already covered: nothing to do
+        assert not any(e[0] == "fsync" for e in events)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
