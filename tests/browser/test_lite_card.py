@@ -6,6 +6,7 @@ the running cell); Python's error replies come back the same way. Nothing leaves
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,20 +105,45 @@ def test_lite_card_approve_edit_reject(browser: Any, lite_site: LiteSite, page: 
 
 
 def test_the_quickstart_runs_in_lite_and_its_card_answers(browser: Any, lite_site: LiteSite, page: Any) -> None:
-    """Every cell of the example notebook in the browser-only kernel, the last one waiting for a person."""
+    """Every cell of the quickstart in the browser-only kernel, its three cards decided: approve, edit, reject."""
+    from playwright.sync_api import expect
+
     open_lite_notebook(page, lite_site, "quickstart.ipynb")
     run_code_in_new_cell(page, "print('KERNEL READY')")  # the kernel has started: Run All then runs at once
     assert "KERNEL READY" in first_cell_output(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-    card = cells.last.locator(".hitl-card:not(.hitl-record)")
-    card.wait_for(state="visible", timeout=120_000)
-    card.get_by_role("button", name="Approve", exact=True).click()
-    wait_cell_output(page, cells.last, "deleted user 42", CARD_TIMEOUT_MS)
-    texts = "\n".join(str(t) for t in page.locator(".jp-OutputArea-output").all_inner_texts())
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+
+    def next_card(order: str) -> Any:
+        card = notebook.locator(".hitl-card:not(.hitl-record)").first
+        card.wait_for(state="visible", timeout=120_000)
+        expect(card).to_contain_text(order)
+        return card
+
+    next_card("A-1001").get_by_role("button", name="Approve", exact=True).click()
+    card = next_card("A-1002")
+    card.get_by_role("button", name="Edit", exact=True).click()
+    card.get_by_label("amount (float)").fill("40")
+    card.get_by_role("button", name="Run with these arguments").click()
+    card = next_card("A-1003")
+    card.get_by_role("button", name="Reject", exact=True).click()
+    card.locator("textarea.hitl-feedback").fill("offer store credit instead")
+    card.get_by_role("button", name="Send rejection").click()
+    outputs = notebook.locator(".jp-OutputArea-output")
+    expect(outputs.filter(has_text="your words: offer store credit instead")).to_have_count(1, timeout=CARD_TIMEOUT_MS)
+    deadline = time.monotonic() + CARD_TIMEOUT_MS / 1000
+    while outputs.filter(has_text="chain intact").count() == 0 and time.monotonic() < deadline:  # hitl audit verify
+        page.evaluate(
+            "() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
+            ".forEach((el) => { el.scrollTop = el.scrollHeight; })"
+        )  # JupyterLab renders only the cells near the viewport
+        page.wait_for_timeout(250)
+    texts = "\n".join(str(t) for t in outputs.all_inner_texts())
     assert "Traceback" not in texts and "Error:" not in texts, texts
-    assert "True" in texts.splitlines() and "TAMPERED" not in texts, texts  # the audit log verifies in Lite too
+    assert "refunded 25.00 EUR on order A-1001" in texts and "refunded 40.00 EUR on order A-1002" in texts, texts
+    assert "refunded 250" not in texts and "TAMPERED" not in texts, texts
+    assert "chain intact" in texts, texts  # the audit log verifies in Lite too
     assert_all_local(page)
 
 
