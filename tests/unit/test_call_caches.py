@@ -212,3 +212,38 @@ def test_worker_thread_runs_async_approver_in_the_callers_context_and_cancels_le
     assert seen == ["ann", "bob"]
     assert loops[0] is loops[1]  # the thread's loop, reused
     assert all(task.cancelled() for task in left)
+
+
+@pytest.mark.threads
+def test_leftovers_are_cancelled_when_the_approver_sets_its_own_task_factory() -> None:
+    left: list[asyncio.Task[None]] = []
+
+    async def approver(request: ApprovalRequest) -> Any:
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(lambda loop, coro, **kwargs: asyncio.Task(coro, loop=loop, **kwargs))
+        left.append(loop.create_task(asyncio.sleep(3600)))
+        return Approve()
+
+    f = Gate(approver=approver).wrap(refund)
+    box: list[str] = []
+    thread = threading.Thread(target=lambda: box.append(f("A-1")))
+    thread.start()
+    thread.join()
+    assert box == ["refunded 10 on A-1"]
+    assert left[0].cancelled()
+
+
+@pytest.mark.threads
+def test_tasks_of_other_loops_are_left_alone() -> None:
+    async def approver(request: ApprovalRequest) -> Any:
+        return Approve()
+
+    f = Gate(approver=approver).wrap(refund)
+
+    async def main() -> None:
+        other = asyncio.get_running_loop().create_task(asyncio.sleep(3600))
+        assert await asyncio.to_thread(f, "A-1") == "refunded 10 on A-1"
+        assert not other.done()
+        other.cancel()
+
+    asyncio.run(main())
