@@ -83,6 +83,19 @@ def require_libraries(modules: Iterable[str], *, needed_for: str, install: str) 
         raise MissingLibrary(missing_library_message(missing, needed_for=needed_for, install=install), name=missing[0])
 
 
+DASHBOARD_LIBRARIES = ("starlette", "anyio")
+DASHBOARD_INSTALL = "pip install 'hitl_widget[dashboard]'"
+
+
+def require_dashboard_libraries() -> None:
+    """Raise :class:`MissingLibrary` unless the dashboard server's libraries (Starlette, anyio) import.
+
+    The server's modules (``hitl_widget.dashboard.app`` and the modules it mounts) call it when
+    their own imports fail, so the error names the extra; the store alone needs none of them.
+    """
+    require_libraries(DASHBOARD_LIBRARIES, needed_for="hitl_widget's dashboard server", install=DASHBOARD_INSTALL)
+
+
 def require_notebook_libraries() -> None:
     """Raise :class:`MissingLibrary` unless the notebook card's libraries (anywidget, ipywidgets) import."""
     require_libraries(NOTEBOOK_LIBRARIES, needed_for="hitl_widget's notebook card", install=NOTEBOOK_INSTALL)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import inspect
 import json
@@ -86,7 +87,7 @@ POLL_SECONDS = 25.0
 #: statuses in which a request no longer waits for a person
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 #: how long a cancel is tried (Ctrl-C must not hang on a server that is away)
-CANCEL_SECONDS = 3.0
+CANCEL_SECONDS = 5.0
 #: how long a claim and an outcome report are retried while the server is away (a restart)
 REPORT_SECONDS = 30.0
 
@@ -245,9 +246,9 @@ class DashboardApprover:
             return cast(Decision, self._drive(self._ask(request, box)))
         except BaseException as exc:
             self._forget(request.id)
-            if not isinstance(exc, Exception) and "tracked" in box:  # Ctrl-C, SystemExit: the server is told
+            if not isinstance(exc, Exception) and "body" in box:  # Ctrl-C, SystemExit: the server is told
                 with contextlib.suppress(Exception):
-                    self._drive(self._cancel(box["tracked"], f"the agent was interrupted ({type(exc).__name__})"))
+                    self._drive(self._abandon(box, f"the agent was interrupted ({type(exc).__name__})"))
             raise
 
     async def ask_async(self, request: ApprovalRequest) -> Decision:
@@ -257,14 +258,14 @@ class DashboardApprover:
             return cast(Decision, await self._drive_async(self._ask(request, box)))
         except BaseException as exc:
             self._forget(request.id)
-            if not isinstance(exc, Exception) and "tracked" in box:  # a cancelled task (the gate's timeout), Ctrl-C
+            if not isinstance(exc, Exception) and "body" in box:  # a cancelled task (the gate's timeout), Ctrl-C
                 reason = (
                     "the agent's timeout passed with no decision"
                     if request.deadline is not None and request.remaining() == 0
                     else f"the agent stopped waiting ({type(exc).__name__})"
                 )
                 with contextlib.suppress(BaseException):
-                    await asyncio.shield(self._drive_async(self._cancel(box["tracked"], reason)))
+                    await asyncio.shield(self._drive_async(self._abandon(box, reason)))
             raise
 
     # -- the gate's run hooks -----------------------------------------------------------
@@ -295,7 +296,7 @@ class DashboardApprover:
     def _ask(self, request: ApprovalRequest, box: dict[str, Any]) -> Generator[_Step, Any, Decision]:
         budget = _Budget(request.deadline, self.unreachable_after)
         view = request_view(request)
-        body = self._create_body(request, view)
+        body = box["body"] = self._create_body(request, view)
         response = yield from self._send(_Http("POST", "/api/requests", body), budget, request)
         if response.status_code not in (200, 201):
             raise self._refused(request, "the request", response)
@@ -336,8 +337,10 @@ class DashboardApprover:
         # moment later, is the backstop for a server that cannot be reached
         timeout_s = None if left is None else max(0.001, left - min(1.0, 0.1 * left))
         context: dict[str, Any] = {"agent_process": f"{socket.gethostname()} pid {os.getpid()}", "gate_request_id": request.id}
-        if request.context:
-            context["context"] = json_safe(request.context)
+        if request.context:  # secret-named entries redacted, as the card's view has them
+            from ..audit import redact
+
+            context["context"] = json_safe(redact(dict(request.context)))
         if request.notes:
             context["notes"] = list(request.notes)
         if request.label:
@@ -454,6 +457,23 @@ class DashboardApprover:
         if budget.failing_since is not None:
             feedback = f"The approval dashboard at {self.url} could not be reached ({budget.last_error})."
         raise ApprovalTimeout("timed out", request=request, feedback=feedback)
+
+    def _abandon(self, box: dict[str, Any], reason: str) -> Generator[_Step, Any, None]:
+        """Cancel the request of an interrupted call, even one interrupted before the create's answer came:
+        the create is idempotent, so sending it again names the request (bounded, as ``_cancel``)."""
+        tracked: _Tracked | None = box.get("tracked")
+        if tracked is None:
+            budget = _Budget(time.monotonic() + CANCEL_SECONDS, CANCEL_SECONDS)
+            try:
+                step = _Http("POST", "/api/requests", box["body"], read_timeout=CANCEL_SECONDS)
+                response = yield from self._send(step, budget, None)
+            except _Unreachable:
+                return
+            if response.status_code not in (200, 201):
+                return
+            stored = _json(response)
+            tracked = _Tracked(str(stored["id"]), int(stored["version"]), stored)
+        yield from self._cancel(tracked, reason)
 
     def _cancel(self, tracked: _Tracked, reason: str) -> Generator[_Step, Any, None]:
         """Cancel the request on the server (bounded: a server that is away is not waited for)."""
@@ -656,13 +676,19 @@ class DashboardApprover:
                 step = steps.send(answer)
                 if isinstance(step, _Http):
                     try:
-                        answer = client.request(
-                            step.method,
-                            step.path,
-                            json=step.body,
-                            params=step.params,
-                            timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
+                        answer = _within(
+                            step.read_timeout + 0.5,
+                            functools.partial(
+                                client.request,
+                                step.method,
+                                step.path,
+                                json=step.body,
+                                params=step.params,
+                                timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
+                            ),
                         )
+                    except TimeoutError:
+                        answer = httpx.ReadTimeout(f"no whole answer within {step.read_timeout + 0.5:.1f} s")
                     except httpx.TransportError as exc:
                         answer = exc
                 elif isinstance(step, _Sleep):
@@ -691,13 +717,19 @@ class DashboardApprover:
                     step = steps.send(answer)
                     if isinstance(step, _Http):
                         try:
-                            answer = await client.request(
-                                step.method,
-                                step.path,
-                                json=step.body,
-                                params=step.params,
-                                timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
-                            )
+                            # a bound on the whole answer: httpx's timeouts are per read (a server that
+                            # answers a byte at a time would hold the call past its deadline)
+                            # (asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation)
+                            async with asyncio.timeout(step.read_timeout + 0.5):
+                                answer = await client.request(
+                                    step.method,
+                                    step.path,
+                                    json=step.body,
+                                    params=step.params,
+                                    timeout=httpx.Timeout(step.read_timeout, connect=min(5.0, step.read_timeout)),
+                                )
+                        except TimeoutError:
+                            answer = httpx.ReadTimeout(f"no whole answer within {step.read_timeout + 0.5:.1f} s")
                         except httpx.TransportError as exc:
                             answer = exc
                     elif isinstance(step, _Sleep):
@@ -710,6 +742,33 @@ class DashboardApprover:
                 return stop.value
             finally:
                 steps.close()
+
+
+def _within(seconds: float, function: Callable[[], Any]) -> Any:
+    """``function()`` given at most ``seconds`` in all (``TimeoutError`` after; its thread is left to
+    end by itself). httpx's timeouts are per read: a server that answers one byte at a time would
+    otherwise hold a blocking call far past its deadline. Where threads cannot start (Pyodide), it
+    is called directly."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = function()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+        finally:
+            done.set()
+
+    try:
+        threading.Thread(target=run, name="hitl-dashboard-request", daemon=True).start()
+    except RuntimeError:
+        return function()
+    if not done.wait(seconds):
+        raise TimeoutError(f"no answer within {seconds:.1f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _httpx() -> Any:

@@ -62,9 +62,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+try:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
+
+    require_dashboard_libraries()
+    raise
 
 from .messages import (
     APPROVE,
@@ -359,10 +365,14 @@ class SlackInteractions:
             return _error(400, "expected a form field 'payload' holding a JSON object", "bad_payload")
         dashboard = self.dashboard_url or str(request.base_url).rstrip("/")
         kind = payload.get("type")
-        if kind == "block_actions":
-            return await self._block_actions(payload, dashboard)
-        if kind == "view_submission":
-            return await self._view_submission(payload, dashboard)
+        try:
+            if kind == "block_actions":
+                return await self._block_actions(payload, dashboard)
+            if kind == "view_submission":
+                return await self._view_submission(payload, dashboard)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:  # a field of another JSON type ("user": "U1")
+            log.warning("Slack interaction with an unexpected shape, nothing decided: %s", exc)
+            return _error(400, "the payload's fields do not have the shapes Slack sends", "bad_payload")
         return Response(status_code=200)
 
     async def _store_call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -15,19 +15,27 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-import anyio
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+try:
+    import anyio
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+    from starlette.types import Receive, Scope, Send
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
 
+    require_dashboard_libraries()
+    raise
+
+from ..display import show_hidden
 from .events import EventBus
 from .sessions import ApiError, Identity, LoginThrottle, csrf_token, require_agent, require_any, require_person
 from .store import NewRequest, RequestQuery, Store, StoredRequest
@@ -151,15 +159,28 @@ async def read_json(request: Request) -> Any:
     if not raw:
         raise ApiError(422, "invalid_json", "the body must be a JSON object (it is empty)")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(422, "invalid_json", f"the body is not JSON: {exc}") from None
+        data = json.loads(raw, parse_constant=_not_json)
     except RecursionError:
         raise ApiError(422, "invalid_json", "the body's JSON is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(422, "invalid_json", f"the body is not JSON: {exc}") from None
+    if _ESCAPED_SURROGATE.search(raw):  # it parses, but no database can store it (nor an answer carry it)
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(422, "invalid_json", "the body holds an unpaired surrogate (\\ud800-\\udfff)") from None
     where = _nul_at(data)
     if where is not None:
         raise ApiError(422, "invalid_text", f"{where}: text must not contain the NUL character (U+0000); escape it")
     return data
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _not_json(constant: str) -> Any:
+    """``json.loads``' hook for NaN / Infinity / -Infinity, which JSON has not (and answers cannot hold)."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 async def _parse(request: Request, model: type[_M]) -> _M:
@@ -226,11 +247,30 @@ async def _visible_request(ctx: ApiContext, identity: Identity, request_id: str)
 # -- agents --------------------------------------------------------------------------------------
 
 
+def _shown(value: Any, depth: int = 0) -> Any:
+    """``value`` (JSON) with every string's hidden characters escaped (:func:`hitl_widget.display.show_hidden`)."""
+    if isinstance(value, str):
+        return show_hidden(value)
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        return {k: _shown(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v, depth + 1) for v in value]
+    return value
+
+
 async def create_request(request: Request) -> Response:
     ctx = _ctx(request)
     identity = await require_agent(request, ctx.store)
     body = await _parse(request, CreateBody)
-    new = NewRequest(**body.model_dump())
+    fields = body.model_dump()
+    # what the card shows comes from any agent over HTTP, not only hitl_widget's (which escapes
+    # them itself): bidi, zero-width and other hidden characters are escaped (\uXXXX, the same
+    # character inside a JSON string), so "safe\u202etxt.exe" cannot read as "safeexe.txt".
+    # (call_text is kept exactly as sent; the pages escape it where they show it.)
+    fields["view"] = _shown(fields["view"])
+    new = NewRequest(**fields)
     new.validate()
     stored, created = await run_in_threadpool(
         lambda: ctx.store.create_request(new, agent=identity.user.name, now=ctx.now())

@@ -22,7 +22,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
-from starlette.concurrency import run_in_threadpool
+try:
+    from starlette.concurrency import run_in_threadpool
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
+
+    require_dashboard_libraries()
+    raise
 
 __all__ = ["EventBus", "Subscribable", "Watch"]
 

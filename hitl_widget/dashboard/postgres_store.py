@@ -21,6 +21,7 @@ from typing import Any
 
 from .policy_file import Policy
 from .sql_store import SqlStore, Tx
+from .store import Invalid
 
 __all__ = ["CHANNEL", "PostgresStore"]
 
@@ -45,6 +46,10 @@ class _PgTx(Tx):
         self.cur = cur
 
     def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if any(isinstance(p, str) and "\x00" in p for p in params):
+            # PostgreSQL's text cannot hold U+0000 (psycopg would raise DataError: a 500); JSON
+            # columns are unaffected (json.dumps writes it as \u0000)
+            raise Invalid("text with a NUL character (U+0000) cannot be stored or looked up in PostgreSQL")
         self.cur.execute(sql.replace("?", "%s"), tuple(params) if params else None)
         rows = self.cur.fetchall() if self.cur.description is not None else []
         return [tuple(r) for r in rows]

@@ -28,9 +28,15 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+try:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import JSONResponse, RedirectResponse, Response
+except ModuleNotFoundError:  # say what to install (MissingLibrary), not a bare ModuleNotFoundError
+    from ..environment import require_dashboard_libraries
+
+    require_dashboard_libraries()
+    raise
 
 from .store import Store, User
 
@@ -220,13 +226,22 @@ class LoginThrottle:
             delay: float = min(self.max_delay_s, self.delay_s * 2.0**extra)
             return max(0.0, times[-1] + delay - now)
 
-    def failed(self, key: str, now: float | None = None) -> None:
+    def failed(self, key: str, now: float | None = None) -> float:
+        """Count a failure for ``key`` (also an attempt not yet known to succeed); its time."""
         now = time.time() if now is None else now
         with self._lock:
             self._failures.setdefault(key, []).append(now)
             if len(self._failures) > 10_000:  # bounded memory: forget the oldest keys
                 for old in sorted(self._failures, key=lambda k: self._failures[k][-1])[:5_000]:
                     del self._failures[old]
+        return now
+
+    def withdraw(self, key: str, at: float) -> None:
+        """Take back the failure counted at ``at`` (the attempt succeeded)."""
+        with self._lock:
+            times = self._failures.get(key)
+            if times and at in times:
+                times.remove(at)
 
     def succeeded(self, key: str) -> None:
         with self._lock:
@@ -303,15 +318,18 @@ async def login(request: Request) -> Response:
     if wait > 0:
         raise ApiError(429, "too_many_attempts", f"too many failed logins; try again in {math.ceil(wait)} s",
                        headers={"Retry-After": str(math.ceil(wait))})
+    # counted as failures before the password is checked (and taken back if it is right), so that
+    # guesses sent all at once are throttled just as guesses sent one after another
+    ctx.throttle.failed(name)
+    address_mark = ctx.address_throttle.failed(client)
     # (a NUL cannot be in any name or password the store keeps: PostgreSQL cannot store it)
     user = None if "\x00" in password else await run_in_threadpool(store.verify_password, name, password)
     if user is None or user.kind != "person":
-        ctx.throttle.failed(name)
-        ctx.address_throttle.failed(client)
         if as_json:
             raise ApiError(401, "invalid_login", "wrong username or password")
         return _redirect("/login?error=invalid")
     ctx.throttle.succeeded(name)
+    ctx.address_throttle.withdraw(client, address_mark)
     old = request.cookies.get(SESSION_COOKIE)
     if old and len(old) <= 512:
         await run_in_threadpool(store.end_session, old)

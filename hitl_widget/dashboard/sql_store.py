@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -333,7 +334,7 @@ class SqlStore(ABC):
                 kind,
                 str(channel)[:100],
                 str(action)[:50],
-                version if isinstance(version, int) and not isinstance(version, bool) else None,
+                version if isinstance(version, int) and not isinstance(version, bool) and abs(version) < 2**63 else None,
                 accepted,
                 code,
                 message[:2000],
@@ -423,7 +424,16 @@ class SqlStore(ABC):
             params.extend([query.requester, query.requester])
         if query.cursor is not None:
             rank, created, rid = decode_cursor(query.cursor)
-            if not isinstance(rank, int) or not isinstance(created, int | float) or not isinstance(rid, str):
+            if (
+                not isinstance(rank, int)
+                or rank not in (0, 1)
+                or not isinstance(created, int | float)
+                or not math.isfinite(created)
+                or abs(created) > 1e15
+                or not isinstance(rid, str)
+                or len(rid) > 200
+                or "\x00" in rid
+            ):
                 raise Invalid("cursor is not one this server gave")
             if order == "queue":
                 where.append("(queue_rank, created_at, id) > (?, ?, ?)")

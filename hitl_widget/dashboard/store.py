@@ -78,6 +78,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -109,6 +110,9 @@ __all__ = [
 Status = Literal["pending", "approved", "rejected", "timed_out", "cancelled", "running", "succeeded", "failed"]
 STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "timed_out", "cancelled", "running", "succeeded", "failed")
 DecisionKind = Literal["approve", "edit", "reject"]
+_RISK = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
+#: longest ``timeout_s`` (about 31 years): beyond it the expiry is not a date an answer can carry
+MAX_TIMEOUT_S = 1e9
 
 
 class StoreError(Exception):
@@ -229,17 +233,24 @@ class NewRequest:
             value = getattr(self, name)
             if not isinstance(value, str) or not value or len(value) > 500:
                 raise Invalid(f"{name} must be a non-empty string of at most 500 characters")
-        if not isinstance(self.risk, str) or not self.risk or len(self.risk) > 100:
-            raise Invalid("risk must be a non-empty string of at most 100 characters")
+        if not isinstance(self.risk, str) or not _RISK.fullmatch(self.risk):
+            # one spelling per level: "High", "high " or "ｈｉｇｈ" would silently get the default rule
+            # instead of [risk.high]'s (and pass a dashboard-only check for "high")
+            raise Invalid(f"risk must be a level name of lowercase letters, digits or _ . - (like 'high'), not {self.risk!r:.99}")
         if self.timeout_s is not None and (
             isinstance(self.timeout_s, bool)
             or not isinstance(self.timeout_s, int | float)
             or not math.isfinite(self.timeout_s)
             or self.timeout_s <= 0
+            or self.timeout_s > MAX_TIMEOUT_S
         ):
-            raise Invalid("timeout_s must be a positive number of seconds or null")
-        if self.on_behalf_of is not None and (not isinstance(self.on_behalf_of, str) or not self.on_behalf_of):
-            raise Invalid("on_behalf_of must be a non-empty string or null")
+            raise Invalid(f"timeout_s must be a positive number of seconds (at most {MAX_TIMEOUT_S:.0e}) or null")
+        if self.on_behalf_of is not None:
+            from .auth import check_name  # (auth imports this module)
+
+            # a dashboard user's name exactly (the self-approval rule compares it ignoring case): a
+            # look-alike (" bob", "ｂｏｂ", "bob\u200b", "boᴃ") would let that person approve their own call
+            check_name(self.on_behalf_of, "on_behalf_of (the name of the dashboard user the agent acts for)")
         if not isinstance(self.view, Mapping):
             raise Invalid("view must be an object")
         if not isinstance(self.call_text, str):

@@ -1,6 +1,6 @@
 // The approval card: pure DOM, no framework. Every value is set with textContent or
 // an input's value, never innerHTML, so arguments are always shown as text.
-import { makeField, type Field } from "./inputs";
+import { makeField, visibleText, type Field } from "./inputs";
 import { decisionMessage, type ArgumentView, type DecisionMessage, type EditValue, type RequestView } from "./messages";
 
 export type Status = "pending" | "approved" | "edited" | "rejected" | "timed_out" | "cancelled";
@@ -131,7 +131,7 @@ export function describeRecord(fn: string, record: DecisionRecord): string {
       return `✎ ${fn}() edited${who}${when}: ${changes}`;
     }
     case "rejected":
-      return `✗ ${fn}() rejected${who}${when}${record.feedback ? `: ${record.feedback}` : ""}`;
+      return `✗ ${fn}() rejected${who}${when}${record.feedback ? `: ${visibleText(record.feedback)}` : ""}`;
     case "timed_out":
       return `⏱ ${fn}() timed out${when}: not run`;
     case "cancelled":
@@ -422,7 +422,7 @@ export function renderCard(
       done.setAttribute("aria-label", `Decision for ${request.function}`);
       done.append(el("p", "hitl-record-text", describeRecord(request.function, record)));
       const call = recordCall(record);
-      if (call) done.append(el("p", "hitl-record-call", call));
+      if (call) done.append(el("p", "hitl-record-call", visibleText(call)));
       root.replaceChildren(done);
     },
     dispose() {

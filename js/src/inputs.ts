@@ -37,6 +37,14 @@ export function jsonString(text: string): string {
   );
 }
 
+/** `text` with every invisible character written as a `\\uXXXX` escape (newlines and tabs kept): free text
+ * such as a rejection's feedback, shown as text. */
+export function visibleText(text: string): string {
+  return text.replace(NOT_PLAIN_TEXT_ALL, (chars) =>
+    Array.from({ length: chars.length }, (_, i) => `\\u${chars.charCodeAt(i).toString(16).padStart(4, "0")}`).join(""),
+  );
+}
+
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function isSchema(value: unknown): value is JsonSchema {

@@ -156,3 +156,34 @@ def test_every_module_imports_or_names_what_to_install(tmp_path):
     lines = out.stdout.splitlines()
     assert [line for line in lines if line.startswith("BARE")] == []
     assert "MISSING hitl_widget.widget anywidget" in lines  # the card's module says what to install
+
+
+SERVER_MODULES = [
+    "hitl_widget.dashboard.app",
+    "hitl_widget.dashboard.api",
+    "hitl_widget.dashboard.events",
+    "hitl_widget.dashboard.pages",
+    "hitl_widget.dashboard.sessions",
+    "hitl_widget.chat.slack_interactions",
+]
+
+
+@pytest.mark.parametrize("module", SERVER_MODULES)
+@pytest.mark.parametrize("missing", ["starlette", "anyio"])
+def test_the_dashboard_server_without_its_libraries_names_the_extra(monkeypatch, module, missing):
+    for name in [m for m in sys.modules if m.startswith(("hitl_widget.dashboard.", "hitl_widget.chat."))]:
+        monkeypatch.delitem(sys.modules, name)  # imported afresh, without the library (restored after)
+    hide(monkeypatch, missing)
+    with pytest.raises(MissingLibrary) as info:
+        importlib.import_module(module)
+    assert "pip install 'hitl_widget[dashboard]'" in str(info.value)
+    assert missing in str(info.value) or info.value.name in ("starlette", "anyio")
+
+
+def test_the_dashboard_store_needs_none_of_the_server_libraries(monkeypatch, tmp_path):
+    for name in [m for m in sys.modules if m.startswith("hitl_widget.dashboard.")]:
+        monkeypatch.delitem(sys.modules, name)
+    hide(monkeypatch, "starlette", "anyio", "uvicorn")
+    store_module = importlib.import_module("hitl_widget.dashboard.store")
+    store = store_module.open_store(str(tmp_path / "hitl.db"))
+    store.close()

@@ -164,7 +164,7 @@ def test_create_refuses_malformed_bodies(api: Api) -> None:
 def test_hostile_argument_text_is_kept_as_text(api: Api) -> None:
     """Markup, control characters, bidi overrides and deep nesting: stored and returned exactly as
     sent (the pages show it as text), or refused with 422 (JSON too deep) — never a 500."""
-    hostile = '<script>alert(1)</script>\x1b[2J\x7f\u202eevil\u200b"\'</textarea>\\u0000'
+    hostile = "<script>alert(1)</script>\x1b[2J\x7f\u202eevil\u200b\"'</textarea>\\u0000"
     req = api.create(call_text=hostile, context={"note": hostile}, function="<b>refund</b>")
     got = api.agent().get(f"/api/requests/{req['id']}").json()
     assert got["call_text"] == hostile and got["context"] == {"note": hostile} and got["function"] == "<b>refund</b>"
@@ -191,8 +191,11 @@ def test_create_needs_an_agent_token(api: Api) -> None:
     error(anonymous.post("/api/requests", json=new_body()), 401, "unauthenticated")
     forged = api.server.client(headers={"Authorization": "Bearer hitl_forged0000000000000000000000000000000000"})
     error(forged.post("/api/requests", json=new_body()), 401, "invalid_token")
-    error(api.server.client(headers={"Authorization": "Basic YWxpY2U6cHc="}).post("/api/requests", json=new_body()), 401,
-          "bad_authorization")
+    error(
+        api.server.client(headers={"Authorization": "Basic YWxpY2U6cHc="}).post("/api/requests", json=new_body()),
+        401,
+        "bad_authorization",
+    )
     # a person (session + CSRF) is not an agent
     error(api.person("alice").post("/api/requests", json=new_body()), 403, "agents_only")
 
@@ -266,7 +269,10 @@ def test_approve_then_stale_and_repeated_decisions_change_nothing(api: Api) -> N
     assert api.agent().get(f"/api/requests/{req['id']}").json() == approved
     log = alice.get(f"/api/requests/{req['id']}/log").json()["items"]
     assert [(r["actor"], r["action"], r["accepted"]) for r in log] == [
-        ("alice", "approve", True), ("alice", "approve", False), ("bob", "reject", False)]
+        ("alice", "approve", True),
+        ("alice", "approve", False),
+        ("bob", "reject", False),
+    ]
 
 
 def test_quorum_roles_no_double_counting_and_edit_versions(api: Api) -> None:
@@ -279,8 +285,10 @@ def test_quorum_roles_no_double_counting_and_edit_versions(api: Api) -> None:
     assert one["status"] == "pending" and one["approved_by"] == ["alice"]
     error(alice.post(f"/api/requests/{rid}/decisions", json={"version": 1, "kind": "approve"}), 409, "repeated")
     # bob edits: version 2, his edit counts as his approval, alice's (of version 1) no longer counts
-    edited = bob.post(f"/api/requests/{rid}/decisions",
-                      json={"version": 1, "kind": "edit", "edits": {"amount": {"json": 60}}, "feedback": "half"})
+    edited = bob.post(
+        f"/api/requests/{rid}/decisions",
+        json={"version": 1, "kind": "edit", "edits": {"amount": {"json": 60}}, "feedback": "half"},
+    )
     assert edited.status_code == 200, edited.text
     e = edited.json()
     assert e["version"] == 2 and e["status"] == "pending" and e["approved_by"] == ["bob"]
@@ -295,8 +303,11 @@ def test_the_requester_cannot_approve_their_own_request(api: Api) -> None:
     req = api.create(on_behalf_of="alice")
     alice = api.person("alice")
     error(alice.post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "approve"}), 403, "self_approval")
-    error(alice.post(f"/api/requests/{req['id']}/decisions",
-                     json={"version": 1, "kind": "edit", "edits": {"amount": {"json": 1}}}), 403, "self_approval")
+    error(
+        alice.post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "edit", "edits": {"amount": {"json": 1}}}),
+        403,
+        "self_approval",
+    )
     assert api.agent().get(f"/api/requests/{req['id']}").json()["status"] == "pending"
     ok = api.person("bob").post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "approve"})
     assert ok.json()["status"] == "approved"
@@ -320,10 +331,19 @@ def test_bulk_decisions_report_each_item(api: Api) -> None:
     a, b, c = api.create(), api.create(), api.create(on_behalf_of="alice")
     alice = api.person("alice")
     alice.post(f"/api/requests/{b['id']}/decisions", json={"version": 1, "kind": "reject"})
-    answer = alice.post("/api/decisions", json={
-        "items": [{"id": a["id"], "version": 1}, {"id": b["id"], "version": 1}, {"id": c["id"], "version": 1},
-                  {"id": "missing", "version": 1}],
-        "kind": "approve", "feedback": "batch ok"})
+    answer = alice.post(
+        "/api/decisions",
+        json={
+            "items": [
+                {"id": a["id"], "version": 1},
+                {"id": b["id"], "version": 1},
+                {"id": c["id"], "version": 1},
+                {"id": "missing", "version": 1},
+            ],
+            "kind": "approve",
+            "feedback": "batch ok",
+        },
+    )
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [r["id"] for r in results] == [a["id"], b["id"], c["id"], "missing"]
@@ -357,10 +377,13 @@ def test_claim_once_then_outcome(api: Api) -> None:
 def test_invalid_edit_reopens_and_cancel(api: Api) -> None:
     req = api.create()
     agent = api.agent()
-    api.person("alice").post(f"/api/requests/{req['id']}/decisions",
-                             json={"version": 1, "kind": "edit", "edits": {"amount": {"text": "lots"}}})
-    reopened = agent.post(f"/api/requests/{req['id']}/invalid-edit",
-                          json={"version": 2, "error": "amount: not a number", "problems": {"amount": "not a number"}})
+    api.person("alice").post(
+        f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "edit", "edits": {"amount": {"text": "lots"}}}
+    )
+    reopened = agent.post(
+        f"/api/requests/{req['id']}/invalid-edit",
+        json={"version": 2, "error": "amount: not a number", "problems": {"amount": "not a number"}},
+    )
     assert reopened.status_code == 200, reopened.text
     r = reopened.json()
     assert r["status"] == "pending" and r["version"] == 3 and r["problems"]["error"] == "amount: not a number"
@@ -436,8 +459,9 @@ def test_an_edit_wakes_a_wait_on_the_old_version(api: Api) -> None:
     req = api.create(risk="high")
     thread, out = _wait_in_thread(api.server.agent(api.tokens["agent-1"]), req["id"], 1)
     _until_waiting(api.server)
-    api.person("alice").post(f"/api/requests/{req['id']}/decisions",
-                             json={"version": 1, "kind": "edit", "edits": {"amount": {"json": 5}}})
+    api.person("alice").post(
+        f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "edit", "edits": {"amount": {"json": 5}}}
+    )
     thread.join(20)
     woke = out["answer"].json()
     assert woke["status"] == "pending" and woke["version"] == 2  # not pending at version 1 any more
@@ -469,8 +493,9 @@ def test_the_server_times_out_a_request_fail_closed(api: Api) -> None:
     answer = agent.get(f"/api/requests/{req['id']}/wait", params={"version": 1, "timeout": 10}).json()
     assert answer["status"] == "timed_out" and answer["decision"] is None
     assert 0.9 <= time.monotonic() - t0 < 5
-    error(api.person("alice").post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "approve"}), 409,
-          "expired")
+    error(
+        api.person("alice").post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "approve"}), 409, "expired"
+    )
     # no one waiting: the server's own timeout task marks it
     other = api.create(timeout_s=0.5)
     time.sleep(2.0)
@@ -516,8 +541,9 @@ def test_login_sets_a_strict_http_only_cookie(api: Api) -> None:
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/"} <= flags and "secure" not in flags
     # behind a TLS-terminating proxy on loopback: Secure
-    https = api.server.client().post("/login", data={"username": "alice", "password": PASSWORD},
-                                     headers={"X-Forwarded-Proto": "https"})
+    https = api.server.client().post(
+        "/login", data={"username": "alice", "password": PASSWORD}, headers={"X-Forwarded-Proto": "https"}
+    )
     assert "secure" in {p.strip().lower() for p in https.headers["set-cookie"].split(";")}
     nxt = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/requests/abc"})
     assert nxt.headers["location"] == "./requests/abc"
@@ -531,8 +557,13 @@ def test_login_sets_a_strict_http_only_cookie(api: Api) -> None:
     assert "set-cookie" not in wrong.headers
     error(api.server.client().post("/login", json={"username": "alice", "password": "nope"}), 401, "invalid_login")
     error(api.server.client().post("/login", json={"username": "agent-1", "password": "x"}), 401, "invalid_login")
-    error(api.server.client().post("/login", data={"username": "alice", "password": PASSWORD},
-                                   headers={"Sec-Fetch-Site": "cross-site"}), 403, "cross_site")
+    error(
+        api.server.client().post(
+            "/login", data={"username": "alice", "password": PASSWORD}, headers={"Sec-Fetch-Site": "cross-site"}
+        ),
+        403,
+        "cross_site",
+    )
 
 
 def test_repeated_failed_logins_are_slowed_down(api: Api) -> None:
@@ -552,8 +583,11 @@ def test_posts_by_people_need_the_sessions_csrf_token(api: Api) -> None:
     error(bob.post(url, json={"version": 1, "kind": "approve"}), 403, "csrf_missing")
     other = api.person("alice").get("/api/me").json()["csrf_token"]  # alice's session's token
     error(bob.post(url, json={"version": 1, "kind": "approve"}, headers={"X-CSRF-Token": other}), 403, "csrf_invalid")
-    error(bob.post(url, json={"version": 1, "kind": "approve"}, headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"}),
-          403, "cross_site")
+    error(
+        bob.post(url, json={"version": 1, "kind": "approve"}, headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"}),
+        403,
+        "cross_site",
+    )
     error(bob.post("/api/decisions", json={"items": [{"id": req["id"], "version": 1}], "kind": "approve"}), 403, "csrf_missing")
     assert bob.get(f"/api/requests/{req['id']}").json()["status"] == "pending"
     assert bob.post(url, json={"version": 1, "kind": "approve"}, headers={"X-CSRF-Token": token}).json()["status"] == "approved"
@@ -595,8 +629,11 @@ def test_an_expired_session_is_refused(api: Api) -> None:
     from hitl_widget.dashboard.sessions import csrf_token
 
     req = api.create()
-    refused = client.post(f"/api/requests/{req['id']}/decisions", json={"version": 1, "kind": "approve"},
-                          headers={"X-CSRF-Token": csrf_token(short)})  # even with the right CSRF token
+    refused = client.post(
+        f"/api/requests/{req['id']}/decisions",
+        json={"version": 1, "kind": "approve"},
+        headers={"X-CSRF-Token": csrf_token(short)},
+    )  # even with the right CSRF token
     error(refused, 401, "session_expired")
     assert api.agent().get(f"/api/requests/{req['id']}").json()["status"] == "pending"
 
@@ -605,8 +642,14 @@ def test_get_changes_nothing(api: Api) -> None:
     """A chat preview bot or a prefetch that GETs every link decides nothing."""
     req = api.create()
     alice = api.person("alice")
-    for path in (f"/api/requests/{req['id']}", f"/api/requests/{req['id']}/decisions", f"/api/requests/{req['id']}/claim",
-                 f"/requests/{req['id']}", "/logout", "/api/decisions"):
+    for path in (
+        f"/api/requests/{req['id']}",
+        f"/api/requests/{req['id']}/decisions",
+        f"/api/requests/{req['id']}/claim",
+        f"/requests/{req['id']}",
+        "/logout",
+        "/api/decisions",
+    ):
         alice.get(path)
         api.server.client().get(path)
     error(alice.get(f"/api/requests/{req['id']}/decisions"), 405, "method_not_allowed")

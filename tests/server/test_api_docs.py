@@ -49,10 +49,20 @@ def test_the_json_api_is_all_there(tmp_path: Path) -> None:
     """The API of the shared interface, as built (the doc test above would pass on an empty app)."""
     routes = served(tmp_path)
     for route in [
-        ("POST", "/api/requests"), ("GET", "/api/requests"), ("GET", "/api/requests/{id}"),
-        ("GET", "/api/requests/{id}/wait"), ("POST", "/api/requests/{id}/claim"), ("POST", "/api/requests/{id}/outcome"),
-        ("POST", "/api/requests/{id}/invalid-edit"), ("POST", "/api/requests/{id}/cancel"),
-        ("POST", "/api/requests/{id}/decisions"), ("POST", "/api/decisions"), ("GET", "/api/events"), ("GET", "/api/me"),
-        ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz"),
+        ("POST", "/api/requests"),
+        ("GET", "/api/requests"),
+        ("GET", "/api/requests/{id}"),
+        ("GET", "/api/requests/{id}/wait"),
+        ("POST", "/api/requests/{id}/claim"),
+        ("POST", "/api/requests/{id}/outcome"),
+        ("POST", "/api/requests/{id}/invalid-edit"),
+        ("POST", "/api/requests/{id}/cancel"),
+        ("POST", "/api/requests/{id}/decisions"),
+        ("POST", "/api/decisions"),
+        ("GET", "/api/events"),
+        ("GET", "/api/me"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+        ("GET", "/healthz"),
     ]:
         assert route in routes, route

@@ -60,9 +60,16 @@ def test_a_decision_on_one_instance_wakes_waits_and_streams_on_the_other(
 
     latencies = []
     for n in range(8):
-        created = agent_on_b.post("/api/requests", json={
-            "client_request_id": f"pair-{n}", "fingerprint": "fp", "function": "rotate_keys",
-            "view": {"arguments": [], "approvable": True}, "call_text": "rotate_keys()"}).json()
+        created = agent_on_b.post(
+            "/api/requests",
+            json={
+                "client_request_id": f"pair-{n}",
+                "fingerprint": "fp",
+                "function": "rotate_keys",
+                "view": {"arguments": [], "approvable": True},
+                "call_text": "rotate_keys()",
+            },
+        ).json()
         out: dict[str, Any] = {}
 
         def wait(rid: str = created["id"], out: dict[str, Any] = out) -> None:
@@ -80,14 +87,22 @@ def test_a_decision_on_one_instance_wakes_waits_and_streams_on_the_other(
         assert out["answer"].json()["status"] == "approved"
         latencies.append((out["at"] - sent) * 1000)
     latencies.sort()
-    print(f"\n[{backend}, two instances] decide on A -> wait on B answered: p50 {latencies[len(latencies) // 2]:.1f} ms, "
-          f"max {latencies[-1]:.1f} ms")
+    print(
+        f"\n[{backend}, two instances] decide on A -> wait on B answered: p50 {latencies[len(latencies) // 2]:.1f} ms, "
+        f"max {latencies[-1]:.1f} ms"
+    )
     assert latencies[len(latencies) // 2] < 2000  # woken by the other instance's notification, not the 20 s timeout
 
     # the event stream on B sees a decision taken on A
-    created = agent_on_b.post("/api/requests", json={
-        "client_request_id": "pair-sse", "fingerprint": "fp", "function": "rotate_keys",
-        "view": {"arguments": [], "approvable": True}}).json()
+    created = agent_on_b.post(
+        "/api/requests",
+        json={
+            "client_request_id": "pair-sse",
+            "fingerprint": "fp",
+            "function": "rotate_keys",
+            "view": {"arguments": [], "approvable": True},
+        },
+    ).json()
     seen: list[dict[str, Any]] = []
     with alice_on_b.stream("GET", "/api/events", timeout=20) as stream:
         lines = stream.iter_lines()

@@ -39,9 +39,17 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dashboard
 
 
 def _create(agent: httpx.Client, n: int) -> dict[str, Any]:
-    answer = agent.post("/api/requests", json={
-        "client_request_id": f"restart-{n}", "fingerprint": f"fp-{n}", "function": "deploy", "risk": "medium",
-        "view": {"arguments": [{"name": "env", "text": '"prod"'}], "approvable": True}, "call_text": "deploy('prod')"})
+    answer = agent.post(
+        "/api/requests",
+        json={
+            "client_request_id": f"restart-{n}",
+            "fingerprint": f"fp-{n}",
+            "function": "deploy",
+            "risk": "medium",
+            "view": {"arguments": [{"name": "env", "text": '"prod"'}], "approvable": True},
+            "call_text": "deploy('prod')",
+        },
+    )
     assert answer.status_code in (200, 201), answer.text
     body: dict[str, Any] = answer.json()
     return body
@@ -175,8 +183,11 @@ def test_a_database_that_goes_away_is_503_not_500(request: pytest.FixtureRequest
 
 
 def test_the_body_limit_and_root_path_options(tmp_path: Path) -> None:
-    server = DashboardServer(str(tmp_path / "hitl.db"), extra_args=["--max-body-bytes", "4096", "--root-path", "/approvals"],
-                             log_path=tmp_path / "server.log")
+    server = DashboardServer(
+        str(tmp_path / "hitl.db"),
+        extra_args=["--max-body-bytes", "4096", "--root-path", "/approvals"],
+        log_path=tmp_path / "server.log",
+    )
     try:
         server.start()
         assert server.prefix == "/approvals"  # the banner names the prefix

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from client_helpers import Call
 from fake_dashboard import FakeDashboard
 
-from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
+from hitl_widget import ApprovalRejected, ApprovalTimeout, Batch, DashboardApprover, Gate
 
 pytestmark = [pytest.mark.threads, pytest.mark.timeout(60)]
 
@@ -120,6 +122,43 @@ def test_the_default_client_request_id_is_unique_to_each_call_and_the_gate_id_is
     for posted in (first, second):
         fake.decide(posted["id"], "approve")
     assert [c.outcome() for c in calls] == ["refunded 10 on A1"] * 2
+
+
+def test_the_calls_context_goes_to_the_server_with_secret_named_entries_redacted():
+    fake, ran = FakeDashboard(), []
+    gate = Gate(approver=approver(fake))
+
+    @gate.require_approval(risk="high", context={"ticket": "OPS-7", "api_token": "sk-live-0123456789"})
+    def rotate(service: str) -> str:
+        ran.append(service)
+        return "rotated"
+
+    call = Call(rotate, "billing")
+    posted = fake.wait_for_request()
+    assert posted["context"]["context"] == {"ticket": "OPS-7", "api_token": "[REDACTED]"}
+    assert "sk-live-0123456789" not in str(posted)
+    fake.decide(posted["id"], "approve")
+    assert call.outcome() == "rotated"
+
+
+def test_a_batch_reviewed_on_the_dashboard_claims_each_approved_call_and_runs_it_once():
+    fake, ran = FakeDashboard(), []
+    batch = Batch(approver=approver(fake))
+
+    @batch.wrap
+    def refund(order: str) -> str:
+        ran.append(order)
+        return f"refunded {order}"
+
+    assert [refund("A1"), refund("A2")] == ["PENDING_APPROVAL_1", "PENDING_APPROVAL_2"]
+
+    def people() -> None:
+        fake.decide(fake.wait_for_request(1)["id"], "approve")
+        fake.decide(fake.wait_for_request(2)["id"], "reject", feedback="not A2")
+
+    threading.Thread(target=people, daemon=True).start()
+    assert batch.review_and_execute() == {1: "refunded A1", 2: "REJECTED: not A2"}
+    assert ran == ["A1"] and [r["status"] for r in fake.requests.values()] == ["succeeded", "rejected"]
 
 
 def test_a_rejection_names_who_rejected_and_carries_the_feedback():
@@ -279,6 +318,27 @@ def test_ctrl_c_while_waiting_cancels_the_request_on_the_server_and_propagates()
         refund("A1")
     (posted,) = fake.requests.values()
     assert posted["status"] == "cancelled" and "interrupted" in posted["outcome"]["detail"]
+
+
+def test_ctrl_c_before_the_creates_answer_arrived_still_cancels_the_request_it_made():
+    fake, ran = FakeDashboard(), []
+    inner = fake.transport()
+
+    class InterruptAfterCreate(httpx.BaseTransport):
+        """The server made the request; Ctrl-C arrives before its answer is read."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = inner.handle_request(request)
+            if request.method == "POST" and request.url.path == "/api/requests" and not fake.claims and len(fake.log) == 1:
+                raise KeyboardInterrupt
+            return response
+
+    dashboard = DashboardApprover(URL, token=fake.token, transport=InterruptAfterCreate(), backoff=(0.01, 0.05))
+    refund, _ = tools(dashboard, ran)
+    with pytest.raises(KeyboardInterrupt):
+        refund("A1")
+    (posted,) = fake.requests.values()  # the create sent again names the same request, which is cancelled
+    assert posted["status"] == "cancelled" and ran == []
 
 
 def test_notifiers_get_the_request_the_servers_json_and_the_link_and_their_failure_changes_nothing(caplog):
