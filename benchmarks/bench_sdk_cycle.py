@@ -28,7 +28,10 @@ at least 20x cheaper than the cheapest SDK mechanism in every combination; a ver
 A last table times the gate alone, without any SDK: one call of the wrapped tool against the
 bare tool, per call, CPU time of the calling thread, on the main thread and in a worker
 thread (where the SDKs run sync tools). It is exact to a microsecond where the paired SDK
-runs, 3-6 ms each, resolve about 20-50 µs at best.
+runs, 3-6 ms each, resolve about 20-50 µs at best. And the same call warm (call after call) and
+cold (each right after one bare run of the SDK): inside an agent's run the gate's code and data
+have left the CPU caches, and the cold call costs several times the warm one; that, not the
+warm figure, is what the SDK tables' approval measures. ``--gate-only`` prints just these.
 
 Needs the SDK extras (make test-integrations creates .venv-sdk):
     .venv-sdk/bin/python benchmarks/bench_sdk_cycle.py [--rounds 40] [--repeat 7] [--sdk langchain]
@@ -449,6 +452,52 @@ def gate_alone(number: int = 2000, rounds: int = 9) -> None:
     loop.close()
 
 
+def gate_cold(chosen: list[str], calls: int = 200) -> None:
+    """The wrapped tool called directly, warm (call after call) and cold (each call right after one bare run
+    of the SDK, as inside an agent's run): µs per call, CPU time of the thread, collections off."""
+    print(
+        "\nThe gate alone, warm and cold: µs per call of the wrapped tool called directly (no SDK in the call),\n"
+        f"  warm = {calls} calls back to back; cold = each call right after one bare run of the SDK (its code and data\n"
+        "  pushed the gate's out of the CPU caches, as in an agent's run: the SDK tables' approval is this cold call)"
+    )
+    print(f"{'SDK':<14}{'tool':<6}{'approver':<9}{'warm':>9}{'cold':>9}")
+
+    async def one(sdk: str, tool_kind: str, approver_kind: str) -> tuple[float, float]:
+        bare = SDKS[sdk][1](tool_kind, approver_kind)["bare"]
+        wrapped: Any = Gate(approver=approver_for(approver_kind)).wrap(refund if tool_kind == "sync" else refund_async)
+
+        async def call() -> None:
+            if tool_kind == "sync":
+                wrapped("A-1", 5)
+            else:
+                await wrapped("A-1", 5)
+
+        for _ in range(20):
+            await bare()
+            await call()
+        out = []
+        for cold in (False, True):
+            total = 0.0
+            gc.collect()
+            gc.disable()
+            try:
+                for _ in range(calls):
+                    if cold:
+                        await bare()
+                    started = time.thread_time()
+                    await call()
+                    total += time.thread_time() - started
+            finally:
+                gc.enable()
+            out.append(total / calls * 1e6)
+        return out[0], out[1]
+
+    for sdk in chosen:
+        for tool_kind, approver_kind in (("sync", "sync"), ("async", "async")):
+            warm, cold = asyncio.run(one(sdk, tool_kind, approver_kind))
+            print(f"{sdk:<14}{tool_kind:<6}{approver_kind:<9}{warm:9.1f}{cold:9.1f}")
+
+
 def ratio(cost: float, hitl: float) -> str:
     return f"{cost / hitl:6.1f}x" if hitl > 0 else "  <0 ms"
 
@@ -461,8 +510,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="runs of each variant per round, best kept (default 7)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--sdk", action="append", choices=sorted(SDKS), help="only these SDKs (repeatable)")
+    parser.add_argument("--gate-only", action="store_true", help="only the gate-alone tables (no SDK cycles)")
     options = parser.parse_args()
     chosen = options.sdk or list(SDKS)
+    if options.gate_only:
+        gate_alone()
+        gate_cold(chosen)
+        return
 
     wall: dict[tuple[str, str, str], Best] = {}
     cpu: dict[tuple[str, str, str], Best] = {}
@@ -493,6 +547,7 @@ def main() -> None:
         f"CPU time {met_cpu[0]} of 4 (with glue {met_cpu[1]})"
     )
     gate_alone()
+    gate_cold(chosen)
 
 
 if __name__ == "__main__":
