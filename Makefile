@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium postgresql setup demo dashboard test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-install test-js \
+.PHONY: chromium postgresql setup demo dashboard test test-python test-unit test-pyodide test-kernel test-kernel6 test-browser test-browser-lite test-install test-js \
 	test-integrations test-server lint check-legs typecheck bench clean lite-build lite
 
 $(VENV)/bin/python:
@@ -57,10 +57,14 @@ lite: lite-build
 # make test: set up (serially), then every leg in parallel (JOBS at a time), each leg's output
 # prefixed with its name and kept in build/test-logs/; a summary at the end. `make -k`: every
 # leg runs even after one failed, and any failed leg fails the run. A single leg: make test-unit.
-# Fast legs are listed first, except the longest (the browser), which starts at once beside them.
+# Longest first (make -j starts them in this order, JOBS at a time, the next one whenever a leg
+# ends), so that the short legs fill in at the end and neither core idles: the two browser legs
+# (about 10 and 6 min on a loaded 2-core machine) start at once, the server leg (about 7 min)
+# after the shorter of them, the short legs after that.
 JOBS ?= 2
 LEG = $(PY) scripts/leg.py
-TEST_LEGS := test-browser lint typecheck test-js test-unit test-server test-pyodide test-kernel test-install test-kernel6 test-integrations
+TEST_LEGS := test-browser test-browser-lite test-server test-kernel test-install test-pyodide test-kernel6 test-unit \
+	test-integrations test-js typecheck lint
 # A new leg (its own venv, like test-kernel6 and test-integrations) goes into TEST_LEGS, and the
 # test folders it runs into LEG_DIRS: every folder of tests/ with test files must be run by some
 # leg (check-legs, part of lint).
@@ -94,9 +98,15 @@ test-pyodide: setup
 test-kernel: setup
 	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/kernel tests/notebooks tests/terminal
 
-# Real JupyterLab, Notebook 7, JupyterLite and a Pyodide page in headless Chromium.
+# Real JupyterLab, Notebook 7 and the dashboard's pages in headless Chromium (every file of
+# tests/browser but the JupyterLite/Pyodide ones, which test-browser-lite runs beside it).
+BROWSER_LITE_TESTS := tests/browser/test_lite_*.py tests/browser/test_pyodide_page.py
 test-browser: setup chromium
-	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider tests/browser $(foreach t,$(BROWSER_LITE_TESTS),--ignore-glob='$(t)')
+
+# JupyterLite (the offline site of make lite-build) and a Pyodide page in headless Chromium.
+test-browser-lite: setup chromium
+	@$(LEG) $@ -- $(PY) -m pytest -p no:cacheprovider $(BROWSER_LITE_TESTS)
 
 # The dashboard server: its store on a real SQLite file and a real PostgreSQL cluster, its API on loopback.
 test-server: setup

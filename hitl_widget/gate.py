@@ -273,6 +273,9 @@ class Gate:
         self.id_factory = id_factory
         # "approve always" grants, per stand-in (its _Guard) and per approver that gave them
         self._grants: weakref.WeakKeyDictionary[_Guard, _Grants] = weakref.WeakKeyDictionary()
+        # False until a first grant (again after revoke_always): calls skip the grant lookups, the
+        # common case (a WeakKeyDictionary's len() takes a lock-like guard on every call)
+        self._granted = False
         self._grant_lock = threading.Lock()
 
     # -- wrapping ------------------------------------------------------------------
@@ -331,6 +334,7 @@ class Gate:
         """Forget every "approve always" given so far."""
         with self._grant_lock:
             self._grants.clear()
+            self._granted = False
 
     def _grant(self, guard: _Guard, route: object, scope: str, key: str | None, request: ApprovalRequest) -> None:
         """Record "approve always" for this stand-in (for a method: for this instance), as given by the approver at ``route``."""
@@ -338,6 +342,7 @@ class Gate:
             grants = self._grants.get(guard)
             if grants is None:
                 grants = self._grants[guard] = _Grants()
+            self._granted = True
             if guard.instance_name is not None:
                 found = grants.instance(request.arguments.get(guard.instance_name), create=True)
                 if found is None:  # cannot be held weakly: refused in _settle already
@@ -363,7 +368,7 @@ class Gate:
             return grants.instance(request.arguments.get(guard.instance_name), create=False)
 
     def _has_argument_grants(self, guard: _Guard) -> bool:
-        if not self._grants:
+        if not self._granted:
             return False
         grants = self._grants.get(guard)
         if grants is None:
@@ -485,7 +490,7 @@ class Gate:
             else:
                 if needed is False:
                     return _NOT_REQUIRED
-        if self._grants:
+        if self._granted:
             try:
                 grants = self._grants_for(guard, request)
                 if grants is not None:
@@ -597,7 +602,7 @@ class Gate:
                 )
                 raise answer
             resolution.waited_ms = waited
-            self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
+            self._audit_decision(guard, request, resolution)
             return resolution
         try:
             decision: Decision = as_decision(answer)
@@ -644,7 +649,7 @@ class Gate:
                     "cannot be referenced weakly, so a grant could not be kept to this one instance; "
                     "its calls are asked about every time"
                 )
-        self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
+        self._audit_decision(guard, request, resolution)
         return resolution
 
     def _grant_key(self, request: ApprovalRequest, resolution: Resolution) -> None:
@@ -836,6 +841,11 @@ class Gate:
             resolution.decider = step.approver
             step = self._after_decision(guard, step.request, resolution, rounds, step.approver)
         return step
+
+    def _audit_decision(self, guard: _Guard, request: ApprovalRequest, resolution: Resolution) -> None:
+        """``_audit(guard, "decision", request_id=..., **_decision_fields(resolution))``; nothing built without a log."""
+        if guard.audit is not None:
+            self._audit(guard, "decision", request_id=request.id, **self._decision_fields(resolution))
 
     def _audit(self, guard: _Guard, kind: str, **fields: Any) -> None:
         """Record something that happens before the call runs; fails closed when it cannot be written."""
@@ -1182,12 +1192,34 @@ class _RunHooks:
     after_run_async: Callable[[ApprovalRequest, dict[str, str]], Any] | None
 
 
+_HOOK_NAMES = ("before_run", "after_run", "before_run_async", "after_run_async")
+#: approver class -> whether its instances may have run hooks (the class has one, or computes attributes)
+_hook_classes: dict[type, bool] = {}
+
+
+def _may_have_hooks(decider: object) -> bool:
+    """False when neither ``decider``'s class nor the instance itself has any run hook (no attribute lookup misses)."""
+    cls = type(decider)
+    may = _hook_classes.get(cls)
+    if may is None:
+        may = (
+            any(hasattr(cls, name) for name in (*_HOOK_NAMES, "__getattr__"))
+            or cls.__getattribute__ is not object.__getattribute__
+        )
+        if len(_hook_classes) < 512:
+            _hook_classes[cls] = may
+    if may:
+        return True
+    own = getattr(decider, "__dict__", None)
+    return own is not None and any(name in own for name in _HOOK_NAMES)
+
+
 def _run_hooks(resolution: Resolution) -> _RunHooks | None:
     """The run hooks of the approver whose decision let this call run, or None (the common case, at once)."""
     decider = resolution.decider
-    if decider is None or resolution.rule != "person":
+    if decider is None or resolution.rule != "person" or not _may_have_hooks(decider):
         return None
-    found = [getattr(decider, name, None) for name in ("before_run", "after_run", "before_run_async", "after_run_async")]
+    found = [getattr(decider, name, None) for name in _HOOK_NAMES]
     return _RunHooks(*found) if any(hook is not None for hook in found) else None
 
 
@@ -1430,11 +1462,40 @@ def in_own_thread(fn: Callable[..., Any], *args: Any, name: str = "hitl-approver
     return future
 
 
-def _is_async_approver(approver: Any) -> bool:
+def _async_kind(approver: Any) -> bool:
     if inspect.iscoroutinefunction(approver):
         return True
     call = getattr(type(approver), "__call__", None)
     return not inspect.isroutine(approver) and inspect.iscoroutinefunction(call)
+
+
+#: id(approver) -> (weak reference to it, whether it is async): found once per approver object, not per call
+_async_kinds: dict[int, tuple[weakref.ref[Any], bool]] = {}
+
+
+def _is_async_approver(approver: Any) -> bool:
+    """Is ``approver`` an async function, or an object whose class's ``__call__`` is one?
+
+    Remembered per approver object while it lives (an object that cannot be referenced
+    weakly is looked at every time).
+    """
+    key = id(approver)
+    entry = _async_kinds.get(key)
+    if entry is not None and entry[0]() is approver:
+        return entry[1]
+    found = _async_kind(approver)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _async_kinds.get(key, (None,))[0] is ref:
+            _async_kinds.pop(key, None)
+
+    try:
+        ref = weakref.ref(approver, forget)
+    except TypeError:
+        return found
+    if len(_async_kinds) < 1024:
+        _async_kinds[key] = (ref, found)
+    return found
 
 
 def _call_with_timeout(approver: Approver, request: ApprovalRequest, timeout: float) -> Any:
@@ -1499,23 +1560,58 @@ class _ThreadLoop:
     def __init__(self) -> None:
         # a loop_factory: the runner does not make its loop the thread's current event loop
         self.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+        # the tasks made on this loop during a request: what is left of them is cancelled after it.
+        # Not asyncio.all_tasks(loop): that walks every task alive in the process, on every loop
+        # (an agent's own loop holds hundreds), 0.15 µs each, on every request.
+        started: list[asyncio.Task[Any]] = []
+
+        def track(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+            started.append(task)
+            return task
+
+        self.started = started
+        self.track = track
+        self.tracking = False
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The runner's loop, made on first use, every task made on it noted in ``started``."""
+        loop = self.runner.get_loop()
+        if not self.tracking:
+            loop.set_task_factory(self.track)
+            self.tracking = True
+        return loop
 
     def run(self, coro: Any) -> Any:
         """``asyncio.run(coro)``: same SIGINT handling (Ctrl-C cancels the task, then KeyboardInterrupt),
-        the caller's context variables, and nothing left behind: tasks it started are cancelled after."""
+        the caller's context variables, and nothing left behind: tasks it started are cancelled after.
+
+        Only the main thread receives signals: there the runner installs its SIGINT handler
+        around the task; another thread (an SDK's worker running a sync tool) runs the task on
+        the loop directly, without the runner's signal-handler lookups (most of the cost).
+        """
         try:
-            return self.runner.run(coro, context=contextvars.copy_context())
+            loop = self.loop()
+            if threading.current_thread() is threading.main_thread():
+                return self.runner.run(coro, context=contextvars.copy_context())
+            return loop.run_until_complete(loop.create_task(coro, context=contextvars.copy_context()))
         finally:
             self._cancel_leftovers()
 
     def _cancel_leftovers(self) -> None:
         try:
             loop = self.runner.get_loop()
-            left = asyncio.all_tasks(loop)
+            left: Iterable[asyncio.Task[Any]]
+            if loop.get_task_factory() is self.track:
+                left = [task for task in self.started if not task.done()]
+            else:  # the approver set a task factory of its own: look at every task
+                left = asyncio.all_tasks(loop)
+            self.started.clear()
             if left:
                 for task in left:
                     task.cancel()
                 loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+                self.started.clear()
         except BaseException as exc:  # a loop that cannot settle them is not reused; an interrupt goes on
             _thread_loops.__dict__.pop("loop", None)
             self.close()

@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .request import ApprovalRequest
@@ -66,9 +66,31 @@ ASK = Verdict("ask", "ask")
 _MODES = ("ask", "approve", "reject")
 
 
+_Environ = type(os.environ)
+try:  # os.environ's own key for HITL_MODE (bytes on POSIX), so reading it raises no KeyError when unset
+    _MODE_KEY: Any = os.environ.encodekey("HITL_MODE")  # type: ignore[attr-defined]
+except AttributeError:
+    _MODE_KEY = None
+
+
+def _read_mode() -> str | None:
+    """``os.environ.get("HITL_MODE")``, read now, without the KeyError ``Mapping.get`` raises for an unset name.
+
+    The same value (``os.environ`` keeps its ``_data`` dict in step with every assignment,
+    ``del``, ``monkeypatch.setenv`` and ``patch.dict``), at a 30th of the cost; anything
+    else standing in for ``os.environ`` is read with ``.get``.
+    """
+    env = os.environ
+    data = getattr(env, "_data", None) if type(env) is _Environ and _MODE_KEY is not None else None
+    if type(data) is not dict:
+        return env.get("HITL_MODE")
+    raw = data.get(_MODE_KEY)
+    return None if raw is None else env.decodevalue(raw)
+
+
 def env_mode() -> str:
-    """``HITL_MODE`` as read now; unknown values fail closed to ``reject``."""
-    raw = os.environ.get("HITL_MODE")
+    """``HITL_MODE`` as read now (at every call, never cached); unknown values fail closed to ``reject``."""
+    raw = _read_mode()
     if not raw:
         return "ask"
     mode = raw.strip().lower()

@@ -88,6 +88,9 @@ POLL_SECONDS = 25.0
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 #: how long a cancel is tried (Ctrl-C must not hang on a server that is away)
 CANCEL_SECONDS = 5.0
+#: how long a timed-out or interrupted call waits for its cancel before it returns; the cancel
+#: goes on in a daemon thread (bounded by CANCEL_SECONDS per step, never keeping the process alive)
+CANCEL_GRACE_SECONDS = 1.0
 #: how long a claim and an outcome report are retried while the server is away (a restart)
 REPORT_SECONDS = 30.0
 
@@ -119,7 +122,15 @@ class _Notify:
     stored: dict[str, Any]
 
 
-_Step = _Http | _Sleep | _Notify
+@dataclass(slots=True)
+class _Background:
+    """Clean-up steps (a cancel) that must not delay the caller: run in the background, waited for
+    at most CANCEL_GRACE_SECONDS."""
+
+    make: Callable[[], Generator[Any, Any, Any]]
+
+
+_Step = _Http | _Sleep | _Notify | _Background
 
 
 @dataclass(slots=True)
@@ -175,7 +186,9 @@ class DashboardApprover:
     agent's clock); ``ApprovalRejected`` (rejected, with who and why; the token or the request
     refused; the server away for ``unreachable_after`` s without a timeout; a request already
     claimed by an earlier run). ``Ctrl-C`` and a cancelled task cancel the request on the
-    server, then propagate.
+    server, then propagate. That cancel (and the one after the call's timeout) is waited for at
+    most ``CANCEL_GRACE_SECONDS`` (1 s): against a hung server it goes on in a daemon thread,
+    bounded, logged if it fails, never raising into the caller nor keeping the process alive.
     """
 
     channel = "dashboard"
@@ -233,6 +246,8 @@ class DashboardApprover:
         self._ssl: ssl.SSLContext | None = None
         self._tracked: collections.OrderedDict[str, _Tracked] = collections.OrderedDict()
         self._tracked_lock = threading.Lock()
+        #: clean-up tasks where threads cannot start (Pyodide): kept referenced until they end
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         return f"DashboardApprover({self.url!r}, on_behalf_of={self.on_behalf_of!r})"
@@ -247,8 +262,9 @@ class DashboardApprover:
         except BaseException as exc:
             self._forget(request.id)
             if not isinstance(exc, Exception) and "body" in box:  # Ctrl-C, SystemExit: the server is told
-                with contextlib.suppress(Exception):
-                    self._drive(self._abandon(box, f"the agent was interrupted ({type(exc).__name__})"))
+                reason = f"the agent was interrupted ({type(exc).__name__})"
+                with contextlib.suppress(BaseException):  # a second Ctrl-C during the grace: leave it to the thread
+                    self._clean_up(functools.partial(self._abandon, box, reason))
             raise
 
     async def ask_async(self, request: ApprovalRequest) -> Decision:
@@ -264,8 +280,8 @@ class DashboardApprover:
                     if request.deadline is not None and request.remaining() == 0
                     else f"the agent stopped waiting ({type(exc).__name__})"
                 )
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(self._drive_async(self._abandon(box, reason)))
+                with contextlib.suppress(BaseException):  # never delays the caller past the grace, never raises
+                    await self._clean_up_async(functools.partial(self._abandon, box, reason))
             raise
 
     # -- the gate's run hooks -----------------------------------------------------------
@@ -448,15 +464,19 @@ class DashboardApprover:
         )
 
     def _give_up(self, request: ApprovalRequest, tracked: _Tracked, budget: _Budget) -> Generator[_Step, Any, None]:
-        """The agent's deadline passed with the request still pending: one last look, cancel it there, time out."""
-        yield from self._cancel(tracked, "the agent's timeout passed with no decision")
-        if tracked.stored.get("status") not in ("pending", "cancelled", None):  # decided at the last moment: too late
-            log.info("%s: decided on the dashboard just after the agent's timeout; not run", request.call_text())
+        """The agent's deadline passed with the request still pending: cancel it there (in the background
+        after CANCEL_GRACE_SECONDS, so a hung server cannot delay the timeout), time out."""
+        yield _Background(functools.partial(self._cancel_late, tracked, request.call_text()))
         self._forget(request.id)
         feedback = "Nobody decided on the dashboard in time."
         if budget.failing_since is not None:
             feedback = f"The approval dashboard at {self.url} could not be reached ({budget.last_error})."
         raise ApprovalTimeout("timed out", request=request, feedback=feedback)
+
+    def _cancel_late(self, tracked: _Tracked, call_text: str) -> Generator[_Step, Any, None]:
+        yield from self._cancel(tracked, "the agent's timeout passed with no decision")
+        if tracked.stored.get("status") not in ("pending", "cancelled", None):  # decided at the last moment: too late
+            log.info("%s: decided on the dashboard just after the agent's timeout; not run", call_text)
 
     def _abandon(self, box: dict[str, Any], reason: str) -> Generator[_Step, Any, None]:
         """Cancel the request of an interrupted call, even one interrupted before the create's answer came:
@@ -641,6 +661,43 @@ class DashboardApprover:
 
     # -- drivers: the same steps over a blocking or an async client ----------------------------
 
+    def _clean_up(self, make: Callable[[], Generator[_Step, Any, Any]]) -> None:
+        """Run the clean-up steps ``make()`` (a cancel) in the background, waiting at most
+        CANCEL_GRACE_SECONDS for them (a reachable server answers well within; a hung one is left to
+        the daemon thread, bounded by CANCEL_SECONDS per step). Never raises. Where threads cannot
+        start (Pyodide), the steps run here, bounded the same way."""
+        what = f"cancelling a request on the dashboard {self.url}"
+        done = _in_background(lambda: self._drive(make()), what)
+        if done is None:
+            with contextlib.suppress(Exception):
+                self._drive(make())
+            return
+        done.wait(CANCEL_GRACE_SECONDS)
+
+    async def _clean_up_async(self, make: Callable[[], Generator[_Step, Any, Any]]) -> None:
+        """``_clean_up`` for async callers: the event loop is never blocked. The steps run on a daemon
+        thread's own event loop (so they outlive this one), at most 2 x (CANCEL_SECONDS + 1) s; where
+        threads cannot start (Pyodide) as a task of this loop. Either is awaited at most
+        CANCEL_GRACE_SECONDS. Never raises."""
+        limit = 2 * (CANCEL_SECONDS + 1.0)  # the re-sent create, then the cancel
+
+        async def bounded() -> None:
+            async with asyncio.timeout(limit):
+                await self._drive_async(make())
+
+        done = _in_background(lambda: asyncio.run(bounded()), f"cancelling a request on the dashboard {self.url}")
+        if done is None:
+            task = asyncio.get_running_loop().create_task(bounded())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: never "never retrieved"
+            with contextlib.suppress(BaseException):
+                await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+            return
+        until = time.monotonic() + CANCEL_GRACE_SECONDS
+        while not done.is_set() and time.monotonic() < until:
+            await asyncio.sleep(0.01)
+
     def _sync_client(self) -> httpx.Client:
         with self._client_lock:
             if self._client is None:
@@ -694,6 +751,9 @@ class DashboardApprover:
                 elif isinstance(step, _Sleep):
                     time.sleep(step.seconds)
                     answer = None
+                elif isinstance(step, _Background):
+                    self._clean_up(step.make)
+                    answer = None
                 else:
                     _call_notifier(step, self.url)
                     answer = None
@@ -735,6 +795,9 @@ class DashboardApprover:
                     elif isinstance(step, _Sleep):
                         await asyncio.sleep(step.seconds)
                         answer = None
+                    elif isinstance(step, _Background):
+                        await self._clean_up_async(step.make)
+                        answer = None
                     else:
                         await asyncio.to_thread(_call_notifier, step, self.url)
                         answer = None
@@ -742,6 +805,26 @@ class DashboardApprover:
                 return stop.value
             finally:
                 steps.close()
+
+
+def _in_background(run: Callable[[], Any], what: str) -> threading.Event | None:
+    """``run()`` on a daemon thread (it never keeps the process alive at exit; its errors are logged,
+    never raised); the event is set when it ends. None where threads cannot start (Pyodide)."""
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            run()
+        except BaseException as exc:  # a clean-up: logged, never raised into anyone
+            log.warning("%s did not complete: %s: %s", what, type(exc).__name__, exc)
+        finally:
+            done.set()
+
+    try:
+        threading.Thread(target=target, name="hitl-dashboard-cancel", daemon=True).start()
+    except RuntimeError:
+        return None
+    return done
 
 
 def _within(seconds: float, function: Callable[[], Any]) -> Any:

@@ -407,8 +407,12 @@ async def wait(request: Request) -> Response:
 
 async def get_request(request: Request) -> Response:
     ctx = _ctx(request)
+    summary = request.query_params.get("summary")
+    if summary not in (None, "", "0", "1"):
+        raise ApiError(422, "invalid_query", "summary must be 0 or 1")
     found = await _as(request, ctx, "any", lambda identity: _visible(ctx, identity, _request_id(request)))
-    return _json(found.to_json())
+    # ?summary=1: the bounded item the queue's list has (the queue refreshes a row with it)
+    return _json(found.summary_json() if summary == "1" else found.to_json())
 
 
 async def request_log(request: Request) -> Response:
@@ -442,7 +446,7 @@ async def list_requests(request: Request) -> Response:
         order=order,  # type: ignore[arg-type]  # checked above
     )
     page = await run_in_threadpool(ctx.store.list_requests, query)
-    return _json(page.to_json())
+    return _json(page.summary_json())  # bounded items: the whole request is at GET /api/requests/{id}
 
 
 async def me(request: Request) -> Response:

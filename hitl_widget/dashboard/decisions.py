@@ -23,10 +23,19 @@ Then: ``reject`` rejects; ``approve`` adds the approval and approves once the di
 of the current version reach ``approvals_needed``; ``edit`` makes ``version + 1`` with the merged
 edits, drops the count to the editor's own approval of the new version, and approves when that
 is enough.
+
+Eligibility is checked when the quorum is completed, not only when each approval came: an
+earlier approval counts only while its approver is still a person of the store with one of the
+request's roles (when it names any) and is not ``on_behalf_of``. An approver removed (``hitl
+users remove``) or whose role was taken away after approving no longer counts toward the quorum
+(the approval stays in ``approvals`` and the log, as history); the request stays pending until
+enough eligible people approve. Their approval counts again if they are given the role back
+(at the next decision; approving again is still ``repeated``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,8 +116,10 @@ def apply_decision(
     edits: Any,
     feedback: Any,
     now: float,
+    approvers: Mapping[str, User | None],
 ) -> Step:
-    """One decision (see the module docstring for the rules)."""
+    """One decision (see the module docstring for the rules). ``approvers``: each earlier approver of
+    the current version (``req.approved_by``) as the store knows them now, None when removed."""
     if user.kind != "person":
         return _refuse(req, Forbidden(f"{user.name} is an agent; only people decide", code="not_a_person"))
     if req.status != "pending":
@@ -172,7 +183,13 @@ def apply_decision(
         approvals = (*req.approvals, {"user": user.name, "version": new_version, "at": now, "feedback": feedback})
         new = req.with_changes(version=new_version, edits=merged, approvals=approvals, problems=None, updated_at=now)
 
-    counted = new.approved_by
+    counted, dropped = [], []
+    for name in new.approved_by:
+        if name == user.name or _still_eligible(new, approvers.get(name)):
+            counted.append(name)
+        else:
+            dropped.append(name)
+    no_longer = f"; no longer counted: {', '.join(dropped)} (removed or without the role now)" if dropped else ""
     if len(counted) >= new.approvals_needed:
         decision = {
             "kind": "edit" if new.edits else "approve",
@@ -182,9 +199,19 @@ def apply_decision(
             "edits": new.edits,
         }
         new = new.with_changes(status="approved", decision=decision, decided_at=now)
-        return Step(new, True, None, f"approved ({len(counted)} of {new.approvals_needed})")
+        return Step(new, True, None, f"approved ({len(counted)} of {new.approvals_needed}{no_longer})")
     what = f"edited to version {new.version}" if kind == "edit" else "approval counted"
-    return Step(new, True, None, f"{what} ({len(counted)} of {new.approvals_needed})")
+    return Step(new, True, None, f"{what} ({len(counted)} of {new.approvals_needed}{no_longer})")
+
+
+def _still_eligible(req: StoredRequest, approver: User | None) -> bool:
+    """Whether an earlier approval still counts: its approver is still a person here, with one of
+    the request's roles (when it names any), and is not the requester."""
+    if approver is None or approver.kind != "person":
+        return False
+    if req.roles and not set(approver.roles) & set(req.roles):
+        return False
+    return req.on_behalf_of is None or approver.name.casefold() != req.on_behalf_of.casefold()
 
 
 def _own(req: StoredRequest, agent: str) -> StoreError | None:

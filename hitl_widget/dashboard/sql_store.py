@@ -526,7 +526,16 @@ class SqlStore(ABC):
                 err = Forbidden(f"{user.name!r} is not a user of this dashboard", code="unknown_user", request=r)
                 return Step(r, False, err, err.message)
             current = _user(row)
-            return apply_decision(r, version=version, user=current, kind=kind, edits=edits, feedback=feedback, now=now)
+            # the earlier approvers as stored now: eligibility is checked when the quorum completes
+            earlier = [name for name in r.approved_by if name != current.name]
+            approvers: dict[str, User | None] = dict.fromkeys(earlier)
+            if earlier:
+                marks = ", ".join("?" * len(earlier))
+                for found in tx.q(f"SELECT {USER_COLUMNS} FROM users WHERE name IN ({marks})", earlier):
+                    approvers[_user(found).name] = _user(found)
+            return apply_decision(
+                r, version=version, user=current, kind=kind, edits=edits, feedback=feedback, now=now, approvers=approvers
+            )
 
         return self._step(
             request_id, rule,

@@ -349,6 +349,88 @@ class StoredRequest:
             "context": self.context,
         }
 
+    def summary_json(self, preview_chars: int = 0) -> dict[str, Any]:
+        """``to_json()`` bounded for a list (the queue): every argument's text cut to a preview of
+        ``preview_chars`` (default ``SUMMARY_PREVIEW_CHARS``) characters, marked ``complete: False,
+        truncated: True`` with its full ``length`` and no ``edit`` start; every other text (call
+        text, context, edits, feedback) cut the same way, lists to ``SUMMARY_MAX_ITEMS`` entries.
+        The item gets ``"summary": True`` and ``"truncated"`` (whether anything was cut); the
+        whole request stays at ``GET /api/requests/{id}``.
+        """
+        n = preview_chars or SUMMARY_PREVIEW_CHARS
+        cut = [False]
+        data = self.to_json()
+        view = dict(data["view"]) if isinstance(data.get("view"), Mapping) else {}
+        arguments = view.get("arguments")
+        if isinstance(arguments, list):
+            view["arguments"] = [_argument_summary(a, n, cut) for a in arguments[:SUMMARY_MAX_ITEMS]]
+            if len(arguments) > SUMMARY_MAX_ITEMS:
+                cut[0] = True
+                view["arguments_total"] = len(arguments)
+        data["view"] = view
+        call_text = self.call_text
+        data["call_text_length"] = len(call_text)
+        out = {key: (value if key in _SUMMARY_KEPT else _bounded(value, n, cut)) for key, value in data.items()}
+        out["summary"] = True
+        out["truncated"] = cut[0]
+        return out
+
+
+#: characters of each text a list item keeps (``StoredRequest.summary_json``)
+SUMMARY_PREVIEW_CHARS = 300
+#: entries of each list (arguments, approvals, context) a list item keeps
+SUMMARY_MAX_ITEMS = 50
+#: fields of a summary that are the server's own, bounded already
+_SUMMARY_KEPT = frozenset({
+    "id", "client_request_id", "fingerprint", "agent", "on_behalf_of", "status", "version", "approvals_needed",
+    "roles", "created_at", "expires_at", "decided_at", "claimed_at", "updated_at", "call_text_length",
+})  # fmt: skip
+
+
+def _bounded(value: Any, n: int, cut: list[bool], depth: int = 0) -> Any:
+    """``value`` (JSON) with each string cut to ``n`` characters (ending "…"), each list and
+    object to SUMMARY_MAX_ITEMS entries, nothing deeper than 8 levels; ``cut[0]`` set when it cut."""
+    if isinstance(value, str):
+        if len(value) > n:
+            cut[0] = True
+            return value[:n] + "…"
+        return value
+    if depth >= 8 and isinstance(value, (list, dict)):
+        cut[0] = True
+        return None
+    if isinstance(value, list):
+        if len(value) > SUMMARY_MAX_ITEMS:
+            cut[0] = True
+        return [_bounded(v, n, cut, depth + 1) for v in value[:SUMMARY_MAX_ITEMS]]
+    if isinstance(value, dict):
+        if len(value) > SUMMARY_MAX_ITEMS:
+            cut[0] = True
+        items = list(value.items())[:SUMMARY_MAX_ITEMS]
+        return {str(k)[:n]: _bounded(v, n, cut, depth + 1) for k, v in items}
+    return value
+
+
+def _argument_summary(argument: Any, n: int, cut: list[bool]) -> Any:
+    """One argument of a view for a list: its text a preview, with the full length, never editable from it."""
+    if not isinstance(argument, Mapping):
+        return _bounded(argument, n, cut, 2)
+    text = argument.get("text")
+    if not isinstance(text, str) or len(text) <= n:
+        return _bounded(dict(argument), n, cut, 2)
+    cut[0] = True
+    shown = dict(argument)
+    length = argument.get("length")
+    shown.update(
+        text=text[:n],
+        complete=False,
+        truncated=True,
+        length=max(length, len(text)) if isinstance(length, int) and not isinstance(length, bool) else len(text),
+        edit=None,
+        value_json=None,
+        editable=False,
+    )
+    return _bounded(shown, n, cut, 2)
+
 
 @dataclass(frozen=True)
 class DecisionRecord:
@@ -457,6 +539,10 @@ class RequestPage:
 
     def to_json(self) -> dict[str, Any]:
         return {"items": [r.to_json() for r in self.items], "next_cursor": self.next_cursor}
+
+    def summary_json(self) -> dict[str, Any]:
+        """``to_json()`` with bounded items (``StoredRequest.summary_json``): what ``GET /api/requests`` answers."""
+        return {"items": [r.summary_json() for r in self.items], "next_cursor": self.next_cursor}
 
 
 @runtime_checkable

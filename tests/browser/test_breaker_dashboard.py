@@ -22,9 +22,11 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
+import server_process
 from server_process import DashboardServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.threads, pytest.mark.subprocess]
+server_process.CHEAP_PASSWORDS = True  # test-only cost: the server and `hitl users add` hash passwords cheaply
 
 TIMEOUT_MS = 15_000
 PASSWORD = "pw-breaker-1"

@@ -27,11 +27,13 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 sys.path.append(str(Path(__file__).resolve().parent.parent / "server"))
+import server_process
 from server_process import DashboardServer
 
 from hitl_widget import ApprovalRejected, ApprovalTimeout, DashboardApprover, Gate
 
 pytestmark = [pytest.mark.slow, pytest.mark.threads, pytest.mark.subprocess]
+server_process.CHEAP_PASSWORDS = True  # test-only cost: the server and `hitl users add` hash passwords cheaply
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"

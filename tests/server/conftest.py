@@ -9,7 +9,9 @@
 - ``postgres_url`` / ``sqlite_db``: a fresh database of one backend, for tests that need one.
 - ``person(name, *roles)``, ``agent_token(name)``, ``pending(**fields)``: factories on ``store``
   (plain versions in tests/server/store_factories.py).
-- Passwords hashed in this process use argon2id's cheapest parameters (``_cheap_argon2``).
+- Passwords hashed in this process use argon2id's cheapest parameters (``_cheap_argon2``), and so
+  do the servers and CLI runs started through server_process.py (``CHEAP_PASSWORDS``,
+  tests/server/cheap_hitl.py).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import server_process
 from pg_cluster import PgCluster, PgUnavailable
 from store_factories import make_person, make_request
 
 from hitl_widget.dashboard.store import Store, StoredRequest, User, open_store
 
 BACKENDS = ["sqlite", "postgresql"]
+server_process.CHEAP_PASSWORDS = True  # test-only cost: hitl subprocesses hash passwords cheaply too
 
 
 @pytest.fixture(autouse=True)

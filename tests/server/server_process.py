@@ -20,6 +20,10 @@ with DashboardServer(db=str(tmp_path / "hitl.db"), policy=policy_path) as server
   ``postgres_url``); ``policy``: a TOML file path, or None for the default policy.
 - The server's stdout and stderr go to ``log_path`` (``server.log()`` reads it; a failed start
   raises :class:`ServerFailed` with it).
+- Passwords: with ``cheap_passwords=True`` (the default while :data:`CHEAP_PASSWORDS` is set, which
+  tests/server/conftest.py and the dashboard browser tests do) the server and the CLI run through
+  tests/server/cheap_hitl.py: argon2id at its cheapest parameters, about 1 ms a hash instead of
+  0.1 to 0.7 s. Benchmarks leave it unset and get the shipped parameters.
 - pytest: the ``dashboard_server`` fixture of :func:`dashboard_server_factory` starts any number
   of servers and stops every one still running at the end of the test.
 
@@ -50,6 +54,9 @@ __all__ = [
 ]
 
 START_TIMEOUT = 30.0
+#: whether servers and CLI runs started here hash passwords cheaply by default (see the module docstring)
+CHEAP_PASSWORDS = False
+_CHEAP_MAIN = str(Path(__file__).with_name("cheap_hitl.py"))
 STOP_TIMEOUT = 30.0
 _BANNER = re.compile(r"hitl dashboard: serving (http://[^/\s]+)(/\S*)")
 
@@ -58,10 +65,23 @@ class ServerFailed(RuntimeError):
     """The server did not start (or a CLI command failed); the message carries its output."""
 
 
-def cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> str:
-    """Run ``python -m hitl_widget ARGS``; its stdout, or :class:`ServerFailed` on a non-zero exit."""
+def _hitl(cheap_passwords: bool | None) -> list[str]:
+    """The command line of ``hitl``: ``python -m hitl_widget``, or its cheap-password wrapper."""
+    cheap = CHEAP_PASSWORDS if cheap_passwords is None else cheap_passwords
+    return [sys.executable, _CHEAP_MAIN] if cheap else [sys.executable, "-m", "hitl_widget"]
+
+
+def cli(
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cheap_passwords: bool | None = None,
+) -> str:
+    """Run ``python -m hitl_widget ARGS``; its stdout, or :class:`ServerFailed` on a non-zero exit.
+    ``cheap_passwords``: None follows :data:`CHEAP_PASSWORDS`."""
     done = subprocess.run(
-        [sys.executable, "-m", "hitl_widget", *args],
+        [*_hitl(cheap_passwords), *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -86,8 +106,10 @@ class DashboardServer:
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
         log_path: str | os.PathLike[str] | None = None,
+        cheap_passwords: bool | None = None,
     ) -> None:
         self.db = db
+        self.cheap_passwords = CHEAP_PASSWORDS if cheap_passwords is None else cheap_passwords
         self.policy = None if policy is None else str(policy)
         self.port = port
         self.extra_args = list(extra_args)
@@ -112,7 +134,7 @@ class DashboardServer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "hitl_widget", "dashboard", "--db", self.db, "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [*_hitl(self.cheap_passwords), "dashboard", "--db", self.db, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.policy:
             cmd += ["--policy", self.policy]
         return cmd + self.extra_args
@@ -208,11 +230,11 @@ class DashboardServer:
         args = ["users", "add", name, "--db", self.db]
         for role in roles:
             args += ["--role", role]
-        cli(*args, stdin=password + "\n", env=self.env)
+        cli(*args, stdin=password + "\n", env=self.env, cheap_passwords=self.cheap_passwords)
 
     def add_token(self, name: str) -> str:
         """``hitl tokens add NAME --db DB``: the new token (the last line of its output)."""
-        out = cli("tokens", "add", name, "--db", self.db, env=self.env)
+        out = cli("tokens", "add", name, "--db", self.db, env=self.env, cheap_passwords=self.cheap_passwords)
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         if not lines:
             raise ServerFailed("hitl tokens add printed no token")

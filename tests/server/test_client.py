@@ -55,20 +55,36 @@ def start(make: Any, db: str, policy: str | None = POLICY) -> Dashboard:
     return Dashboard(server, token, people)
 
 
-@pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Any]:
-    yield from dashboard_server_factory(tmp_path)
+def _module_dash(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Dashboard]:
+    """One server (and its people) for every test of this module on ``backend``: each test makes
+    calls with markers of its own (ORD-edit-1, events_2019, ...) and finds its request by them, so
+    none depends on an empty queue; a fresh server per test cost a start and four logins."""
+    tmp = tmp_path_factory.mktemp(f"client-{backend}")
+    cluster = request.getfixturevalue("pg_cluster") if backend == "postgresql" else None
+    db = cluster.create_database() if cluster is not None else str(tmp / "hitl.db")
+    servers = dashboard_server_factory(tmp)
+    try:
+        yield start(next(servers), db)
+    finally:
+        servers.close()  # stops the server (the factory's finally)
+        if cluster is not None:
+            cluster.drop_database(db)
 
 
-@pytest.fixture
-def dash(make_server: Any, db: str) -> Dashboard:
-    """A server on a fresh database of each backend (conftest's ``db``: SQLite, PostgreSQL)."""
-    return start(make_server, db)
+@pytest.fixture(scope="module")
+def sqlite_dash(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """A server on a SQLite file, shared by this module's tests."""
+    yield from _module_dash(request, tmp_path_factory, "sqlite")
 
 
-@pytest.fixture
-def sqlite_dash(make_server: Any, tmp_path: Path) -> Dashboard:
-    return start(make_server, str(tmp_path / "hitl.db"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def dash(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """A server on each backend (SQLite: the same one as ``sqlite_dash``; PostgreSQL: a database of
+    conftest's session cluster), shared by this module's tests."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_dash")
+    else:
+        yield from _module_dash(request, tmp_path_factory, "postgresql")
 
 
 def gate_tools(approver: DashboardApprover, ran: list[Any], audit: AuditLog | None = None, **options: Any) -> Any:

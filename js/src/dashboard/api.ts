@@ -111,8 +111,9 @@ export class Api {
     return me;
   }
 
-  getRequest(id: string): Promise<StoredRequest> {
-    return this.call("GET", `api/requests/${encodeURIComponent(id)}`);
+  /** The whole request; `summary`: the bounded item the queue's list has (texts cut to previews). */
+  getRequest(id: string, summary = false): Promise<StoredRequest> {
+    return this.call("GET", `api/requests/${encodeURIComponent(id)}${summary ? "?summary=1" : ""}`);
   }
 
   /** Every attempt to decide `id` (accepted or refused) and the agent's steps, oldest first. */

@@ -34,12 +34,19 @@ export function mergeEdits(previous: Edits | null | undefined, changed: Edits): 
   return { ...(previous ?? {}), ...changed };
 }
 
+/** Whether the argument's text is a preview cut by the queue's list (the whole is at GET /api/requests/{id}). */
+export function isTruncated(arg: ArgumentView): boolean {
+  return (arg as ArgumentView & { truncated?: boolean }).truncated === true;
+}
+
 function overlay(arg: ArgumentView, value: EditValue, maxShown: number): ArgumentView {
   const text = editText(value);
   const edit = "text" in value ? { text: value.text, encoding: "text" as const } : { text: value.json, encoding: "json" as const };
   const valueJson = "text" in value ? JSON.stringify(value.text) : value.json.trim();
+  // an edited value is whole (not the queue's preview of the argument)
+  const { truncated: _preview, ...whole } = arg as ArgumentView & { truncated?: boolean };
   return {
-    ...arg,
+    ...whole,
     text,
     format: "json",
     complete: text.length <= maxShown,
@@ -60,7 +67,12 @@ export function currentView(request: StoredRequest): RequestView {
     const value = edits[arg.name];
     return value === undefined ? arg : overlay(arg, value, maxShown);
   });
-  const tooLarge = args.filter((a) => a.complete === false && !a.injected).map((a) => a.name);
+  // In a queue item (a summary) an argument's text may be cut to a preview (`truncated`): it is
+  // too large only if the server said so of the whole value.
+  const serverTooLarge = new Set(view.too_large ?? []);
+  const tooLarge = args
+    .filter((a) => !a.injected && (isTruncated(a) ? serverTooLarge.has(a.name) : a.complete === false))
+    .map((a) => a.name);
   const expires = parseTime(request.expires_at);
   return {
     ...view,

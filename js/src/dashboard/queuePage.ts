@@ -306,7 +306,7 @@ export function queuePage(root: HTMLElement, api: Api, me: Me): () => void {
   /** Re-read one request and put it where it belongs now. */
   const refresh = async (id: string) => {
     try {
-      const request = await api.getRequest(id);
+      const request = await api.getRequest(id, true); // a row: the bounded summary, as the list has
       const current = rows.find((r) => r.id === id);
       if (current && isOlder(request, current)) return; // answers of two quick events may cross
       learn([request]);

@@ -70,6 +70,12 @@ export interface StoredRequest {
   updated_at?: string | null;
   outcome: unknown;
   problems: unknown;
+  /** A queue list item (`GET /api/requests`): texts cut to previews; the whole request is at `GET /api/requests/{id}`. */
+  summary?: boolean;
+  /** In a summary: whether anything was cut. */
+  truncated?: boolean;
+  /** In a summary: the whole call text's length (`call_text` is a preview). */
+  call_text_length?: number;
 }
 
 export interface RequestPage {

@@ -32,6 +32,18 @@ describe("bulk decisions", () => {
     expect(bulkPlan([huge], new Set([huge.id]), "reject", "no").body.items).toHaveLength(1);
   });
 
+  it("approves a queue item whose argument is only a preview there, unless the whole value is too large", () => {
+    // GET /api/requests cuts long texts to previews (truncated, complete: false): that alone is no reason to skip
+    const preview = arg({ name: "notes", text: "y".repeat(300), complete: false, length: 1_000_000, edit: null, editable: false });
+    const long = stored({ summary: true, truncated: true, view: { ...view, arguments: [{ ...preview, truncated: true } as typeof preview] } });
+    expect(bulkPlan([long], new Set([long.id]), "approve", "").body.items).toEqual([{ id: long.id, version: long.version }]);
+    const tooLarge = stored({
+      summary: true,
+      view: { ...view, approvable: false, too_large: ["notes"], arguments: [{ ...preview, truncated: true } as typeof preview] },
+    });
+    expect(bulkPlan([tooLarge], new Set([tooLarge.id]), "approve", "").skipped.map((s) => s.id)).toEqual([tooLarge.id]);
+  });
+
   it("keeps only selected rows that are still shown and pending", () => {
     const kept = pruneSelection(new Set([a.id, done.id, "gone"]), [a, b, done]);
     expect([...kept]).toEqual([a.id]);

@@ -196,6 +196,9 @@ describe("the queue page", () => {
     });
     // decided: gone from the pending queue
     await until(() => root.querySelectorAll("tbody tr").length === 0);
+    // each row is re-read as the bounded summary the list has, never as the whole request
+    const rereads = calls.filter((c) => c.method === "GET" && c.url.startsWith(`/api/requests/`));
+    expect(rereads.map((c) => c.url).sort()).toEqual([`/api/requests/${a.id}?summary=1`, `/api/requests/${b.id}?summary=1`].sort());
   });
 
   it("shows hostile text as text: markup stays letters, hidden characters become escapes", async () => {
