@@ -85,6 +85,26 @@ class Frontend:
             if m["msg_type"] == "stream" and m["parent_header"].get("msg_id") == msg_id and m["content"]["name"] == "stdout"
         )
 
+    def stream_text(self, msg_id: str | None = None) -> str:
+        """Every stream message's text joined, of one cell (``msg_id``) or of all: the kernel may
+        flush one ``print`` as several messages ("RAN" then " 30"), so text is matched joined."""
+        return "".join(
+            m["content"]["text"]
+            for m in self.iopub
+            if m["msg_type"] == "stream" and (msg_id is None or m["parent_header"].get("msg_id") == msg_id)
+        )
+
+    def wait_stream(self, text: str, msg_id: str | None = None, timeout: float = 10.0) -> Message:
+        """Wait until ``text`` is in the joined stream output (of ``msg_id``'s cell, or of any)."""
+        return self.wait_iopub(
+            lambda m: (
+                m["msg_type"] == "stream"
+                and (msg_id is None or m["parent_header"].get("msg_id") == msg_id)
+                and text in self.stream_text(msg_id)
+            ),
+            timeout,
+        )
+
     def output_order(self) -> list[str]:
         return [m["content"]["text"] for m in self.iopub if m["msg_type"] == "stream"]
 

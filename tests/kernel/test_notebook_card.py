@@ -171,7 +171,7 @@ def test_background_thread_call_while_no_cell_runs(nb: Frontend) -> None:
     comm_id, request_id = card_opened(nb, before)
     decide(nb, comm_id, request_id, {"kind": "edit", "arguments": {"x": {"text": "6"}}})
     # the agent's thread prints when the function runs; no cell blocks the kernel meanwhile
-    nb.wait_iopub(lambda m: m["msg_type"] == "stream" and "RAN 6" in m["content"].get("text", ""), timeout=30)
+    nb.wait_stream("RAN 6", timeout=30)
     msg_id = nb.client.execute("print('RESULT', done.wait(10), out)")
     assert "RESULT True [12]" in finish(nb, msg_id)
     assert records(nb, comm_id)[-1]["status"] == "edited"
@@ -241,13 +241,7 @@ def test_decision_to_result_latency(nb: Frontend, capsys: pytest.CaptureFixture[
         time.sleep(0.02)
         t0 = time.perf_counter()
         decide(nb, comm_id, request_id, {"kind": "approve"})
-        nb.wait_iopub(
-            lambda m, mid=msg_id, n=i: (
-                m["msg_type"] == "stream"
-                and f"RAN {n}" in m["content"].get("text", "")
-                and m["parent_header"].get("msg_id") == mid
-            )
-        )
+        nb.wait_stream(f"RAN {i}\n", msg_id)
         samples.append((time.perf_counter() - t0) * 1000)
         finish(nb, msg_id)
     samples.sort()

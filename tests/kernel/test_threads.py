@@ -157,13 +157,7 @@ def test_thread_pool_click_to_function_running_latency(nb: Frontend, capsys: pyt
         for x in (i, i + 100):
             t0 = time.perf_counter()
             decide(nb, *cards[x], {"kind": "approve"})
-            nb.wait_iopub(
-                lambda m, mid=msg_id, n=x: (
-                    m["msg_type"] == "stream"
-                    and f"RAN {n}\n" in m["content"].get("text", "")
-                    and m["parent_header"].get("msg_id") == mid
-                )
-            )
+            nb.wait_stream(f"RAN {x}\n", msg_id)
             samples.append((time.perf_counter() - t0) * 1000)
         assert f"RESULTS [{2 * i}, {2 * (i + 100)}]" in finish(nb, msg_id)
     samples.sort()
@@ -249,7 +243,7 @@ def test_no_busy_is_published_after_the_cell_ends(nb: Frontend) -> None:
     comm_id, request_id = cards_after(nb, start, 1)[3]
     _send_invalid_edit(nb, comm_id, request_id)
     decide(nb, comm_id, request_id, {"kind": "approve"})
-    nb.wait_iopub(lambda m: m["msg_type"] == "stream" and "RESULT 6" in m["content"].get("text", ""))
+    nb.wait_stream("RESULT 6")
     pump(nb, 0.5)
     seen = statuses(nb, start)
     assert seen[-1][0] == "idle", seen
@@ -289,7 +283,7 @@ def test_interrupt_of_a_waiting_cell_raises_keyboard_interrupt_from_the_approver
     for n, q in enumerate(queued):
         assert finish(nb, q) == f"queued {n}\n"
     assert "['KeyboardInterrupt']" in nb.run("print(escaped)")
-    assert not any("RAN" in m["content"].get("text", "") for m in nb.iopub if m["msg_type"] == "stream")
+    assert "RAN" not in nb.stream_text()
 
 
 def test_interrupt_while_a_thread_pool_waits_cancels_every_card(nb: Frontend) -> None:
@@ -315,7 +309,7 @@ def test_interrupt_while_a_thread_pool_waits_cancels_every_card(nb: Frontend) ->
         assert records(nb, comm_id)[-1]["status"] == "cancelled"
     assert finish(nb, queued) == "queued\n"
     assert nb.run("print(sorted(escaped))") == "['KeyboardInterrupt', 'KeyboardInterrupt']\n"
-    assert not any("RAN" in m["content"].get("text", "") for m in nb.iopub if m["msg_type"] == "stream")
+    assert "RAN" not in nb.stream_text()
     # the kernel still answers cards afterwards, from a thread pool too
     before = len(nb.iopub)
     again = nb.client.execute("with ThreadPoolExecutor(1) as pool:\n    print('RESULTS', list(pool.map(double, [5])))")
@@ -372,4 +366,4 @@ def test_interrupt_of_a_cell_awaiting_a_worker_thread_cancels_the_workers_card(n
     nb.wait_iopub(lambda m: bool(records(nb, comm_id)), timeout=5)
     assert records(nb, comm_id)[-1]["status"] == "cancelled"
     assert nb.run("import time; time.sleep(0.1); print(escaped)") == "['KeyboardInterrupt']\n"
-    assert not any("RAN" in m["content"].get("text", "") for m in nb.iopub if m["msg_type"] == "stream")
+    assert "RAN" not in nb.stream_text()
