@@ -33,7 +33,7 @@ SITE_INPUTS = [
 ]
 BUILD_TIMEOUT_S = 600
 #: navigation to the first output: the kernel's cold start (Pyodide, the wheels, IPython)
-LITE_OUTPUT_TIMEOUT_MS = 120_000
+LITE_OUTPUT_TIMEOUT_MS = 240_000  # pydantic-ai-slim is preloaded too (issue 9): +6 s quiet, far more under load
 
 _CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 

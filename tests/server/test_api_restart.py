@@ -213,7 +213,7 @@ def test_decisions_acknowledged_during_a_sigterm_are_all_kept(server: DashboardS
     """Approvals sent in a loop while the server is told to stop: every one answered 200 is in
     the database after the restart, exactly once; none that failed was applied."""
     agent = server.agent(server.add_token("agent-1"))
-    made = [_create(agent, 100 + i) for i in range(60)]
+    made = [_create(agent, 100 + i) for i in range(300)]  # more than a fast server answers before it stops
     alice = server.person("alice", PASSWORD)
     acked: list[str] = []
     failed: list[str] = []
