@@ -312,58 +312,51 @@ async def create_request(request: Request) -> Response:
     return _json(stored.to_json(), 201 if created else 200)
 
 
-async def claim(request: Request) -> Response:
+async def _agent_step(
+    request: Request, body_type: type[_Body], step: Callable[[ApiContext, str, str, Any], StoredRequest]
+) -> Response:
+    """One of an agent's steps on its own request (claim, outcome, invalid edit, cancel): the body
+    parsed, then ``step(ctx, request_id, agent_name, body)`` in the same worker hop as the token check."""
     ctx = _ctx(request)
-    parsed = await _parse_later(request, ClaimBody)
+    parsed = await _parse_later(request, body_type)
 
     def op(identity: Identity) -> StoredRequest:
-        body = _got(parsed)
-        rid = _request_id(request)
-        return ctx.store.claim(rid, agent=identity.user.name, version=body.version, now=ctx.now())
+        return step(ctx, _request_id(request), identity.user.name, _got(parsed))
 
     done = await _as(request, ctx, "agent", op)
     return _json(done.to_json())
+
+
+async def claim(request: Request) -> Response:
+    return await _agent_step(
+        request, ClaimBody, lambda ctx, rid, agent, body: ctx.store.claim(rid, agent=agent, version=body.version, now=ctx.now())
+    )
 
 
 async def outcome(request: Request) -> Response:
-    ctx = _ctx(request)
-    parsed = await _parse_later(request, OutcomeBody)
-
-    def op(identity: Identity) -> StoredRequest:
-        body = _got(parsed)
-        rid = _request_id(request)
-        return ctx.store.report_outcome(rid, agent=identity.user.name, status=body.status, detail=body.detail, now=ctx.now())
-
-    done = await _as(request, ctx, "agent", op)
-    return _json(done.to_json())
+    return await _agent_step(
+        request,
+        OutcomeBody,
+        lambda ctx, rid, agent, body: ctx.store.report_outcome(
+            rid, agent=agent, status=body.status, detail=body.detail, now=ctx.now()
+        ),
+    )
 
 
 async def invalid_edit(request: Request) -> Response:
-    ctx = _ctx(request)
-    parsed = await _parse_later(request, InvalidEditBody)
-
-    def op(identity: Identity) -> StoredRequest:
-        body = _got(parsed)
-        rid = _request_id(request)
-        return ctx.store.reopen_invalid_edit(
-            rid, agent=identity.user.name, version=body.version, error=body.error, problems=body.problems, now=ctx.now()
-        )
-
-    done = await _as(request, ctx, "agent", op)
-    return _json(done.to_json())
+    return await _agent_step(
+        request,
+        InvalidEditBody,
+        lambda ctx, rid, agent, body: ctx.store.reopen_invalid_edit(
+            rid, agent=agent, version=body.version, error=body.error, problems=body.problems, now=ctx.now()
+        ),
+    )
 
 
 async def cancel(request: Request) -> Response:
-    ctx = _ctx(request)
-    parsed = await _parse_later(request, CancelBody)
-
-    def op(identity: Identity) -> StoredRequest:
-        body = _got(parsed)
-        rid = _request_id(request)
-        return ctx.store.cancel(rid, agent=identity.user.name, reason=body.reason, now=ctx.now())
-
-    done = await _as(request, ctx, "agent", op)
-    return _json(done.to_json())
+    return await _agent_step(
+        request, CancelBody, lambda ctx, rid, agent, body: ctx.store.cancel(rid, agent=agent, reason=body.reason, now=ctx.now())
+    )
 
 
 async def wait(request: Request) -> Response:
